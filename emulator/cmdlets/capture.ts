@@ -1,0 +1,3 @@
+import type { CmdletDefinition } from "../cmdlet";
+
+export const captureCmdlets: CmdletDefinition[] = [];

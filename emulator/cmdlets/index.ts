@@ -1,0 +1,8 @@
+import type { CmdletDefinition } from "../cmdlet";
+import { auditCmdlets } from "./audit";
+import { captureCmdlets } from "./capture";
+
+/** Every cmdlet the emulator serves, by lower-cased name. */
+export const cmdlets: ReadonlyMap<string, CmdletDefinition> = new Map(
+  [...auditCmdlets, ...captureCmdlets].map((definition) => [definition.name.toLowerCase(), definition]),
+);

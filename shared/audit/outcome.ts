@@ -1,0 +1,92 @@
+/**
+ * Per-target results of a run, as data. Every target the run looked at gets exactly one outcome;
+ * nothing is reported compliant or remediated without state read from Exchange to prove it.
+ */
+
+export type OutcomeStatus =
+  /** Read, and matches the policy. */
+  | "compliant"
+  /** Was drifted; changed in this run and read back matching the policy. */
+  | "remediated"
+  /** Drifted; `plan` mode (or a change limit) left it as it is. */
+  | "drift"
+  /** On the policy's allow-list: reported, not changed. */
+  | "exempt"
+  /** The policy does not apply to this target (e.g. out of scope). */
+  | "not-applicable"
+  /** Could not be read, changed or verified. */
+  | "failed";
+
+export type TargetKind =
+  | "organization"
+  | "mailbox"
+  | "bypass-association"
+  | "capture-mailbox"
+  | "transport-rule"
+  | "journal-rule";
+
+export type FindingKind =
+  /** A setting differs from the policy. */
+  | "drift"
+  /** A policy action Exchange no longer accepts was replaced by its successor (e.g. MessageBind -> MailItemsAccessed). */
+  | "substitution"
+  /** A policy action needs a licence the mailbox does not hold; not a failure, not compliant for that action. */
+  | "licence-gap"
+  /** The target is exempt from part of the policy (allow-list). */
+  | "exemption"
+  /** Informational: the mailbox no longer follows Microsoft's default audit set for these logon types. */
+  | "custom-audit-set"
+  /** Something outside the product's control defeats the policy (e.g. a shadowing transport rule). */
+  | "hazard";
+
+export interface Finding {
+  readonly kind: FindingKind;
+  /** The setting, e.g. `AuditOwner`, `AuditEnabled`, `State`. */
+  readonly setting: string;
+  readonly current?: unknown;
+  readonly desired?: unknown;
+  readonly message: string;
+}
+
+export interface OutcomeError {
+  /** Exchange error id or a product code such as `VerifyMismatch`, `ChangeLimitReached`. */
+  readonly code: string;
+  readonly message: string;
+  readonly requestId?: string;
+  readonly status?: number;
+}
+
+export interface TargetOutcome {
+  readonly kind: TargetKind;
+  /** Stable id: Entra object id for mailboxes, the rule GUID or managed name for rules, `organization` for the org. */
+  readonly targetId: string;
+  /** Readable name (address, rule name). */
+  readonly displayName: string;
+  readonly status: OutcomeStatus;
+  readonly findings: readonly Finding[];
+  /** Relevant settings as read before any change. */
+  readonly before?: Readonly<Record<string, unknown>>;
+  /** Relevant settings as read back after the change (apply mode, remediated or failed verify). */
+  readonly after?: Readonly<Record<string, unknown>>;
+  readonly error?: OutcomeError;
+  /** Mailboxes: recipient type, e.g. `UserMailbox`. */
+  readonly recipientType?: string;
+}
+
+export type RunMode = "plan" | "apply";
+export type RunScope = "incremental" | "full" | "mailboxes";
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly tenantId: string;
+  readonly mode: RunMode;
+  readonly scope: RunScope;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly counts: Readonly<Record<OutcomeStatus, number>>;
+  /** Exchange HTTP calls made by this run, by cmdlet (`$batch` counted once per batch as `$batch`). */
+  readonly exchangeCalls: Readonly<Record<string, number>>;
+  readonly durationInMs: number;
+  /** Run-level failure (could not observe, etc.), if any. */
+  readonly error?: OutcomeError;
+}
