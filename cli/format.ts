@@ -1,0 +1,64 @@
+import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../shared/audit/outcome";
+
+const statusOrder: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
+
+function formatValue(value: unknown): string {
+  if (value === undefined) return "(unset)";
+  if (Array.isArray(value)) return value.length === 0 ? "(none)" : value.join(", ");
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function formatFinding(finding: Finding): string {
+  const values =
+    finding.current !== undefined || finding.desired !== undefined
+      ? ` (current: ${formatValue(finding.current)}; desired: ${formatValue(finding.desired)})`
+      : "";
+  return `      ${finding.kind} ${finding.setting}: ${finding.message}${values}`;
+}
+
+/** A readable report of one target: status, name, findings and error. */
+export function formatOutcome(outcome: TargetOutcome): string {
+  const lines = [`  ${outcome.status.toUpperCase().padEnd(11)} ${outcome.kind} ${outcome.displayName}`];
+  for (const finding of outcome.findings) lines.push(formatFinding(finding));
+  if (outcome.error) {
+    const requestId = outcome.error.requestId ? ` [request-id ${outcome.error.requestId}]` : "";
+    lines.push(`      error ${outcome.error.code}: ${outcome.error.message}${requestId}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * The human summary of a run: counts first, then the targets worth reading (failed, drifted, remediated, exempt),
+ * at most `maxTargets` of them.
+ */
+export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[], maxTargets = 40): string {
+  const lines: string[] = [];
+  lines.push(
+    `Run ${summary.runId} (${summary.mode}, ${summary.scope}) for tenant ${summary.tenantId}: ${(summary.durationInMs / 1000).toFixed(1)} s`,
+  );
+  if (summary.error) lines.push(`  RUN FAILED ${summary.error.code}: ${summary.error.message}`);
+  lines.push(
+    "  " +
+      statusOrder
+        .filter((status) => summary.counts[status] > 0)
+        .map((status) => `${summary.counts[status]} ${status}`)
+        .join(", "),
+  );
+  const calls = Object.entries(summary.exchangeCalls).sort(([a], [b]) => a.localeCompare(b));
+  const total = calls.reduce((sum, [, count]) => sum + count, 0);
+  lines.push(`  Exchange calls: ${total}${total > 0 ? ` (${calls.map(([name, count]) => `${name} ${count}`).join(", ")})` : ""}`);
+  const notable = outcomes
+    .filter((outcome) => outcome.status !== "compliant" && outcome.status !== "not-applicable")
+    .sort((a, b) => statusOrder.indexOf(a.status) - statusOrder.indexOf(b.status));
+  if (notable.length > 0) lines.push("", "Targets:");
+  for (const outcome of notable.slice(0, maxTargets)) lines.push(formatOutcome(outcome));
+  if (notable.length > maxTargets) lines.push(`  ... and ${notable.length - maxTargets} more (use --json or 'mailbox-audit report')`);
+  return lines.join("\n");
+}
+
+/** Exit code contract: 1 when anything failed, 2 when a plan found drift, else 0. */
+export function exitCodeFor(summary: RunSummary): number {
+  if (summary.error || summary.counts.failed > 0) return 1;
+  if (summary.mode === "plan" && summary.counts.drift > 0) return 2;
+  return 0;
+}
