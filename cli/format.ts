@@ -56,9 +56,9 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
   return lines.join("\n");
 }
 
-/** Exit code contract: 1 when anything failed, 2 when a plan found drift, else 0. */
+/** Exit code contract: 1 when anything failed, 2 when drift remains (plan, or apply past its change limit), else 0. */
 export function exitCodeFor(summary: RunSummary): number {
   if (summary.error || summary.counts.failed > 0) return 1;
-  if (summary.mode === "plan" && summary.counts.drift > 0) return 2;
+  if (summary.counts.drift > 0) return 2;
   return 0;
 }
