@@ -1,0 +1,96 @@
+/**
+ * Faults injected from tests: throttling and transient failures, held (timed-out) requests, and latency.
+ * A fault matches a call by cmdlet name (case-insensitive; a Graph route such as `GET /v1.0/users/delta`
+ * also works), by whether the call is a batch sub-request, and by an optional predicate; it fires `times` times.
+ */
+
+export interface StatusFault {
+  readonly kind?: "status";
+  readonly cmdlet?: string;
+  readonly status: 429 | 500 | 503 | 504;
+  /** Sent as `Retry-After` (default 1 for 429, none otherwise). */
+  readonly retryAfterInSeconds?: number;
+  /** The error text (default per status). */
+  readonly text?: string;
+  readonly times: number;
+  /** true: only batch sub-requests; false: only direct requests; omitted: both. */
+  readonly inBatch?: boolean;
+  readonly when?: (call: FaultTarget) => boolean;
+}
+
+export interface TimeoutFault {
+  readonly kind: "timeout";
+  readonly cmdlet?: string;
+  readonly times: number;
+  readonly inBatch?: boolean;
+  readonly when?: (call: FaultTarget) => boolean;
+}
+
+export type Fault = StatusFault | TimeoutFault;
+
+export interface FaultTarget {
+  readonly cmdlet: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly viaBatch: boolean;
+}
+
+/** Latency per execution: fixed, or uniformly random in [min, max]. */
+export type Latency = number | { readonly min: number; readonly max: number };
+
+export class FaultInjector {
+  readonly #pending: { fault: Fault; remaining: number }[] = [];
+  #latency: Latency;
+
+  constructor(latency: Latency = 0) {
+    this.#latency = latency;
+  }
+
+  /** Adds a fault; returns a function that removes it. */
+  add(fault: Fault): () => void {
+    const entry = { fault, remaining: fault.times };
+    this.#pending.push(entry);
+    return () => {
+      const index = this.#pending.indexOf(entry);
+      if (index >= 0) this.#pending.splice(index, 1);
+    };
+  }
+
+  clear(): void {
+    this.#pending.length = 0;
+  }
+
+  /** Faults that have not fired all their times yet. */
+  get pending(): number {
+    return this.#pending.filter((entry) => entry.remaining > 0).length;
+  }
+
+  setLatency(latency: Latency): void {
+    this.#latency = latency;
+  }
+
+  get latency(): Latency {
+    return this.#latency;
+  }
+
+  /** A delay for one execution, in ms. */
+  nextDelayInMs(): number {
+    const latency = this.#latency;
+    if (typeof latency === "number") return latency;
+    return latency.min + Math.random() * (latency.max - latency.min);
+  }
+
+  /** Consumes and returns the first fault matching the call, if any. */
+  take(target: FaultTarget): Fault | undefined {
+    const entry = this.#pending.find(
+      ({ fault, remaining }) =>
+        remaining > 0 &&
+        (fault.cmdlet === undefined || fault.cmdlet.toLowerCase() === target.cmdlet.toLowerCase()) &&
+        (fault.inBatch === undefined || fault.inBatch === target.viaBatch) &&
+        (fault.when === undefined || fault.when(target)),
+    );
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining === 0) this.#pending.splice(this.#pending.indexOf(entry), 1);
+    return entry.fault;
+  }
+}
