@@ -1,0 +1,132 @@
+// Function App on Flex Consumption (Linux, Node 22) running as the user-assigned identity.
+param planName string
+param appName string
+param location string
+param tags object
+param identityId string
+param identityClientId string
+param storageBlobEndpoint string
+param storageQueueEndpoint string
+param storageTableEndpoint string
+param deploymentContainerName string
+param appInsightsConnectionString string
+param keyVaultUrl string
+param alertWebhookSecretName string
+param alertMailFrom string
+param alertMailTo string
+param nightlySchedule string
+param exchangeMaxConcurrency int
+param fullSweepIntervalDays int
+param auditLogAgeLimitDays int
+param captureMailbox string
+param captureAccessGroup string
+param captureMode string
+param instanceMemoryMB int
+param maximumInstanceCount int
+
+// The single list of app settings (mirrored by infra/app-settings.json; test/infra checks both ways).
+// WEBSITE_TIME_ZONE is deliberately absent: Linux/Flex Consumption ignores it, so NIGHTLY_SCHEDULE is UTC.
+var appSettings = {
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+  AZURE_CLIENT_ID: identityClientId
+  TENANT_ID: tenant().tenantId
+  EXCHANGE_MAX_CONCURRENCY: string(exchangeMaxConcurrency)
+  APPLICATIONINSIGHTS_CONNECTION_STRING: appInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
+  KEY_VAULT_URL: keyVaultUrl
+  ALERT_WEBHOOK_SECRET_NAME: alertWebhookSecretName
+  ALERT_MAIL_FROM: alertMailFrom
+  ALERT_MAIL_TO: alertMailTo
+  NIGHTLY_SCHEDULE: nightlySchedule
+  FULL_SWEEP_INTERVAL_DAYS: string(fullSweepIntervalDays)
+  AUDIT_LOG_AGE_LIMIT_DAYS: string(auditLogAgeLimitDays)
+  CAPTURE_MAILBOX: captureMailbox
+  CAPTURE_ACCESS_GROUP: captureAccessGroup
+  CAPTURE_MODE: captureMode
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  // azd deploys the `api` service to the resource carrying this tag.
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: [
+        for setting in items(appSettings): {
+          name: setting.key
+          value: setting.value
+        }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+}
+
+// No publishing passwords: azd deploys to Flex with an Entra token.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
