@@ -1,0 +1,76 @@
+import type { RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+
+/**
+ * Port: where runs and per-target outcomes are recorded. The reconciler depends on this interface only;
+ * `TableOutcomeStore` implements it over Azure Table Storage.
+ */
+
+/** Fields that may have been cut to fit storage limits (see `RecordedOutcome.truncated`). */
+export type TruncatableField =
+  | "targetId"
+  | "displayName"
+  | "recipientType"
+  | "findings"
+  | "before"
+  | "after"
+  | "error";
+
+/** An outcome as recorded, with the run that produced it. */
+export interface RecordedOutcome extends TargetOutcome {
+  readonly tenantId: string;
+  readonly runId: string;
+  readonly runStartedAt: string;
+  /**
+   * Fields shortened to fit Table Storage limits; empty when the outcome was stored whole. A truncated JSON
+   * field still parses: strings end in `…[truncated N chars]`, arrays keep their first items, objects
+   * their first keys.
+   */
+  readonly truncated: readonly TruncatableField[];
+}
+
+export interface Watermark {
+  readonly value: string;
+  /** Pass back to `setWatermark` to update only if nobody changed it since. */
+  readonly etag: string;
+}
+
+export interface ListHistoryOptions {
+  /** At most this many outcomes, newest first; default 50. */
+  readonly limit?: number;
+  /** Only outcomes of this kind (a mailbox id can also be a capture mailbox). */
+  readonly kind?: TargetKind;
+}
+
+export interface ListRunsOptions {
+  /** At most this many runs, newest first; default 50. */
+  readonly limit?: number;
+}
+
+export interface OutcomeStore {
+  /** Records (or re-records, replacing) the summary of a run. */
+  recordRun(summary: RunSummary): Promise<void>;
+  /**
+   * Records the outcomes of one run: each becomes the target's latest state and an entry of its history.
+   * Idempotent: recording the same run again replaces the same rows. When `outcomes` holds the same
+   * target (kind + id) twice, the last one wins. The latest state is that of the last recorded run.
+   */
+  recordOutcomes(
+    tenantId: string,
+    runId: string,
+    runStartedAt: string,
+    outcomes: readonly TargetOutcome[],
+  ): Promise<void>;
+  /** Latest recorded state of every target of the tenant. */
+  listLatest(tenantId: string): AsyncIterable<RecordedOutcome>;
+  /** History of one target, newest run first. */
+  listHistory(tenantId: string, targetId: string, options?: ListHistoryOptions): Promise<RecordedOutcome[]>;
+  getRun(tenantId: string, runId: string): Promise<RunSummary | undefined>;
+  /** Runs newest first (by `startedAt`). */
+  listRuns(tenantId: string, options?: ListRunsOptions): Promise<RunSummary[]>;
+  getWatermark(tenantId: string, name: string): Promise<Watermark | undefined>;
+  /**
+   * Sets a watermark and returns its new etag. With `etag`, only if it is unchanged since read; otherwise
+   * throws `WatermarkConflictError`. Without `etag`, unconditionally.
+   */
+  setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<string>;
+}

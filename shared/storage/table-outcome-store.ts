@@ -1,0 +1,473 @@
+import {
+  odata,
+  type GetTableEntityResponse,
+  type TableClient,
+  type TableEntity,
+  type TableEntityResult,
+  type TransactionAction,
+} from "@azure/data-tables";
+import { z } from "zod";
+import type { OutcomeError, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+import {
+  assertEntityWithinLimits,
+  clipJson,
+  clipString,
+  entitySizeInBytes,
+  MAX_TRANSACTION_SIZE_IN_BYTES,
+  type EntityShape,
+} from "./entity-limits";
+import { storageStatus, WatermarkConflictError } from "./errors";
+import type {
+  ListHistoryOptions,
+  ListRunsOptions,
+  OutcomeStore,
+  RecordedOutcome,
+  TruncatableField,
+  Watermark,
+} from "./outcome-store";
+import { compositeKey, invertedTimeKey, KEY_SEPARATOR } from "./table-keys";
+import { createTableClient, tableCreator, type TableConnection } from "./table-connection";
+
+/**
+ * `OutcomeStore` over Azure Table Storage.
+ *
+ * Layout (keys encoded by `table-keys`; readable values are properties):
+ * - runs:       PK tenant | RK `id|<run>` (point read) and `time|<inverted start>|<run>` (newest-first list),
+ *               both written in one transaction.
+ * - latest:     PK tenant | RK `<kind>|<target>`: the tenant's state is one partition scan.
+ * - history:    PK `<tenant>|<target>` | RK `<inverted run start>|<run>|<kind>`: one target's history is one
+ *               partition, newest first.
+ * - watermarks: PK tenant | RK name.
+ * All keys are deterministic, and writes are upserts that replace the whole entity, so re-recording a run
+ * rewrites the same rows.
+ */
+
+export interface OutcomeTableNames {
+  readonly runs: string;
+  readonly latest: string;
+  readonly history: string;
+  readonly watermarks: string;
+}
+
+export const DEFAULT_OUTCOME_TABLE_NAMES: OutcomeTableNames = {
+  runs: "auditruns",
+  latest: "auditlatest",
+  history: "audithistory",
+  watermarks: "auditwatermarks",
+};
+
+export interface TableOutcomeStoreOptions {
+  readonly connection: TableConnection;
+  readonly tableNames?: Partial<OutcomeTableNames>;
+  /** Table requests in flight at once while recording outcomes; default 8. */
+  readonly concurrency?: number;
+}
+
+const MAX_TRANSACTION_ACTIONS = 100;
+const DEFAULT_LIST_LIMIT = 50;
+const MAX_LIST_LIMIT = 1000;
+/** Readable identity properties are cut here; they are for people, the keys carry identity. */
+const MAX_READABLE_LENGTH = 1024;
+
+const RUN_ID_ROW = "id";
+const RUN_TIME_ROW = "time";
+/** The first character after `KEY_SEPARATOR`, bounding a RowKey prefix range. */
+const AFTER_SEPARATOR = String.fromCharCode(KEY_SEPARATOR.charCodeAt(0) + 1);
+
+type Table = { readonly client: TableClient; readonly ensure: () => Promise<void> };
+
+export class TableOutcomeStore implements OutcomeStore {
+  private readonly runs: Table;
+  private readonly latest: Table;
+  private readonly history: Table;
+  private readonly watermarks: Table;
+  private readonly concurrency: number;
+
+  constructor(options: TableOutcomeStoreOptions) {
+    const names = { ...DEFAULT_OUTCOME_TABLE_NAMES, ...options.tableNames };
+    const table = (name: string): Table => {
+      const client = createTableClient(options.connection, name);
+      return { client, ensure: tableCreator(client) };
+    };
+    this.runs = table(names.runs);
+    this.latest = table(names.latest);
+    this.history = table(names.history);
+    this.watermarks = table(names.watermarks);
+    this.concurrency = Math.max(1, options.concurrency ?? 8);
+  }
+
+  async recordRun(summary: RunSummary): Promise<void> {
+    await this.runs.ensure();
+    const partitionKey = compositeKey(summary.tenantId);
+    const idRowKey = compositeKey(RUN_ID_ROW, summary.runId);
+    const properties = runProperties(summary);
+    const idRow = { partitionKey, rowKey: idRowKey, ...properties };
+    const timeRow = { partitionKey, rowKey: runTimeRowKey(summary.startedAt, summary.runId), ...properties };
+    const actions: TransactionAction[] = [upsert(idRow), upsert(timeRow)];
+    // A re-recorded run whose start time changed would otherwise leave its old time row behind.
+    const previous = await getEntityOrUndefined(this.runs.client, partitionKey, idRowKey);
+    if (previous && typeof previous["startedAt"] === "string" && previous["startedAt"] !== summary.startedAt) {
+      actions.push(["delete", { partitionKey, rowKey: runTimeRowKey(previous["startedAt"], summary.runId) }]);
+    }
+    await this.runs.client.submitTransaction(actions);
+  }
+
+  async recordOutcomes(
+    tenantId: string,
+    runId: string,
+    runStartedAt: string,
+    outcomes: readonly TargetOutcome[],
+  ): Promise<void> {
+    const inverted = invertedTimeKey(runStartedAt);
+    const unique = new Map<string, TargetOutcome>();
+    for (const outcome of outcomes) unique.set(compositeKey(outcome.kind, outcome.targetId), outcome);
+    if (unique.size === 0) return;
+    await Promise.all([this.latest.ensure(), this.history.ensure()]);
+
+    const latestPartition = compositeKey(tenantId);
+    const latestRows: EntityShape[] = [];
+    const historyRows: EntityShape[] = [];
+    for (const [latestRowKey, outcome] of unique) {
+      const properties = outcomeProperties(tenantId, runId, runStartedAt, outcome);
+      latestRows.push({ partitionKey: latestPartition, rowKey: latestRowKey, ...properties });
+      historyRows.push({
+        partitionKey: compositeKey(tenantId, outcome.targetId),
+        rowKey: `${inverted}${KEY_SEPARATOR}${compositeKey(runId, outcome.kind)}`,
+        ...properties,
+      });
+    }
+    const writes = [
+      ...transactionsOf(latestRows).map((rows) => () => writeRows(this.latest.client, rows)),
+      ...transactionsOf(historyRows).map((rows) => () => writeRows(this.history.client, rows)),
+    ];
+    await runWithConcurrency(writes, this.concurrency);
+  }
+
+  async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
+    await this.latest.ensure();
+    const entities = this.latest.client.listEntities<TableEntity>({
+      queryOptions: { filter: odata`PartitionKey eq ${compositeKey(tenantId)}` },
+    });
+    for await (const entity of entities) yield toRecordedOutcome(entity);
+  }
+
+  async listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
+    await this.history.ensure();
+    const partitionKey = compositeKey(tenantId, targetId);
+    const filter =
+      options.kind === undefined
+        ? odata`PartitionKey eq ${partitionKey}`
+        : odata`PartitionKey eq ${partitionKey} and kind eq ${options.kind}`;
+    const entities = await firstEntities(this.history.client, filter, listLimit(options.limit));
+    return entities.map(toRecordedOutcome);
+  }
+
+  async getRun(tenantId: string, runId: string): Promise<RunSummary | undefined> {
+    await this.runs.ensure();
+    const entity = await getEntityOrUndefined(
+      this.runs.client,
+      compositeKey(tenantId),
+      compositeKey(RUN_ID_ROW, runId),
+    );
+    return entity && toRunSummary(entity);
+  }
+
+  async listRuns(tenantId: string, options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    await this.runs.ensure();
+    const prefix = `${RUN_TIME_ROW}${KEY_SEPARATOR}`;
+    const end = `${RUN_TIME_ROW}${AFTER_SEPARATOR}`;
+    const filter = odata`PartitionKey eq ${compositeKey(tenantId)} and RowKey gt ${prefix} and RowKey lt ${end}`;
+    const entities = await firstEntities(this.runs.client, filter, listLimit(options.limit));
+    return entities.map(toRunSummary);
+  }
+
+  async getWatermark(tenantId: string, name: string): Promise<Watermark | undefined> {
+    await this.watermarks.ensure();
+    const entity = await getEntityOrUndefined(this.watermarks.client, compositeKey(tenantId), compositeKey(name));
+    if (!entity) return undefined;
+    return { value: z.string().parse(entity["value"]), etag: z.string().parse(entity.etag) };
+  }
+
+  async setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<string> {
+    await this.watermarks.ensure();
+    const entity = { partitionKey: compositeKey(tenantId), rowKey: compositeKey(name), tenantId, name, value };
+    assertEntityWithinLimits(entity);
+    if (etag === undefined) return requireEtag((await this.watermarks.client.upsertEntity(entity, "Replace")).etag);
+    try {
+      return requireEtag((await this.watermarks.client.updateEntity(entity, "Replace", { etag })).etag);
+    } catch (error) {
+      const status = storageStatus(error);
+      if (status === 412 || status === 404) throw new WatermarkConflictError(tenantId, name, { cause: error });
+      throw error;
+    }
+  }
+}
+
+function runTimeRowKey(startedAt: string, runId: string): string {
+  return `${RUN_TIME_ROW}${KEY_SEPARATOR}${invertedTimeKey(startedAt)}${KEY_SEPARATOR}${compositeKey(runId)}`;
+}
+
+function listLimit(limit: number | undefined): number {
+  return Math.min(MAX_LIST_LIMIT, Math.max(1, Math.floor(limit ?? DEFAULT_LIST_LIMIT)));
+}
+
+function requireEtag(etag: string | undefined): string {
+  if (etag === undefined) throw new Error("Table Storage returned no etag for a write");
+  return etag;
+}
+
+function upsert(entity: EntityShape): TransactionAction {
+  assertEntityWithinLimits(entity);
+  return ["upsert", withoutUndefined(entity), "Replace"];
+}
+
+function withoutUndefined(entity: EntityShape): TableEntity {
+  return Object.fromEntries(Object.entries(entity).filter(([, value]) => value !== undefined)) as TableEntity;
+}
+
+async function writeRows(client: TableClient, rows: readonly EntityShape[]): Promise<void> {
+  const [only] = rows;
+  if (rows.length === 1 && only) {
+    assertEntityWithinLimits(only);
+    await client.upsertEntity(withoutUndefined(only), "Replace");
+    return;
+  }
+  await client.submitTransaction(rows.map(upsert));
+}
+
+/** Splits rows into transactions: one partition each, at most 100 actions and within the body size limit. */
+function transactionsOf(rows: readonly EntityShape[]): EntityShape[][] {
+  const byPartition = new Map<string, EntityShape[]>();
+  for (const row of rows) {
+    const partition = byPartition.get(row.partitionKey);
+    if (partition) partition.push(row);
+    else byPartition.set(row.partitionKey, [row]);
+  }
+  const transactions: EntityShape[][] = [];
+  for (const partition of byPartition.values()) {
+    let current: EntityShape[] = [];
+    let currentSize = 0;
+    for (const row of partition) {
+      const size = entitySizeInBytes(row);
+      if (current.length === MAX_TRANSACTION_ACTIONS || (current.length > 0 && currentSize + size > MAX_TRANSACTION_SIZE_IN_BYTES)) {
+        transactions.push(current);
+        current = [];
+        currentSize = 0;
+      }
+      current.push(row);
+      currentSize += size;
+    }
+    if (current.length > 0) transactions.push(current);
+  }
+  return transactions;
+}
+
+async function runWithConcurrency(tasks: readonly (() => Promise<void>)[], concurrency: number): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const task = tasks[next++];
+      if (task) await task();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
+}
+
+async function getEntityOrUndefined(
+  client: TableClient,
+  partitionKey: string,
+  rowKey: string,
+): Promise<GetTableEntityResponse<TableEntityResult<Record<string, unknown>>> | undefined> {
+  try {
+    return await client.getEntity<Record<string, unknown>>(partitionKey, rowKey);
+  } catch (error) {
+    if (storageStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The first `limit` entities of a query, in key order, reading no more pages than needed. */
+async function firstEntities(client: TableClient, filter: string, limit: number): Promise<TableEntity[]> {
+  const result: TableEntity[] = [];
+  const pages = client.listEntities<TableEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit });
+  for await (const page of pages) {
+    for (const entity of page) {
+      result.push(entity);
+      if (result.length === limit) return result;
+    }
+  }
+  return result;
+}
+
+function outcomeProperties(
+  tenantId: string,
+  runId: string,
+  runStartedAt: string,
+  outcome: TargetOutcome,
+): Record<string, string | number | undefined> {
+  const truncated: TruncatableField[] = [];
+  const text = (field: TruncatableField, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    const clipped = clipString(value, MAX_READABLE_LENGTH);
+    if (clipped.truncated) truncated.push(field);
+    return clipped.value;
+  };
+  const json = (field: TruncatableField, value: unknown): string | undefined => {
+    if (value === undefined) return undefined;
+    const clipped = clipJson(value);
+    if (clipped.truncated) truncated.push(field);
+    return clipped.value;
+  };
+  const properties = {
+    tenantId: clipString(tenantId, MAX_READABLE_LENGTH).value,
+    runId: clipString(runId, MAX_READABLE_LENGTH).value,
+    runStartedAt,
+    kind: outcome.kind,
+    targetId: text("targetId", outcome.targetId),
+    displayName: text("displayName", outcome.displayName),
+    status: outcome.status,
+    recipientType: text("recipientType", outcome.recipientType),
+    findingCount: outcome.findings.length,
+    findingsJson: json("findings", outcome.findings),
+    beforeJson: json("before", outcome.before),
+    afterJson: json("after", outcome.after),
+    errorJson: json("error", outcome.error),
+  };
+  return { ...properties, truncated: truncated.join(",") };
+}
+
+const STATUSES: Record<OutcomeStatus, true> = {
+  compliant: true,
+  remediated: true,
+  drift: true,
+  exempt: true,
+  "not-applicable": true,
+  failed: true,
+};
+const KINDS: Record<TargetKind, true> = {
+  organization: true,
+  mailbox: true,
+  "bypass-association": true,
+  "capture-mailbox": true,
+  "transport-rule": true,
+  "journal-rule": true,
+};
+const TRUNCATABLE: Record<TruncatableField, true> = {
+  targetId: true,
+  displayName: true,
+  recipientType: true,
+  findings: true,
+  before: true,
+  after: true,
+  error: true,
+};
+
+const oneOf = <T extends string>(values: Record<T, true>) =>
+  z.string().refine((value): value is T => Object.hasOwn(values, value), "unknown value") as unknown as z.ZodType<T>;
+
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, context): z.output<T> => {
+    try {
+      return schema.parse(JSON.parse(text));
+    } catch (error) {
+      context.addIssue({ code: "custom", message: `invalid stored JSON: ${String(error)}` });
+      return z.NEVER;
+    }
+  });
+
+const recordSchema = z.record(z.string(), z.unknown());
+const errorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  requestId: z.string().optional(),
+  status: z.number().optional(),
+});
+const findingSchema = z.object({
+  kind: z.string(),
+  setting: z.string(),
+  current: z.unknown().optional(),
+  desired: z.unknown().optional(),
+  message: z.string(),
+});
+
+const outcomeEntitySchema = z.object({
+  tenantId: z.string(),
+  runId: z.string(),
+  runStartedAt: z.string(),
+  kind: oneOf(KINDS),
+  targetId: z.string(),
+  displayName: z.string(),
+  status: oneOf(STATUSES),
+  recipientType: z.string().optional(),
+  findingsJson: jsonOf(z.array(findingSchema)),
+  beforeJson: jsonOf(recordSchema).optional(),
+  afterJson: jsonOf(recordSchema).optional(),
+  errorJson: jsonOf(errorSchema).optional(),
+  truncated: z.string().optional(),
+});
+
+function toRecordedOutcome(entity: object): RecordedOutcome {
+  const stored = outcomeEntitySchema.parse(entity);
+  const truncated = (stored.truncated ?? "")
+    .split(",")
+    .filter((field): field is TruncatableField => Object.hasOwn(TRUNCATABLE, field));
+  return {
+    tenantId: stored.tenantId,
+    runId: stored.runId,
+    runStartedAt: stored.runStartedAt,
+    kind: stored.kind,
+    targetId: stored.targetId,
+    displayName: stored.displayName,
+    status: stored.status,
+    findings: stored.findingsJson as RecordedOutcome["findings"],
+    ...(stored.recipientType !== undefined && { recipientType: stored.recipientType }),
+    ...(stored.beforeJson !== undefined && { before: stored.beforeJson }),
+    ...(stored.afterJson !== undefined && { after: stored.afterJson }),
+    ...(stored.errorJson !== undefined && { error: stored.errorJson as OutcomeError }),
+    truncated,
+  };
+}
+
+function runProperties(summary: RunSummary): Record<string, string | number | undefined> {
+  return {
+    tenantId: summary.tenantId,
+    runId: summary.runId,
+    mode: summary.mode,
+    scope: summary.scope,
+    startedAt: summary.startedAt,
+    finishedAt: summary.finishedAt,
+    durationInMs: summary.durationInMs,
+    countsJson: JSON.stringify(summary.counts),
+    exchangeCallsJson: JSON.stringify(summary.exchangeCalls),
+    errorJson: summary.error === undefined ? undefined : clipJson(summary.error).value,
+  };
+}
+
+const runEntitySchema = z.object({
+  tenantId: z.string(),
+  runId: z.string(),
+  mode: z.enum(["plan", "apply"]),
+  scope: z.enum(["incremental", "full", "mailboxes"]),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationInMs: z.number(),
+  countsJson: jsonOf(z.record(oneOf(STATUSES), z.number())),
+  exchangeCallsJson: jsonOf(z.record(z.string(), z.number())),
+  errorJson: jsonOf(errorSchema).optional(),
+});
+
+function toRunSummary(entity: object): RunSummary {
+  const stored = runEntitySchema.parse(entity);
+  return {
+    runId: stored.runId,
+    tenantId: stored.tenantId,
+    mode: stored.mode,
+    scope: stored.scope,
+    startedAt: stored.startedAt,
+    finishedAt: stored.finishedAt,
+    durationInMs: stored.durationInMs,
+    counts: stored.countsJson as RunSummary["counts"],
+    exchangeCalls: stored.exchangeCallsJson,
+    ...(stored.errorJson !== undefined && { error: stored.errorJson as OutcomeError }),
+  };
+}
