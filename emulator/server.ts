@@ -56,6 +56,7 @@ export interface RunningEmulator {
   /** Peak number of accepted in-flight Exchange requests. */
   readonly maxObservedConcurrency: number;
   readonly faults: FaultInjector;
+  /** Stops the HTTPS server (idempotent). The process-wide identity endpoint keeps running. */
   stop(): Promise<void>;
 }
 
@@ -167,6 +168,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
   });
   baseUrl = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  let stopped: Promise<void> | undefined;
 
   return {
     exchangeBaseUrl: baseUrl,
@@ -188,12 +190,14 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       return concurrency.peak;
     },
     faults,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: () => {
+      stopped ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         // Held (timeout-fault) and keep-alive connections would otherwise keep close() waiting.
         server.closeAllConnections();
-      }),
+      });
+      return stopped;
+    },
   };
 }
 
