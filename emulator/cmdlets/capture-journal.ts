@@ -56,8 +56,9 @@ function smtpRecipient(tenant: TenantState, value: string): string {
   throw recipientNotFound(value);
 }
 
-function checkUniqueName(tenant: TenantState, rule: EmulatedJournalRule): void {
-  const clash = tenant.journalRules.find((other) => other !== rule && other.Name.toLowerCase() === rule.Name.toLowerCase());
+/** `existing` is the rule `rule` replaces, when changing one. */
+function checkUniqueName(tenant: TenantState, rule: EmulatedJournalRule, existing?: EmulatedJournalRule): void {
+  const clash = tenant.journalRules.find((other) => other !== existing && other.Name.toLowerCase() === rule.Name.toLowerCase());
   if (clash) {
     throw new CmdletFailure("JournalRuleNameAlreadyExists", "System.ArgumentException", `A journal rule with the name "${rule.Name}" already exists.`);
   }
@@ -123,7 +124,7 @@ const setJournalRule: CmdletDefinition = {
       Scope: scope(parameters) ?? rule.Scope,
       Recipient: recipient === undefined ? rule.Recipient : recipient,
     };
-    checkUniqueName(tenant, changed);
+    checkUniqueName(tenant, changed, rule);
     if (JSON.stringify(changed) === JSON.stringify(rule)) return { warnings: [noChangeWarning(identity)] };
     Object.assign(rule, changed);
     return {};

@@ -180,10 +180,10 @@ export function ruleSizeInBytes(rule: EmulatedTransportRule): number {
   return Buffer.byteLength(JSON.stringify(predicates), "utf8");
 }
 
-/** Whole-rule validation, run after every create or change. */
-function validateRule(tenant: TenantState, rule: EmulatedTransportRule): void {
+/** Whole-rule validation, run on the rule as it would be after a create or change (`existing` is the rule it replaces). */
+function validateRule(tenant: TenantState, rule: EmulatedTransportRule, existing?: EmulatedTransportRule): void {
   if (rule.Name.length > 64) throw ruleFailure("NameTooLong", `The rule name "${rule.Name}" is longer than 64 characters.`);
-  const clash = tenant.transportRules.find((other) => other !== rule && other.Name.toLowerCase() === rule.Name.toLowerCase());
+  const clash = tenant.transportRules.find((other) => other !== existing && other.Name.toLowerCase() === rule.Name.toLowerCase());
   if (clash) throw ruleFailure("RuleNameAlreadyExists", `A transport rule with the name "${rule.Name}" already exists.`);
   if ((rule.SetHeaderName === null) !== (rule.SetHeaderValue === null)) {
     throw ruleFailure("SetHeaderIncomplete", "The SetHeaderName and SetHeaderValue parameters must be used together.");
@@ -289,7 +289,7 @@ const setTransportRule: CmdletDefinition = {
     if (priority !== undefined) checkPriority(priority, tenant.transportRules.length - 1);
     const changed = { ...rule, ...ruleChanges(tenant, parameters) };
     changed.Identity = changed.Name;
-    validateRule(tenant, changed);
+    validateRule(tenant, changed, rule);
     const before = JSON.stringify(rule);
     Object.assign(rule, changed);
     if (priority !== undefined) placeAt(tenant, rule, priority);
