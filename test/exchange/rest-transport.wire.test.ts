@@ -1,0 +1,108 @@
+/** Wire details of RestExchangeTransport that the emulator cannot provoke, against a tiny local HTTPS server. */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { ExchangeError } from "../../shared/exchange/errors";
+import { parseExchangeError, RestExchangeTransport } from "../../shared/exchange/rest-transport";
+import { sendJson, startLocalHttpsServer, staticCredential, type LocalHttpsServer } from "../http/local-https-server";
+
+let server: LocalHttpsServer;
+before(async () => {
+  server = await startLocalHttpsServer();
+});
+after(() => server.close());
+
+function transport(tenantId = `${randomUUID()}`): RestExchangeTransport {
+  return new RestExchangeTransport({
+    tenantId,
+    baseUrl: server.baseUrl,
+    credential: staticCredential(),
+    extraCaPem: server.caPem,
+    retryBudget: { baseDelayInMs: 5, maxDelayInMs: 10 },
+  });
+}
+
+test("InvokeCommand request: URL, $select, headers and CmdletInput body", async () => {
+  server.handle((_request, response) => sendJson(response, 200, { value: [{ Identity: "a" }] }));
+  const tenantId = "contoso.onmicrosoft.com";
+  await transport(tenantId).invoke({ cmdlet: "Get-EXOMailbox", parameters: { ResultSize: "Unlimited" }, select: ["Identity", "AuditEnabled"] });
+  const request = server.received.at(-1);
+  assert.equal(request?.method, "POST");
+  assert.equal(request?.url, "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?$select=Identity,AuditEnabled");
+  assert.equal(request?.headers["x-anchormailbox"], "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
+  assert.equal(request?.headers["prefer"], "odata.maxpagesize=1000");
+  assert.equal(request?.headers["authorization"], "Bearer test-token");
+  assert.deepEqual(JSON.parse(request?.body ?? ""), { CmdletInput: { CmdletName: "Get-EXOMailbox", Parameters: { ResultSize: "Unlimited" } } });
+});
+
+test("refuses a $select property that could smuggle query syntax", async () => {
+  await assert.rejects(transport().invoke({ cmdlet: "Get-EXOMailbox", select: ["Identity&$filter=x"] }), TypeError);
+});
+
+test("follows a nextLink on the Exchange host, and refuses one to a foreign host", async () => {
+  server.handle((request, response) => {
+    if (request.url.includes("page=2")) sendJson(response, 200, { value: [{ n: 2 }], "@odata.nextLink": "https://evil.example.com/adminapi/beta/t/InvokeCommand?page=3" });
+    else sendJson(response, 200, { value: [{ n: 1 }], "@odata.nextLink": `${server.baseUrl}/adminapi/beta/t/InvokeCommand?page=2` });
+  });
+  const seen: unknown[] = [];
+  const error = await (async () => {
+    for await (const page of transport().pages({ cmdlet: "Get-Mailbox" })) seen.push(...page);
+  })().then(() => undefined, (caught: unknown) => caught);
+  assert.deepEqual(seen, [{ n: 1 }, { n: 2 }]);
+  assert.ok(error instanceof ExchangeError);
+  assert.equal(error.errorId, "ForeignNextLink");
+  assert.ok(!server.received.some((request) => request.url.includes("page=3")));
+  const second = server.received.at(-1);
+  assert.equal(JSON.parse(second?.body ?? "").CmdletInput.CmdletName, "Get-Mailbox", "the same body is POSTed to the nextLink");
+});
+
+test("an empty 204 from a Set-* cmdlet is success with no output", async () => {
+  server.handle((_request, response) => {
+    response.writeHead(204);
+    response.end();
+  });
+  assert.deepEqual((await transport().invoke({ cmdlet: "Set-Mailbox", parameters: { Identity: "a" } })).value, []);
+});
+
+test("a response that is not the InvokeCommand shape fails validation", async () => {
+  server.handle((_request, response) => sendJson(response, 200, { value: "not an array" }, { "request-id": "r-9" }));
+  await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox" }), { name: "ExchangeError", errorId: "InvalidResponse", requestId: "r-9" });
+});
+
+test("parseExchangeError: each error shape", () => {
+  const detailed = parseExchangeError({
+    status: 400,
+    requestId: "r-1",
+    cmdlet: "Set-Mailbox",
+    bodyText: JSON.stringify({
+      error: {
+        code: "BadRequest",
+        message: "Error executing cmdlet",
+        details: [{ code: "Client", target: "", message: "Ex6F9304|Microsoft.Exchange.Management.Tasks.ValidationException|Invalid audit operation | with a pipe" }],
+      },
+    }),
+  });
+  assert.deepEqual(
+    { errorId: detailed.errorId, exceptionType: detailed.exceptionType, text: detailed.text, status: detailed.status, requestId: detailed.requestId, cmdlet: detailed.cmdlet },
+    { errorId: "Ex6F9304", exceptionType: "Microsoft.Exchange.Management.Tasks.ValidationException", text: "Invalid audit operation | with a pipe", status: 400, requestId: "r-1", cmdlet: "Set-Mailbox" },
+  );
+  assert.equal(detailed.message, "Set-Mailbox failed: Invalid audit operation | with a pipe");
+
+  const inner = parseExchangeError({
+    status: 500,
+    bodyText: JSON.stringify({ error: { code: "InternalServerError", message: "Error executing cmdlet", innererror: { internalexception: { message: "Deep failure", type: "System.InvalidOperationException" } } } }),
+  });
+  assert.equal(inner.text, "Deep failure");
+  assert.equal(inner.exceptionType, "System.InvalidOperationException");
+  assert.equal(inner.errorId, "InternalServerError");
+
+  const plain = parseExchangeError({ status: 400, bodyText: JSON.stringify({ error: { code: "BadRequest", message: "Bad thing" } }) });
+  assert.equal(plain.text, "Bad thing");
+
+  const forbidden = parseExchangeError({ status: 403, bodyText: "<html>Forbidden</html>" });
+  assert.equal(forbidden.errorId, "Http403");
+  assert.match(forbidden.text, /Exchange\.ManageAsApp.*<html>Forbidden<\/html>/);
+
+  const empty = parseExchangeError({ status: 502, bodyText: "" });
+  assert.equal(empty.text, "HTTP 502 with an empty body");
+});
