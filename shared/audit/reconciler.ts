@@ -1,0 +1,621 @@
+/**
+ * The mailbox audit baseline reconciler: observe (streamed, page by page) -> diff/plan (pure) -> apply (batched)
+ * -> verify (one read-back per source) -> record (outcomes in chunks, one summary per run).
+ *
+ * Memory: only the current page and the targets changed in this run (awaiting verification) are held, so a
+ * 100,000-mailbox tenant is never in memory at once. The caller gets the summary and a bounded sample of outcomes
+ * (non-compliant first); the full set is in the store.
+ *
+ * Scope of a run:
+ * - `mailboxes` (named identities): the organisation and those mailboxes; bypass associations are left to sweeps.
+ * - `incremental`: the organisation, every *enabled* bypass association, and mailboxes changed since the watermark
+ *   minus the overlap.
+ * - `full`: the organisation, every bypass association and every mailbox. Chosen when asked, when there is no
+ *   watermark, or when the last full sweep is older than the policy's `scan.fullSweepIntervalInDays`.
+ */
+import { ensureError, ExchangeError } from "../exchange/errors";
+import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
+import { LICENCE_REJECTION_TEXT } from "./audit-actions";
+import { diffMailbox, diffOrganization, GROUP_MAILBOX } from "./diff";
+import {
+  BYPASS_SELECT,
+  MAILBOX_SELECT,
+  mailboxTargetId,
+  observedBypassSchema,
+  observedMailboxSchema,
+  observedOrganizationSchema,
+  type ObservedBypass,
+  type ObservedMailbox,
+} from "./observed";
+import { changedSinceFilter, identityFilter, parseMailboxIdentities, type MailboxIdentity } from "./opath";
+import type { Finding, OutcomeError, OutcomeStatus, RunMode, RunScope, RunSummary, TargetOutcome } from "./outcome";
+import { planRun, type PlannedAction, type PlannedTarget } from "./plan";
+import type { AuditPolicy } from "./policy";
+import type { AuditLogger, AuditProgress, AuditStore, Clock, LicenceSource } from "./ports";
+
+export const INCREMENTAL_WATERMARK = "mailbox-audit";
+export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
+const VERIFY_WINDOW_IN_MS = 5 * 60_000;
+const OUTCOME_CHUNK_SIZE = 100;
+const IDENTITIES_PER_FILTER = 20;
+const DEFAULT_SAMPLE_SIZE = 100;
+/** `setting` of the licence-gap finding added when Exchange rejected gated actions the licence input allowed. */
+const LICENCE_REJECTION_SETTING = "AuditAdmin,AuditDelegate,AuditOwner";
+
+export interface AuditBaselineDeps {
+  readonly transport: ExchangeTransport;
+  readonly store: AuditStore;
+  readonly policy: AuditPolicy;
+  readonly licences: LicenceSource;
+  readonly clock: Clock;
+  readonly logger?: AuditLogger;
+  readonly onProgress?: (progress: AuditProgress) => void;
+  /** Cumulative Exchange HTTP calls by cmdlet (from the transport); the run reports the difference. */
+  readonly exchangeCalls?: () => Readonly<Record<string, number>>;
+}
+
+export interface AuditBaselineRequest {
+  readonly tenantId: string;
+  readonly runId: string;
+  readonly mode: RunMode;
+  /** Force a full sweep. */
+  readonly full?: boolean;
+  /** Named mailboxes (SMTP address, UPN or GUID only); anything else is rejected before any call. */
+  readonly mailboxes?: readonly string[];
+  /** At most this many targets changed per run; undefined = unlimited. */
+  readonly changeLimit?: number;
+  /** Size of the outcome sample returned (default 100). */
+  readonly sampleSize?: number;
+}
+
+export interface AuditBaselineResult {
+  readonly summary: RunSummary;
+  /** A bounded sample of this run's outcomes, non-compliant ones first; all outcomes are in the store. */
+  readonly outcomes: readonly TargetOutcome[];
+  /** Whether the run produced more outcomes than `outcomes` holds. */
+  readonly outcomesTruncated: boolean;
+}
+
+/** Raised (as a rejected promise) for an invalid request, before any Exchange call. */
+export class AuditRequestError extends RangeError {
+  override readonly name = "AuditRequestError";
+}
+
+/** Runs the baseline once for a tenant. Rejects only for an invalid request or when the run cannot be recorded. */
+export async function runAuditBaseline(deps: AuditBaselineDeps, request: AuditBaselineRequest): Promise<AuditBaselineResult> {
+  let identities: MailboxIdentity[] | undefined;
+  try {
+    identities = request.mailboxes ? parseMailboxIdentities(request.mailboxes) : undefined;
+  } catch (error) {
+    throw new AuditRequestError(ensureError(error).message);
+  }
+  if (identities?.length === 0) throw new AuditRequestError("No mailboxes named");
+  if (request.changeLimit !== undefined && !(Number.isInteger(request.changeLimit) && request.changeLimit >= 0)) {
+    throw new AuditRequestError(`changeLimit must be a non-negative integer, got ${request.changeLimit}`);
+  }
+  return new AuditRun(deps, request, identities).run();
+}
+
+interface PendingMailbox {
+  readonly observed: ObservedMailbox;
+  readonly licensed: boolean | undefined;
+  readonly outcome: TargetOutcome;
+}
+
+class AuditRun {
+  private readonly startedAt: Date;
+  private readonly callsAtStart: Readonly<Record<string, number>>;
+  private readonly counts: Record<OutcomeStatus, number> = {
+    compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0,
+  };
+  private readonly buffer: TargetOutcome[] = [];
+  private readonly sample: TargetOutcome[] = [];
+  private readonly sampleSize: number;
+  private produced = 0;
+  private recordFailure: OutcomeError | undefined;
+  private changesLeft: number;
+  private changesSent = 0;
+  private applyStartedAt: Date | undefined;
+  private readonly pendingMailboxes = new Map<string, PendingMailbox>();
+  private readonly pendingBypass = new Map<string, TargetOutcome>();
+  private pendingOrganization: TargetOutcome | undefined;
+
+  constructor(
+    private readonly deps: AuditBaselineDeps,
+    private readonly request: AuditBaselineRequest,
+    private readonly identities: readonly MailboxIdentity[] | undefined,
+  ) {
+    this.startedAt = deps.clock.now();
+    this.callsAtStart = { ...(deps.exchangeCalls?.() ?? {}) };
+    this.sampleSize = request.sampleSize ?? DEFAULT_SAMPLE_SIZE;
+    this.changesLeft = request.changeLimit ?? Number.POSITIVE_INFINITY;
+  }
+
+  async run(): Promise<AuditBaselineResult> {
+    const { store, logger } = this.deps;
+    const { tenantId } = this.request;
+    let scope: RunScope = "mailboxes";
+    let runError: OutcomeError | undefined;
+    let incremental: { value: string; etag: string } | undefined;
+    let fullSweep: { value: string; etag: string } | undefined;
+    try {
+      if (!this.identities) {
+        incremental = await store.getWatermark(tenantId, INCREMENTAL_WATERMARK);
+        fullSweep = await store.getWatermark(tenantId, FULL_SWEEP_WATERMARK);
+        scope = this.request.full || !incremental || this.fullSweepDue(fullSweep) ? "full" : "incremental";
+      }
+      logger?.info({ tenantId, runId: this.request.runId, mode: this.request.mode, scope }, "audit baseline run started");
+      await this.reconcileOrganization();
+      if (scope !== "mailboxes") await this.reconcileBypass(scope === "full");
+      await this.reconcileMailboxes(scope, incremental);
+      await this.verify();
+    } catch (error) {
+      runError = toOutcomeError(error);
+      logger?.error({ tenantId, runId: this.request.runId, err: ensureError(error) }, "audit baseline run failed");
+      // Targets written before the failure cannot be confirmed without a read-back.
+      this.failPending({ code: "RunAborted", message: `The run failed before verification: ${runError.message}` });
+    }
+    this.progress("record");
+    await this.flush();
+    runError ??= this.recordFailure;
+
+    if (!runError && this.request.mode === "apply" && scope !== "mailboxes") {
+      await this.advanceWatermarks(scope, incremental, fullSweep);
+    }
+    const finishedAt = this.deps.clock.now();
+    const summary: RunSummary = {
+      runId: this.request.runId,
+      tenantId,
+      mode: this.request.mode,
+      scope,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      counts: { ...this.counts },
+      exchangeCalls: this.callsSinceStart(),
+      durationInMs: finishedAt.getTime() - this.startedAt.getTime(),
+      ...(runError ? { error: runError } : {}),
+    };
+    await store.recordRun(summary);
+    logger?.info({ tenantId, runId: this.request.runId, counts: summary.counts, durationInMs: summary.durationInMs }, "audit baseline run finished");
+    return { summary, outcomes: this.sample, outcomesTruncated: this.produced > this.sample.length };
+  }
+
+  private fullSweepDue(fullSweep: { value: string } | undefined): boolean {
+    if (!fullSweep) return true;
+    const lastInMs = Date.parse(fullSweep.value);
+    const intervalInMs = this.deps.policy.scan.fullSweepIntervalInDays * 86_400_000;
+    return Number.isNaN(lastInMs) || this.startedAt.getTime() - lastInMs >= intervalInMs;
+  }
+
+  private async advanceWatermarks(
+    scope: RunScope,
+    incremental: { etag: string } | undefined,
+    fullSweep: { etag: string } | undefined,
+  ): Promise<void> {
+    const value = this.startedAt.toISOString();
+    const { store, logger } = this.deps;
+    const { tenantId } = this.request;
+    try {
+      await store.setWatermark(tenantId, INCREMENTAL_WATERMARK, value, incremental?.etag);
+      if (scope === "full") await store.setWatermark(tenantId, FULL_SWEEP_WATERMARK, value, fullSweep?.etag);
+    } catch (error) {
+      // A concurrent run moved it; the next run starts from whichever watermark won, which is safe.
+      logger?.warn({ tenantId, runId: this.request.runId, err: ensureError(error) }, "watermark not advanced");
+    }
+  }
+
+  private callsSinceStart(): Record<string, number> {
+    const now = this.deps.exchangeCalls?.() ?? {};
+    const calls: Record<string, number> = {};
+    for (const [cmdlet, count] of Object.entries(now)) {
+      const delta = count - (this.callsAtStart[cmdlet] ?? 0);
+      if (delta > 0) calls[cmdlet] = delta;
+    }
+    return calls;
+  }
+
+  // ---- observe + plan + apply, per source -------------------------------------------------------------------
+
+  private async reconcileOrganization(): Promise<void> {
+    const organization = await this.readOrganization();
+    await this.handlePlan(this.plan({ organization }));
+  }
+
+  private async readOrganization() {
+    const { transport } = this.deps;
+    const [config, auditLog] = await Promise.all([
+      transport.invoke({ cmdlet: "Get-OrganizationConfig", select: ["AuditDisabled"] }),
+      transport.invoke({ cmdlet: "Get-AdminAuditLogConfig", select: ["UnifiedAuditLogIngestionEnabled"] }),
+    ]);
+    return observedOrganizationSchema.parse({ ...config.value[0], ...auditLog.value[0] });
+  }
+
+  private async reconcileBypass(full: boolean): Promise<void> {
+    for await (const page of this.bypassPages()) {
+      const bypassAssociations = page.filter((association) => full || association.AuditBypassEnabled);
+      await this.handlePlan(this.plan({ bypassAssociations }));
+      await this.flush();
+    }
+  }
+
+  private async *bypassPages(): AsyncGenerator<ObservedBypass[]> {
+    const request: CmdletRequest = {
+      cmdlet: "Get-MailboxAuditBypassAssociation",
+      parameters: { ResultSize: "Unlimited" },
+      select: BYPASS_SELECT,
+    };
+    for await (const page of this.deps.transport.pages(request)) {
+      yield page.map((row) => observedBypassSchema.parse(row));
+    }
+  }
+
+  private async reconcileMailboxes(scope: RunScope, incremental: { value: string } | undefined): Promise<void> {
+    if (this.identities) {
+      for (let index = 0; index < this.identities.length; index += IDENTITIES_PER_FILTER) {
+        const chunk = this.identities.slice(index, index + IDENTITIES_PER_FILTER);
+        const found = new Set<MailboxIdentity>();
+        for (const request of mailboxReads(identityFilter(chunk))) {
+          await this.reconcileMailboxPages(request, (mailbox) => {
+            for (const identity of chunk) if (matchesIdentity(mailbox, identity)) found.add(identity);
+          });
+        }
+        for (const identity of chunk) if (!found.has(identity)) this.emit(notFoundOutcome(identity));
+      }
+      return;
+    }
+    let filter: string | undefined;
+    if (scope === "incremental" && incremental) {
+      const overlapInMs = this.deps.policy.scan.watermarkOverlapInMinutes * 60_000;
+      filter = changedSinceFilter(new Date(Date.parse(incremental.value) - overlapInMs));
+    }
+    for (const request of mailboxReads(filter)) await this.reconcileMailboxPages(request);
+  }
+
+  private async reconcileMailboxPages(request: CmdletRequest, onMailbox?: (mailbox: ObservedMailbox) => void): Promise<void> {
+    for await (const page of this.deps.transport.pages(request)) {
+      const mailboxes: ObservedMailbox[] = [];
+      for (const row of page) {
+        const parsed = observedMailboxSchema.safeParse(row);
+        if (parsed.success) {
+          mailboxes.push(parsed.data);
+          onMailbox?.(parsed.data);
+        } else {
+          this.emit(invalidRowOutcome(row, parsed.error.message));
+        }
+      }
+      const licences = await this.licencesFor(mailboxes);
+      const byTargetId = new Map(mailboxes.map((mailbox) => [mailboxTargetId(mailbox), mailbox]));
+      await this.handlePlan(this.plan({ mailboxes, licences }), (targetId) => {
+        const observed = byTargetId.get(targetId);
+        return observed ? { observed, licensed: licences.get(targetId) } : undefined;
+      });
+      await this.flush();
+    }
+  }
+
+  private async licencesFor(mailboxes: readonly ObservedMailbox[]): Promise<ReadonlyMap<string, boolean>> {
+    const source = this.deps.licences;
+    if (typeof source !== "function") return source;
+    const ids = mailboxes.filter((mailbox) => mailbox.RecipientTypeDetails !== GROUP_MAILBOX).map(mailboxTargetId);
+    return ids.length > 0 ? source(ids) : new Map();
+  }
+
+  private plan(observed: Parameters<typeof planRun>[1]) {
+    const plan = planRun(this.deps.policy, observed, {
+      now: this.startedAt,
+      mode: this.request.mode,
+      ...(Number.isFinite(this.changesLeft) ? { changeLimit: this.changesLeft } : {}),
+    });
+    this.changesLeft -= plan.actions.length;
+    return plan;
+  }
+
+  /** Emits final outcomes, and in apply mode sends the actions and parks their targets for verification. */
+  private async handlePlan(
+    plan: { targets: readonly PlannedTarget[]; actions: readonly PlannedAction[] },
+    observedFor?: (targetId: string) => { observed: ObservedMailbox; licensed: boolean | undefined } | undefined,
+  ): Promise<void> {
+    const applying = this.request.mode === "apply";
+    for (const target of plan.targets) if (!(applying && target.action)) this.emit(target.outcome);
+    this.progress("observe");
+    if (!applying || plan.actions.length === 0) return;
+
+    const expected = new Map(plan.targets.filter((target) => target.action).map((target) => [target.outcome.targetId, target.outcome]));
+    const results = await this.send(plan.actions);
+    const retries: { action: PlannedAction; outcome: TargetOutcome }[] = [];
+    for (const [index, action] of plan.actions.entries()) {
+      const outcome = expected.get(action.targetId);
+      const result = results[index];
+      if (!outcome || result === undefined) continue;
+      if (result.error === undefined) {
+        this.park(action, outcome, observedFor);
+      } else if (action.licenceFallback !== undefined && isLicenceRejection(result.error)) {
+        retries.push({ action, outcome: withLicenceRejection(outcome, result.error) });
+      } else {
+        this.emit(failed(outcome, result.error));
+      }
+    }
+    if (retries.length === 0) return;
+
+    const fallbacks = retries.flatMap(({ action }) => (action.licenceFallback ? [{ ...action, requests: [action.licenceFallback] }] : []));
+    const fallbackResults = await this.send(fallbacks);
+    for (const { action, outcome } of retries) {
+      const unlicensed = (targetId: string) => {
+        const found = observedFor?.(targetId);
+        return found ? { observed: found.observed, licensed: false } : undefined;
+      };
+      if (!action.licenceFallback) {
+        // Only gated actions were missing: nothing else to write, so the observed state stands.
+        const found = unlicensed(action.targetId);
+        this.emit(found ? verifiedOutcome(this.deps.policy, outcome, found.observed, false, false) : outcome);
+        continue;
+      }
+      const index = fallbacks.findIndex((fallback) => fallback.targetId === action.targetId);
+      const error = fallbackResults[index]?.error;
+      if (error === undefined) this.park(action, outcome, unlicensed);
+      else this.emit(failed(outcome, error));
+    }
+  }
+
+  private park(
+    action: PlannedAction,
+    outcome: TargetOutcome,
+    observedFor?: (targetId: string) => { observed: ObservedMailbox; licensed: boolean | undefined } | undefined,
+  ): void {
+    if (action.targetKind === "organization") this.pendingOrganization = outcome;
+    else if (action.targetKind === "bypass-association") this.pendingBypass.set(action.targetId, outcome);
+    else {
+      const found = observedFor?.(action.targetId);
+      if (found) this.pendingMailboxes.set(action.targetId, { ...found, outcome });
+    }
+  }
+
+  /** Sends each action's requests in one batch call; an action's error is the first failure among its requests. */
+  private async send(actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {
+    if (actions.length === 0) return [];
+    this.applyStartedAt ??= this.deps.clock.now();
+    const requests = actions.flatMap((action) => action.requests);
+    this.changesSent += actions.length;
+    this.progress("apply");
+    let results: Awaited<ReturnType<ExchangeTransport["batch"]>>;
+    try {
+      results = await this.deps.transport.batch(requests);
+    } catch (error) {
+      const outcomeError = toOutcomeError(error);
+      return actions.map(() => ({ error: outcomeError }));
+    }
+    let offset = 0;
+    return actions.map((action) => {
+      const mine = results.slice(offset, offset + action.requests.length);
+      offset += action.requests.length;
+      if (mine.length < action.requests.length) return { error: { code: "NoResponse", message: "No batch response for this change" } };
+      const failure = mine.find((result) => !result.ok);
+      return failure && !failure.ok ? { error: toOutcomeError(failure.error) } : {};
+    });
+  }
+
+  // ---- verify -----------------------------------------------------------------------------------------------
+
+  private async verify(): Promise<void> {
+    if (this.pendingOrganization) {
+      const expected = this.pendingOrganization;
+      this.pendingOrganization = undefined;
+      await this.verifyOrganization(expected);
+    }
+    if (this.pendingBypass.size > 0) await this.verifyBypass();
+    if (this.pendingMailboxes.size > 0) await this.verifyMailboxes();
+  }
+
+  private async verifyOrganization(expected: TargetOutcome): Promise<void> {
+    this.progress("verify");
+    try {
+      const after = await this.readOrganization();
+      const diff = diffOrganization(this.deps.policy, after);
+      this.emit(diff.changes.length === 0 ? { ...expected, after: diff.before } : mismatch(expected, diff.before, diff.findings));
+    } catch (error) {
+      this.emit(failed(expected, { code: "VerifyReadFailed", message: ensureError(error).message }));
+    }
+  }
+
+  private async verifyBypass(): Promise<void> {
+    this.progress("verify");
+    try {
+      for await (const page of this.bypassPages()) {
+        for (const association of page) {
+          const expected = this.pendingBypass.get(association.Identity);
+          if (!expected) continue;
+          this.pendingBypass.delete(association.Identity);
+          const after = { AuditBypassEnabled: association.AuditBypassEnabled };
+          this.emit(association.AuditBypassEnabled ? mismatch(expected, after, []) : { ...expected, after });
+        }
+      }
+    } catch (error) {
+      this.failPending({ code: "VerifyReadFailed", message: ensureError(error).message });
+    }
+    for (const expected of this.pendingBypass.values()) this.emit(missingFromReadBack(expected));
+    this.pendingBypass.clear();
+  }
+
+  private async verifyMailboxes(): Promise<void> {
+    this.progress("verify");
+    const since = new Date((this.applyStartedAt ?? this.startedAt).getTime() - VERIFY_WINDOW_IN_MS);
+    const needGroups = [...this.pendingMailboxes.values()].some((pending) => pending.observed.RecipientTypeDetails === GROUP_MAILBOX);
+    const needOthers = [...this.pendingMailboxes.values()].some((pending) => pending.observed.RecipientTypeDetails !== GROUP_MAILBOX);
+    const [others, groups] = mailboxReads(changedSinceFilter(since));
+    try {
+      for (const request of [needOthers ? others : undefined, needGroups ? groups : undefined]) {
+        if (!request) continue;
+        for await (const page of this.deps.transport.pages(request)) {
+          for (const row of page) {
+            const parsed = observedMailboxSchema.safeParse(row);
+            if (!parsed.success) continue;
+            const targetId = mailboxTargetId(parsed.data);
+            const pending = this.pendingMailboxes.get(targetId);
+            if (!pending) continue;
+            this.pendingMailboxes.delete(targetId);
+            this.emit(verifiedOutcome(this.deps.policy, pending.outcome, parsed.data, pending.licensed, true));
+          }
+        }
+      }
+    } catch (error) {
+      this.failPending({ code: "VerifyReadFailed", message: ensureError(error).message });
+    }
+    for (const pending of this.pendingMailboxes.values()) this.emit(missingFromReadBack(pending.outcome));
+    this.pendingMailboxes.clear();
+  }
+
+  private failPending(error: OutcomeError): void {
+    if (this.pendingOrganization) this.emit(failed(this.pendingOrganization, error));
+    this.pendingOrganization = undefined;
+    for (const outcome of this.pendingBypass.values()) this.emit(failed(outcome, error));
+    this.pendingBypass.clear();
+    for (const pending of this.pendingMailboxes.values()) this.emit(failed(pending.outcome, error));
+    this.pendingMailboxes.clear();
+  }
+
+  // ---- record -----------------------------------------------------------------------------------------------
+
+  private emit(outcome: TargetOutcome): void {
+    this.counts[outcome.status] += 1;
+    this.produced += 1;
+    this.keepSample(outcome);
+    this.buffer.push(outcome);
+  }
+
+  private keepSample(outcome: TargetOutcome): void {
+    if (this.sample.length < this.sampleSize) {
+      this.sample.push(outcome);
+      return;
+    }
+    if (outcome.status === "compliant") return;
+    const compliantIndex = this.sample.findIndex((kept) => kept.status === "compliant");
+    if (compliantIndex >= 0) this.sample.splice(compliantIndex, 1, outcome);
+  }
+
+  private progress(phase: AuditProgress["phase"]): void {
+    this.deps.onProgress?.({ phase, targetsSeen: this.produced, changesSent: this.changesSent });
+  }
+
+  /** Called between pages (bounded buffer) and at the end. */
+  private async flush(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const chunk = this.buffer.splice(0, OUTCOME_CHUNK_SIZE);
+      try {
+        await this.deps.store.recordOutcomes(this.request.tenantId, this.request.runId, this.startedAt.toISOString(), chunk);
+      } catch (error) {
+        this.recordFailure ??= { code: "RecordFailed", message: ensureError(error).message };
+        this.deps.logger?.error({ tenantId: this.request.tenantId, runId: this.request.runId, err: ensureError(error) }, "outcomes not recorded");
+      }
+    }
+  }
+}
+
+/** Get-EXOMailbox (user, shared, resource, discovery…) and Get-Mailbox -GroupMailbox, with an optional filter. */
+function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest] {
+  const filterParameter = filter === undefined ? {} : { Filter: filter };
+  return [
+    {
+      cmdlet: "Get-EXOMailbox",
+      parameters: { PropertySets: ["Audit"], ResultSize: "Unlimited", ...filterParameter },
+      select: MAILBOX_SELECT,
+    },
+    {
+      cmdlet: "Get-Mailbox",
+      parameters: { GroupMailbox: true, ResultSize: "Unlimited", ...filterParameter },
+      select: MAILBOX_SELECT,
+    },
+  ];
+}
+
+function matchesIdentity(mailbox: ObservedMailbox, identity: MailboxIdentity): boolean {
+  const wanted = identity.value.toLowerCase();
+  const candidates = identity.kind === "guid"
+    ? [mailbox.ExternalDirectoryObjectId, mailbox.Guid]
+    : [mailbox.PrimarySmtpAddress, mailbox.UserPrincipalName];
+  return candidates.some((candidate) => candidate?.toLowerCase() === wanted);
+}
+
+function toOutcomeError(error: unknown): OutcomeError {
+  if (error instanceof ExchangeError) {
+    return {
+      code: error.errorId || error.exceptionType || "ExchangeError",
+      message: error.text,
+      status: error.status,
+      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    };
+  }
+  return { code: "Error", message: ensureError(error).message };
+}
+
+function isLicenceRejection(error: OutcomeError): boolean {
+  return error.message.toLowerCase().includes(LICENCE_REJECTION_TEXT);
+}
+
+function withLicenceRejection(outcome: TargetOutcome, error: OutcomeError): TargetOutcome {
+  const finding: Finding = {
+    kind: "licence-gap",
+    setting: LICENCE_REJECTION_SETTING,
+    message: `Exchange rejected licence-gated actions (${error.message}); retried without them`,
+  };
+  return { ...outcome, findings: [...outcome.findings, finding] };
+}
+
+function failed(outcome: TargetOutcome, error: OutcomeError): TargetOutcome {
+  return { ...outcome, status: "failed", error };
+}
+
+function mismatch(expected: TargetOutcome, after: Readonly<Record<string, unknown>>, remaining: readonly Finding[]): TargetOutcome {
+  const settings = remaining.map((finding) => finding.setting).join(", ");
+  return {
+    ...expected,
+    status: "failed",
+    after,
+    error: { code: "VerifyMismatch", message: `Read back still drifted${settings ? `: ${settings}` : ""}` },
+  };
+}
+
+function missingFromReadBack(expected: TargetOutcome): TargetOutcome {
+  return { ...expected, status: "failed", error: { code: "VerifyMismatch", message: "The change was not found in the read-back" } };
+}
+
+/**
+ * A mailbox's outcome from state read after the run's writes: remediated (written) or compliant (nothing was left
+ * to write after a licence rejection) when no writable drift remains; drift when only report-only drift remains.
+ */
+function verifiedOutcome(
+  policy: AuditPolicy,
+  expected: TargetOutcome,
+  readBack: ObservedMailbox,
+  licensed: boolean | undefined,
+  written: boolean,
+): TargetOutcome {
+  const diff = diffMailbox(policy, readBack, licensed === undefined ? {} : { licensed });
+  if (diff.change) return mismatch(expected, diff.before, diff.findings.filter((finding) => finding.kind === "drift"));
+  const status: OutcomeStatus = diff.reportOnlyDrift ? "drift" : written ? "remediated" : "compliant";
+  if (written) return { ...expected, status, after: diff.before };
+  const rejections = expected.findings.filter((finding) => finding.setting === LICENCE_REJECTION_SETTING);
+  return { ...expected, status, findings: [...diff.findings, ...rejections] };
+}
+
+function notFoundOutcome(identity: MailboxIdentity): TargetOutcome {
+  return {
+    kind: "mailbox",
+    targetId: identity.value,
+    displayName: identity.value,
+    status: "failed",
+    findings: [],
+    error: { code: "MailboxNotFound", message: `No mailbox matched '${identity.value}'` },
+  };
+}
+
+function invalidRowOutcome(row: Record<string, unknown>, message: string): TargetOutcome {
+  const id = [row["ExternalDirectoryObjectId"], row["Guid"], row["PrimarySmtpAddress"]].find((value) => typeof value === "string" && value);
+  return {
+    kind: "mailbox",
+    targetId: typeof id === "string" ? id : "unknown",
+    displayName: typeof row["PrimarySmtpAddress"] === "string" ? row["PrimarySmtpAddress"] : "unknown",
+    status: "failed",
+    findings: [],
+    error: { code: "InvalidResponse", message },
+  };
+}
