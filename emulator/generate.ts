@@ -316,7 +316,7 @@ const mailboxSchema = z
     DisplayName: z.string().optional(),
     UserPrincipalName: z.string().optional(),
     AuditEnabled: z.boolean().default(true),
-    AuditLogAgeLimit: z.string().regex(/^\d+\.\d{2}:\d{2}:\d{2}$/).default("90.00:00:00"),
+    AuditLogAgeLimit: z.string().regex(/^(\d+\.)?\d{2}:\d{2}:\d{2}$/).default("90.00:00:00"),
     AuditAdmin: z.array(z.string()).optional(),
     AuditDelegate: z.array(z.string()).optional(),
     AuditOwner: z.array(z.string()).optional(),
