@@ -61,7 +61,7 @@ export class FaultInjector {
 
   /** Faults that have not fired all their times yet. */
   get pending(): number {
-    return this.#pending.filter((entry) => entry.remaining > 0).length;
+    return this.#pending.length;
   }
 
   setLatency(latency: Latency): void {
