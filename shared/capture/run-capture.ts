@@ -1,0 +1,339 @@
+/**
+ * The capture reconciler: observe -> plan (pure) -> apply -> verify by reading back.
+ *
+ * Exchange is reached only through `ExchangeTransport`; Entra only through the tiny `CaptureGraphPort` below
+ * (the integrator adapts the Graph client to it). Nothing is reported compliant or remediated without state
+ * read from the services to prove it; mail flow is never used as proof (rule changes take up to 30 minutes to
+ * reach it).
+ */
+import type { OutcomeError, RunMode, TargetOutcome } from "../audit/outcome";
+import { ensureError, ExchangeError } from "../exchange/errors";
+import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
+import {
+  planCaptureMailbox,
+  sampleStatistics,
+  type AccessGroup,
+  type CaptureAccount,
+  type CaptureStatisticsSample,
+  type ObservedCaptureMailbox,
+} from "./capture-mailbox";
+import { planJournaling } from "./journaling";
+import { CaptureConfigurationError, defaultCapturePolicy, type CapturePolicy, type CaptureSettings } from "./settings";
+import { plannedStatus, type CaptureAction, type TargetPlan } from "./target-plan";
+import { desiredTransportRules, planTransportRules, type CaptureRecipient, type ObservedTransportRule } from "./transport-rules";
+
+/** What the capture needs from Microsoft Graph. */
+export interface CaptureGraphPort {
+  /** The user (account) by Entra object id; undefined when Graph does not know it (404). */
+  getUser(userId: string): Promise<CaptureAccount | undefined>;
+  /** `PATCH /users/{id}` `{ "accountEnabled": false }`. */
+  blockSignIn(userId: string): Promise<void>;
+}
+
+export interface CaptureDeps {
+  /** Exchange transport bound to the tenant of the request. */
+  readonly transport: ExchangeTransport;
+  readonly graph: CaptureGraphPort;
+  /** Validated with `parseCaptureSettings`. */
+  readonly settings: CaptureSettings;
+  /** Defaults to the shipped policy/capture.v1.json. */
+  readonly policy?: CapturePolicy;
+  readonly clock: { now(): Date };
+}
+
+export interface CaptureRequest {
+  readonly tenantId: string;
+  readonly mode: RunMode;
+  /** The statistics sample returned by the previous run, to measure the capture's message volume. */
+  readonly previousSample?: CaptureStatisticsSample;
+  readonly abortSignal?: AbortSignal;
+}
+
+export interface CaptureResult {
+  /** One outcome per target: managed rules, stale managed rules, shadowing rules, capture mailbox or journaling targets. */
+  readonly outcomes: TargetOutcome[];
+  /** Writes attempted (Exchange cmdlets and Graph PATCHes). A converged tenant gives 0. */
+  readonly writes: number;
+  /** This run's capture-mailbox statistics sample; keep it and pass it as `previousSample` next run. */
+  readonly sample?: CaptureStatisticsSample;
+}
+
+interface Observation {
+  readonly plans: TargetPlan[];
+  readonly sample?: CaptureStatisticsSample;
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    error instanceof ExchangeError &&
+    (error.status === 404 || /ManagementObjectNotFound|couldn't be found|could not be found/i.test(`${error.exceptionType} ${error.text}`))
+  );
+}
+
+function toOutcomeError(error: unknown): OutcomeError {
+  if (error instanceof ExchangeError) {
+    return {
+      code: error.errorId || error.exceptionType || "ExchangeError",
+      message: error.message,
+      status: error.status,
+      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    };
+  }
+  return { code: "GraphError", message: ensureError(error).message };
+}
+
+/**
+ * Observes, plans and (in apply mode) repairs and verifies the capture of one tenant.
+ * Throws `CaptureConfigurationError` for a configuration that makes the run meaningless (missing or
+ * non-mail-enabled access group) and `ExchangeError` when the state cannot be read at all.
+ */
+export async function runCapture(deps: CaptureDeps, request: CaptureRequest): Promise<CaptureResult> {
+  const context = new CaptureRun(deps, request);
+  return context.run();
+}
+
+class CaptureRun {
+  private readonly policy: CapturePolicy;
+  private writes = 0;
+  private accessGroup: AccessGroup | undefined;
+
+  constructor(
+    private readonly deps: CaptureDeps,
+    private readonly request: CaptureRequest,
+  ) {
+    this.policy = deps.policy ?? defaultCapturePolicy;
+  }
+
+  async run(): Promise<CaptureResult> {
+    if (this.deps.settings.mode === "transport-rules") this.accessGroup = await this.readAccessGroup();
+    const observed = await this.observe();
+    if (this.request.mode === "plan") {
+      return { outcomes: observed.plans.map(plannedOutcome), writes: 0, ...sampleField(observed.sample) };
+    }
+
+    const executions = new Map<string, Execution>();
+    let current = observed;
+    const mailboxPlan = observed.plans.find((plan) => plan.kind === "capture-mailbox");
+    if (mailboxPlan) {
+      const execution = await this.execute(mailboxPlan.actions);
+      // A created mailbox gets its settings (hide, grant, block sign-in) and its rules from plans on its read-back state.
+      if (!execution.error && mailboxPlan.actions.some(isMailboxCreation)) {
+        current = await this.observe();
+        const followUp = current.plans.find((plan) => plan.kind === "capture-mailbox");
+        if (followUp) mergeExecution(execution, await this.execute(followUp.actions));
+      }
+      executions.set(key(mailboxPlan), execution);
+    }
+    for (const plan of current.plans) {
+      if (plan.kind === "capture-mailbox") continue;
+      executions.set(key(plan), await this.execute(plan.actions));
+    }
+
+    const verified = this.writes > 0 ? await this.observe() : observed;
+    const finalByKey = new Map(verified.plans.map((plan) => [key(plan), plan]));
+    const outcomes: TargetOutcome[] = [];
+    for (const initial of observed.plans) {
+      outcomes.push(settle(initial, finalByKey.get(key(initial)), executions.get(key(initial)) ?? { writes: 0 }));
+      finalByKey.delete(key(initial));
+    }
+    // Targets that only appear on read-back (e.g. a rule that shadows the capture once it exists).
+    for (const plan of finalByKey.values()) outcomes.push(settle(plan, plan, { writes: 0 }));
+    return { outcomes, writes: this.writes, ...sampleField(verified.sample ?? observed.sample) };
+  }
+
+  private async invoke(request: CmdletRequest): Promise<Record<string, unknown>[]> {
+    const options = this.request.abortSignal ? { abortSignal: this.request.abortSignal } : undefined;
+    return (await this.deps.transport.invoke(request, options)).value;
+  }
+
+  /** The access group must be a mail-enabled security group: only those can hold FullAccess for a group's members. */
+  private async readAccessGroup(): Promise<AccessGroup> {
+    const name = this.deps.settings.accessGroup ?? "";
+    let group: Record<string, unknown> | undefined;
+    try {
+      [group] = await this.invoke({ cmdlet: "Get-DistributionGroup", parameters: { Identity: name } });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (!group) {
+      throw new CaptureConfigurationError(
+        "CaptureAccessGroupInvalid",
+        `Capture access group "${name}" was not found in Exchange as a mail-enabled security group in tenant ${this.request.tenantId}. ` +
+          "A security group that is not mail-enabled cannot be granted FullAccess: mail-enable it or configure a mail-enabled security group.",
+      );
+    }
+    const type = String(group["RecipientTypeDetails"] ?? "");
+    if (type.toLowerCase() !== "mailuniversalsecuritygroup") {
+      throw new CaptureConfigurationError(
+        "CaptureAccessGroupInvalid",
+        `Capture access group "${name}" is a ${type || "group of unknown type"}, not a mail-enabled security group (MailUniversalSecurityGroup).`,
+      );
+    }
+    const identities = ["Name", "Alias", "DisplayName", "PrimarySmtpAddress", "Identity", "Guid", "ExternalDirectoryObjectId", "DistinguishedName"]
+      .map((property) => group[property])
+      .filter((value): value is string => typeof value === "string" && value !== "");
+    return { grantAs: String(group["PrimarySmtpAddress"] || name), identities: [name, ...identities] };
+  }
+
+  private async observe(): Promise<Observation> {
+    const rules = await this.invoke({ cmdlet: "Get-TransportRule", parameters: { ResultSize: "Unlimited" } });
+    if (this.deps.settings.mode === "journaling") {
+      const [journalRules, [transportConfig]] = await Promise.all([
+        this.invoke({ cmdlet: "Get-JournalRule" }),
+        this.invoke({ cmdlet: "Get-TransportConfig", select: ["JournalingReportNdrTo"] }),
+      ]);
+      const plans = [
+        ...planJournaling({ policy: this.policy, settings: this.deps.settings, journalRules, transportConfig: transportConfig ?? {} }),
+        ...planTransportRules({ policy: this.policy, desired: [], current: rules, capture: { address: "", identities: [] } }),
+      ];
+      return { plans };
+    }
+
+    const mailbox = await this.observeCaptureMailbox();
+    const now = this.deps.clock.now();
+    const accessGroup = this.accessGroup;
+    if (!accessGroup) throw new Error("access group not read");
+    const mailboxPlan = planCaptureMailbox({
+      settings: this.deps.settings,
+      policy: this.policy,
+      accessGroup,
+      observed: mailbox,
+      now,
+      ...(this.request.previousSample ? { previousSample: this.request.previousSample } : {}),
+    });
+    const capture = captureRecipient(this.deps.settings, mailbox.mailbox);
+    const creatable = mailbox.mailbox !== undefined || this.deps.settings.captureMailbox?.createIfMissing === true;
+    const rulePlans = planTransportRules({
+      policy: this.policy,
+      desired: desiredTransportRules(this.policy, capture),
+      current: rules as ObservedTransportRule[],
+      capture,
+      ...(creatable ? {} : { blockedBecause: `capture mailbox ${capture.address} does not exist (Exchange rejects BlindCopyTo to an unknown recipient)` }),
+    });
+    const sample = sampleStatistics(mailbox.statistics, now);
+    return { plans: [mailboxPlan, ...rulePlans], ...sampleField(sample) };
+  }
+
+  private async observeCaptureMailbox(): Promise<ObservedCaptureMailbox> {
+    const address = this.deps.settings.captureMailbox?.address ?? "";
+    let mailbox: Record<string, unknown> | undefined;
+    try {
+      [mailbox] = await this.invoke({
+        cmdlet: "Get-Mailbox",
+        parameters: { Identity: address },
+        select: [
+          "ExternalDirectoryObjectId",
+          "Guid",
+          "Identity",
+          "Name",
+          "Alias",
+          "DisplayName",
+          "PrimarySmtpAddress",
+          "UserPrincipalName",
+          "RecipientTypeDetails",
+          "HiddenFromAddressListsEnabled",
+          "ProhibitSendReceiveQuota",
+        ],
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    if (!mailbox) return { permissions: [] };
+
+    const objectId = String(mailbox["ExternalDirectoryObjectId"] ?? "");
+    const [account, permissions, statistics] = await Promise.all([
+      objectId ? this.deps.graph.getUser(objectId) : Promise.resolve(undefined),
+      this.invoke({ cmdlet: "Get-MailboxPermission", parameters: { Identity: address } }),
+      // Statistics only feed capacity warnings: unreadable statistics are a finding, not a failed run.
+      this.invoke({ cmdlet: "Get-EXOMailboxStatistics", parameters: { Identity: address }, select: ["TotalItemSize", "ItemCount"] }).then(
+        ([first]) => first,
+        () => undefined,
+      ),
+    ]);
+    return { mailbox, permissions, ...(account ? { account } : {}), ...(statistics ? { statistics } : {}) };
+  }
+
+  /** Runs a target's actions in order; the first failure stops that target (later actions depend on earlier ones). */
+  private async execute(actions: readonly CaptureAction[]): Promise<Execution> {
+    const execution: Execution = { writes: 0 };
+    for (const action of actions) {
+      this.writes += 1;
+      execution.writes += 1;
+      try {
+        if (action.kind === "block-sign-in") await this.deps.graph.blockSignIn(action.userId);
+        else await this.invoke(action.request);
+      } catch (error) {
+        execution.error = { ...toOutcomeError(error), message: `${action.description}: ${toOutcomeError(error).message}` };
+        break;
+      }
+    }
+    return execution;
+  }
+}
+
+interface Execution {
+  writes: number;
+  error?: OutcomeError;
+}
+
+function mergeExecution(into: Execution, next: Execution): Execution {
+  into.writes += next.writes;
+  if (!into.error && next.error) into.error = next.error;
+  return into;
+}
+
+function isMailboxCreation(action: CaptureAction): boolean {
+  return action.kind === "exchange" && action.request.cmdlet === "New-Mailbox";
+}
+
+function key(plan: TargetPlan): string {
+  return `${plan.kind}|${plan.targetId.toLowerCase()}`;
+}
+
+function sampleField(sample: CaptureStatisticsSample | undefined): { sample?: CaptureStatisticsSample } {
+  return sample ? { sample } : {};
+}
+
+function captureRecipient(settings: CaptureSettings, mailbox: Readonly<Record<string, unknown>> | undefined): CaptureRecipient {
+  const address = String(mailbox?.["PrimarySmtpAddress"] ?? settings.captureMailbox?.address ?? "");
+  const identities = ["Guid", "ExternalDirectoryObjectId", "Identity", "Name", "Alias", "DisplayName", "UserPrincipalName"]
+    .map((property) => mailbox?.[property])
+    .filter((value): value is string => typeof value === "string" && value !== "");
+  return { address, identities: [settings.captureMailbox?.address ?? address, ...identities] };
+}
+
+function plannedOutcome(plan: TargetPlan): TargetOutcome {
+  return {
+    kind: plan.kind,
+    targetId: plan.targetId,
+    displayName: plan.displayName,
+    status: plannedStatus(plan),
+    findings: plan.findings,
+    before: plan.before,
+    ...(plan.problem ? { error: plan.problem } : {}),
+  };
+}
+
+/**
+ * The outcome of one target after apply, judged only on read-back state (`final`, planned again on it):
+ * a target still needing writes failed verification; a target gone from the read-back was removed.
+ */
+function settle(initial: TargetPlan, final: TargetPlan | undefined, execution: Execution): TargetOutcome {
+  const base = { kind: initial.kind, targetId: initial.targetId, displayName: final?.displayName ?? initial.displayName, before: initial.before };
+  const after = execution.writes > 0 && final ? { after: final.before } : {};
+  if (execution.error) {
+    return { ...base, ...after, status: "failed", findings: final?.findings ?? initial.findings, error: execution.error };
+  }
+  if (final?.problem) return { ...base, ...after, status: "failed", findings: final.findings, error: final.problem };
+  if (final && final.actions.length > 0) {
+    return {
+      ...base,
+      ...after,
+      status: "failed",
+      findings: final.findings,
+      error: { code: "VerifyMismatch", message: `Read-back still differs: ${final.actions.map((action) => action.description).join("; ")}.` },
+    };
+  }
+  if (execution.writes > 0) return { ...base, ...after, status: "remediated", findings: initial.findings };
+  return { ...base, status: "compliant", findings: final?.findings ?? [] };
+}
