@@ -51,8 +51,9 @@ function load<T>(path: string): T {
 
 function loadChunkStore(): ChunkStoreClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("azurite/dist/src/common/persistence/MemoryExtentStore") as { MemoryExtentChunkStore: ChunkStoreClass })
-    .MemoryExtentChunkStore;
+  return (
+    require("azurite/dist/src/common/persistence/MemoryExtentStore") as { MemoryExtentChunkStore: ChunkStoreClass }
+  ).MemoryExtentChunkStore;
 }
 
 /** Constructor arguments mirror Azurite's own `main.js` for each service (positional, as Azurite defines them). */
@@ -67,8 +68,21 @@ function createServer(service: AzuriteService): AzuriteServer {
       const Server = load<ServerClass>("azurite/dist/src/table/TableServer");
       return new Server(
         new Configuration(
-          LOOPBACK, ANY_PORT, keepAliveTimeoutInSeconds, dbName("db"), enableDebugLog, enableAccessLog,
-          undefined, undefined, loose, skipApiVersionCheck, cert, key, pwd, oauth, disableProductStyleUrl,
+          LOOPBACK,
+          ANY_PORT,
+          keepAliveTimeoutInSeconds,
+          dbName("db"),
+          enableDebugLog,
+          enableAccessLog,
+          undefined,
+          undefined,
+          loose,
+          skipApiVersionCheck,
+          cert,
+          key,
+          pwd,
+          oauth,
+          disableProductStyleUrl,
           inMemoryPersistence,
         ),
       );
@@ -82,9 +96,25 @@ function createServer(service: AzuriteService): AzuriteServer {
       // A private chunk store per instance: Azurite's default is one shared by every server in the process.
       return new Server(
         new Configuration(
-          LOOPBACK, ANY_PORT, keepAliveTimeoutInSeconds, dbName("db"), dbName("extents"), [], enableAccessLog,
-          undefined, enableDebugLog, undefined, loose, skipApiVersionCheck, cert, key, pwd, oauth,
-          disableProductStyleUrl, inMemoryPersistence, new ChunkStore(EXTENT_MEMORY_LIMIT_IN_BYTES),
+          LOOPBACK,
+          ANY_PORT,
+          keepAliveTimeoutInSeconds,
+          dbName("db"),
+          dbName("extents"),
+          [],
+          enableAccessLog,
+          undefined,
+          enableDebugLog,
+          undefined,
+          loose,
+          skipApiVersionCheck,
+          cert,
+          key,
+          pwd,
+          oauth,
+          disableProductStyleUrl,
+          inMemoryPersistence,
+          new ChunkStore(EXTENT_MEMORY_LIMIT_IN_BYTES),
         ),
       );
     }

@@ -49,7 +49,8 @@ export function assertEntityWithinLimits(entity: EntityShape): void {
   const long = properties.find(([, value]) => typeof value === "string" && value.length > MAX_STRING_LENGTH);
   if (long) throw new EntityTooLargeError(`property ${long[0]} is ${String(long[1]).length} characters`);
   const size = entitySizeInBytes(entity);
-  if (size > MAX_ENTITY_SIZE_IN_BYTES) throw new EntityTooLargeError(`${size} bytes (at most ${MAX_ENTITY_SIZE_IN_BYTES})`);
+  if (size > MAX_ENTITY_SIZE_IN_BYTES)
+    throw new EntityTooLargeError(`${size} bytes (at most ${MAX_ENTITY_SIZE_IN_BYTES})`);
 }
 
 export interface Clipped<T> {
@@ -96,7 +97,11 @@ export function clipJson(value: unknown, maxLength = MAX_STRING_LENGTH): Clipped
     const shrunk = JSON.stringify(shrink(value, stage, 0)) ?? "null";
     if (shrunk.length <= maxLength) return { value: shrunk, truncated: true };
   }
-  const fallback = Array.isArray(value) ? "[]" : isPlainObject(value) ? `{"${MORE_KEYS_MARKER}":"truncated"}` : '"[truncated]"';
+  const fallback = Array.isArray(value)
+    ? "[]"
+    : isPlainObject(value)
+      ? `{"${MORE_KEYS_MARKER}":"truncated"}`
+      : '"[truncated]"';
   return { value: fallback, truncated: true };
 }
 

@@ -6,14 +6,7 @@ import type { RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
  */
 
 /** Fields that may have been cut to fit storage limits (see `RecordedOutcome.truncated`). */
-export type TruncatableField =
-  | "targetId"
-  | "displayName"
-  | "recipientType"
-  | "findings"
-  | "before"
-  | "after"
-  | "error";
+export type TruncatableField = "targetId" | "displayName" | "recipientType" | "findings" | "before" | "after" | "error";
 
 /** An outcome as recorded, with the run that produced it. */
 export interface RecordedOutcome extends TargetOutcome {

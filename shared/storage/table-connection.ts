@@ -7,8 +7,7 @@ import { storageStatus } from "./errors";
  * credential in Azure (managed identity; the storage account has shared keys disabled).
  */
 export type TableConnection =
-  | { readonly connectionString: string }
-  | { readonly endpoint: string; readonly credential: TokenCredential };
+  { readonly connectionString: string } | { readonly endpoint: string; readonly credential: TokenCredential };
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -36,7 +35,8 @@ function tableEndpointOf(connectionString: string): string {
 }
 
 export function createTableClient(connection: TableConnection, tableName: string): TableClient {
-  const endpoint = "connectionString" in connection ? tableEndpointOf(connection.connectionString) : connection.endpoint;
+  const endpoint =
+    "connectionString" in connection ? tableEndpointOf(connection.connectionString) : connection.endpoint;
   const options: TableServiceClientOptions = { allowInsecureConnection: isLoopbackHttp(endpoint) };
   return "connectionString" in connection
     ? TableClient.fromConnectionString(connection.connectionString, tableName, options)

@@ -88,7 +88,12 @@ export class TableLeaseStore implements LeaseStore {
       }
       if (attempt === MAX_ACQUIRE_ATTEMPTS) {
         const winner = await this.read(tenantId);
-        throw new LeaseHeldError(tenantId, String(winner?.["holder"] ?? "unknown"), toDate(winner?.["expiresAt"]));
+        const winnerHolder = winner?.["holder"];
+        throw new LeaseHeldError(
+          tenantId,
+          typeof winnerHolder === "string" ? winnerHolder : "unknown",
+          toDate(winner?.["expiresAt"]),
+        );
       }
     }
   }

@@ -7,7 +7,7 @@ import {
   type TransactionAction,
 } from "@azure/data-tables";
 import { z } from "zod";
-import type { OutcomeError, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+import type { OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
 import {
   assertEntityWithinLimits,
   clipJson,
@@ -249,7 +249,10 @@ function transactionsOf(rows: readonly EntityShape[]): EntityShape[][] {
     let currentSize = 0;
     for (const row of partition) {
       const size = entitySizeInBytes(row);
-      if (current.length === MAX_TRANSACTION_ACTIONS || (current.length > 0 && currentSize + size > MAX_TRANSACTION_SIZE_IN_BYTES)) {
+      if (
+        current.length === MAX_TRANSACTION_ACTIONS ||
+        (current.length > 0 && currentSize + size > MAX_TRANSACTION_SIZE_IN_BYTES)
+      ) {
         transactions.push(current);
         current = [];
         currentSize = 0;
@@ -423,7 +426,7 @@ function toRecordedOutcome(entity: object): RecordedOutcome {
     ...(stored.recipientType !== undefined && { recipientType: stored.recipientType }),
     ...(stored.beforeJson !== undefined && { before: stored.beforeJson }),
     ...(stored.afterJson !== undefined && { after: stored.afterJson }),
-    ...(stored.errorJson !== undefined && { error: stored.errorJson as OutcomeError }),
+    ...(stored.errorJson !== undefined && { error: stored.errorJson }),
     truncated,
   };
 }
@@ -466,8 +469,8 @@ function toRunSummary(entity: object): RunSummary {
     startedAt: stored.startedAt,
     finishedAt: stored.finishedAt,
     durationInMs: stored.durationInMs,
-    counts: stored.countsJson as RunSummary["counts"],
+    counts: stored.countsJson,
     exchangeCalls: stored.exchangeCallsJson,
-    ...(stored.errorJson !== undefined && { error: stored.errorJson as OutcomeError }),
+    ...(stored.errorJson !== undefined && { error: stored.errorJson }),
   };
 }

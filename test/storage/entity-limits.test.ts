@@ -42,7 +42,8 @@ describe("clipJson", () => {
     assert.ok(clipped.value.length <= MAX_STRING_LENGTH);
     const parsed = JSON.parse(clipped.value) as typeof findings;
     assert.ok(Array.isArray(parsed) && parsed.length > 0);
-    for (const finding of parsed) assert.deepEqual(Object.keys(finding), ["kind", "setting", "current", "desired", "message"]);
+    for (const finding of parsed)
+      assert.deepEqual(Object.keys(finding), ["kind", "setting", "current", "desired", "message"]);
     assert.equal(parsed[0]?.setting, "AuditOwner0");
   });
 
@@ -69,7 +70,10 @@ describe("assertEntityWithinLimits", () => {
   it("rejects too many properties, long strings and oversized entities", () => {
     const many = Object.fromEntries(Array.from({ length: 253 }, (_, i) => [`p${i}`, i]));
     assert.throws(() => assertEntityWithinLimits({ ...keys, ...many }), EntityTooLargeError);
-    assert.throws(() => assertEntityWithinLimits({ ...keys, a: "x".repeat(MAX_STRING_LENGTH + 1) }), EntityTooLargeError);
+    assert.throws(
+      () => assertEntityWithinLimits({ ...keys, a: "x".repeat(MAX_STRING_LENGTH + 1) }),
+      EntityTooLargeError,
+    );
     const big = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`p${i}`, "x".repeat(MAX_STRING_LENGTH)]));
     assert.throws(() => assertEntityWithinLimits({ ...keys, ...big }), EntityTooLargeError);
   });

@@ -8,20 +8,46 @@ import {
   MAX_KEY_COMPONENT_LENGTH,
 } from "../../shared/storage/table-keys";
 
-const FORBIDDEN = /[/\\#?\u0000-\u001f\u007f-\u009f]/;
+/** Characters Table Storage forbids in keys: `/ \ # ?` and control characters. */
+function hasForbiddenCharacter(key: string): boolean {
+  return [...key].some((character) => {
+    const code = character.charCodeAt(0);
+    return "/\\#?".includes(character) || code < 0x20 || (code >= 0x7f && code <= 0x9f);
+  });
+}
 
 describe("encodeKeyComponent", () => {
   it("keeps GUIDs, addresses and managed names readable", () => {
-    for (const id of ["0b9e8c1a-3f7d-4a5e-9c2b-1d2e3f4a5b6c", "adele.vance@contoso.com", "MAE-Capture_Rule.1", "organization"]) {
+    for (const id of [
+      "0b9e8c1a-3f7d-4a5e-9c2b-1d2e3f4a5b6c",
+      "adele.vance@contoso.com",
+      "MAE-Capture_Rule.1",
+      "organization",
+    ]) {
       assert.equal(encodeKeyComponent(id), id);
     }
   });
 
   it("encodes hostile ids into allowed, distinct, separator-free keys", () => {
-    const hostile = ["a/b", "a\\b", "a#b", "a?b", "it's", 'say "hi"', "tab\tand\nnewline", "Zoë", "日本語", "😀", "~x", "a|b", "", " "];
+    const hostile = [
+      "a/b",
+      "a\\b",
+      "a#b",
+      "a?b",
+      "it's",
+      'say "hi"',
+      "tab\tand\nnewline",
+      "Zoë",
+      "日本語",
+      "😀",
+      "~x",
+      "a|b",
+      "",
+      " ",
+    ];
     const keys = hostile.map(encodeKeyComponent);
     for (const key of keys) {
-      assert.doesNotMatch(key, FORBIDDEN);
+      assert.equal(hasForbiddenCharacter(key), false, key);
       assert.ok(!key.includes(KEY_SEPARATOR), key);
       assert.ok(key.length > 0);
     }

@@ -62,11 +62,22 @@ describe("TableOutcomeStore against Azurite", () => {
     const outcomes: TargetOutcome[] = [
       mailbox("a1", {
         status: "remediated",
-        findings: [{ kind: "drift", setting: "AuditOwner", current: ["Create"], desired: ["Create", "MailItemsAccessed"], message: "missing" }],
+        findings: [
+          {
+            kind: "drift",
+            setting: "AuditOwner",
+            current: ["Create"],
+            desired: ["Create", "MailItemsAccessed"],
+            message: "missing",
+          },
+        ],
         before: { AuditEnabled: false },
         after: { AuditEnabled: true },
       }),
-      mailbox("a2", { status: "failed", error: { code: "VerifyMismatch", message: "no", requestId: "r-1", status: 200 } }),
+      mailbox("a2", {
+        status: "failed",
+        error: { code: "VerifyMismatch", message: "no", requestId: "r-1", status: 200 },
+      }),
       { kind: "organization", targetId: "organization", displayName: "Contoso", status: "compliant", findings: [] },
     ];
     await store.recordOutcomes(TENANT, "run-1", "2025-01-01T00:00:00.000Z", outcomes);
@@ -94,7 +105,10 @@ describe("TableOutcomeStore against Azurite", () => {
     const latest = await collect(store.listLatest(TENANT));
     assert.deepEqual(latest.map((o) => `${o.kind}:${o.status}`).sort(), ["capture-mailbox:drift", "mailbox:compliant"]);
     const history = await store.listHistory(TENANT, "same", { kind: "capture-mailbox" });
-    assert.deepEqual(history.map((o) => o.kind), ["capture-mailbox"]);
+    assert.deepEqual(
+      history.map((o) => o.kind),
+      ["capture-mailbox"],
+    );
   });
 
   it("batches more than 100 outcomes of one tenant, each recorded once", async () => {
@@ -126,7 +140,9 @@ describe("TableOutcomeStore against Azurite", () => {
     assert.equal((await store.listHistory(TENANT, "a1")).length, 1);
     assert.equal((await store.listRuns(TENANT)).length, 1);
     const rows = await collect(
-      TableClient.fromConnectionString(azurite().connectionString, names.history, { allowInsecureConnection: true }).listEntities(),
+      TableClient.fromConnectionString(azurite().connectionString, names.history, {
+        allowInsecureConnection: true,
+      }).listEntities(),
     );
     assert.equal(rows.length, 2);
   });
@@ -135,11 +151,19 @@ describe("TableOutcomeStore against Azurite", () => {
     const store = newStore();
     const starts = ["2025-01-02T00:00:00Z", "2025-01-01T00:00:00Z", "2025-01-03T00:00:00Z", "2025-01-03T00:00:00.001Z"];
     for (const [i, startedAt] of starts.entries()) {
-      await store.recordOutcomes(TENANT, `run-${i}`, startedAt, [mailbox("a1", { status: i % 2 ? "drift" : "compliant" })]);
+      await store.recordOutcomes(TENANT, `run-${i}`, startedAt, [
+        mailbox("a1", { status: i % 2 ? "drift" : "compliant" }),
+      ]);
     }
     const history = await store.listHistory(TENANT, "a1");
-    assert.deepEqual(history.map((o) => o.runId), ["run-3", "run-2", "run-0", "run-1"]);
-    assert.deepEqual((await store.listHistory(TENANT, "a1", { limit: 2 })).map((o) => o.runId), ["run-3", "run-2"]);
+    assert.deepEqual(
+      history.map((o) => o.runId),
+      ["run-3", "run-2", "run-0", "run-1"],
+    );
+    assert.deepEqual(
+      (await store.listHistory(TENANT, "a1", { limit: 2 })).map((o) => o.runId),
+      ["run-3", "run-2"],
+    );
     assert.deepEqual(await store.listHistory(TENANT, "unknown"), []);
     // Latest is the last recorded run.
     const [latest] = await collect(store.listLatest(TENANT));
@@ -149,8 +173,24 @@ describe("TableOutcomeStore against Azurite", () => {
   it("encodes hostile tenant, target and run ids and keeps them readable", async () => {
     const store = newStore();
     const tenant = "tenant/with#odd?chars";
-    const ids = ["a/b", "back\\slash", "hash#tag", "what?", "it's \"quoted\"", "Zoë 日本 😀", "tab\tnew\nline", "pipe|id", "~tilde", "%2F"];
-    await store.recordOutcomes(tenant, "run/1#?", "2025-01-01T00:00:00Z", ids.map((id) => mailbox(id, { displayName: id })));
+    const ids = [
+      "a/b",
+      "back\\slash",
+      "hash#tag",
+      "what?",
+      'it\'s "quoted"',
+      "Zoë 日本 😀",
+      "tab\tnew\nline",
+      "pipe|id",
+      "~tilde",
+      "%2F",
+    ];
+    await store.recordOutcomes(
+      tenant,
+      "run/1#?",
+      "2025-01-01T00:00:00Z",
+      ids.map((id) => mailbox(id, { displayName: id })),
+    );
     const latest = await collect(store.listLatest(tenant));
     assert.deepEqual(latest.map((o) => o.targetId).sort(), [...ids].sort());
     for (const id of ids) {
@@ -201,14 +241,26 @@ describe("TableOutcomeStore against Azurite", () => {
     await store.recordRun(run("r-old", "2025-01-01T00:00:00Z"));
     await store.recordRun(run("r-new", "2025-02-01T00:00:00Z", { error: { code: "ObserveFailed", message: "boom" } }));
     await store.recordRun(run("r-mid", "2025-01-15T00:00:00Z", { mode: "plan", scope: "incremental" }));
-    assert.deepEqual(await store.getRun(TENANT, "r-mid"), run("r-mid", "2025-01-15T00:00:00Z", { mode: "plan", scope: "incremental" }));
+    assert.deepEqual(
+      await store.getRun(TENANT, "r-mid"),
+      run("r-mid", "2025-01-15T00:00:00Z", { mode: "plan", scope: "incremental" }),
+    );
     assert.equal(await store.getRun(TENANT, "missing"), undefined);
-    assert.deepEqual((await store.listRuns(TENANT)).map((r) => r.runId), ["r-new", "r-mid", "r-old"]);
-    assert.deepEqual((await store.listRuns(TENANT, { limit: 1 }))[0]?.error, { code: "ObserveFailed", message: "boom" });
+    assert.deepEqual(
+      (await store.listRuns(TENANT)).map((r) => r.runId),
+      ["r-new", "r-mid", "r-old"],
+    );
+    assert.deepEqual((await store.listRuns(TENANT, { limit: 1 }))[0]?.error, {
+      code: "ObserveFailed",
+      message: "boom",
+    });
 
     // Re-recording a run with a corrected start time moves it, leaving no stale list entry.
     await store.recordRun(run("r-old", "2025-03-01T00:00:00Z"));
-    assert.deepEqual((await store.listRuns(TENANT)).map((r) => r.runId), ["r-old", "r-new", "r-mid"]);
+    assert.deepEqual(
+      (await store.listRuns(TENANT)).map((r) => r.runId),
+      ["r-old", "r-new", "r-mid"],
+    );
   });
 
   it("guards watermarks with etags", async () => {
