@@ -8,7 +8,6 @@
  * on the wire (never while backing off) and a timed-out attempt is retried like a socket error.
  */
 import { rootCertificates } from "node:tls";
-import { AbortError } from "@azure/abort-controller";
 import type { TokenCredential } from "@azure/core-auth";
 import {
   bearerTokenAuthenticationPolicy,
@@ -200,9 +199,4 @@ function attemptHookPolicy(onAttempt: (attempt: HttpAttempt) => void): PipelineP
       }
     },
   };
-}
-
-/** True for the abort of a caller's signal (not a timeout), which must never be retried or reported as a failure. */
-export function isAbort(error: unknown): boolean {
-  return error instanceof AbortError || (error instanceof Error && error.name === "AbortError");
 }
