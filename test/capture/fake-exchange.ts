@@ -1,0 +1,270 @@
+/**
+ * A small stateful fake of the Exchange cmdlets and the Graph port the capture reconciler uses. It keeps
+ * Exchange's behaviours that matter to the reconciler: unique contiguous rule priorities (insert/move shifts
+ * the others), not-found errors, case-insensitive identities, FullAccess entries per trustee.
+ */
+import { ExchangeError } from "../../shared/exchange/errors";
+import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import type { CaptureGraphPort } from "../../shared/capture/run-capture";
+import type { CaptureAccount } from "../../shared/capture/capture-mailbox";
+
+type Row = Record<string, unknown>;
+
+export interface FakeTenant {
+  rules: Row[];
+  mailboxes: Row[];
+  groups: Row[];
+  permissions: { Identity: string; User: string; AccessRights: string[]; IsInherited: boolean; Deny: boolean }[];
+  /** By mailbox address (lower case). */
+  statistics: Map<string, { TotalItemSize: string; ItemCount: number }>;
+  journalRules: Row[];
+  transportConfig: Row;
+  users: Map<string, CaptureAccount>;
+}
+
+const RULE_DEFAULTS: Row = {
+  Mode: "Enforce",
+  State: "Enabled",
+  Comments: "",
+  StopRuleProcessing: false,
+  RuleErrorAction: "Ignore",
+  SenderAddressLocation: "Header",
+  FromScope: null,
+  SentToScope: null,
+  From: null,
+  SentTo: null,
+  ExceptIfFrom: null,
+  ExceptIfSentTo: null,
+  ExceptIfFromScope: null,
+  ExceptIfSentToScope: null,
+  BlindCopyTo: null,
+  CopyTo: null,
+  RedirectMessageTo: null,
+  DeleteMessage: false,
+};
+
+let nextId = 1;
+function newGuid(): string {
+  return `00000000-0000-4000-8000-${String(nextId++).padStart(12, "0")}`;
+}
+
+export function transportRule(fields: Row): Row {
+  return { ...RULE_DEFAULTS, Guid: newGuid(), ...fields, Identity: fields["Name"] };
+}
+
+export function sharedMailbox(address: string, fields: Row = {}): Row {
+  const alias = address.split("@")[0];
+  return {
+    ExternalDirectoryObjectId: newGuid(),
+    Guid: newGuid(),
+    Identity: alias,
+    Name: alias,
+    Alias: alias,
+    DisplayName: "Capture",
+    PrimarySmtpAddress: address,
+    UserPrincipalName: address,
+    RecipientTypeDetails: "SharedMailbox",
+    HiddenFromAddressListsEnabled: true,
+    ...fields,
+  };
+}
+
+function notFound(cmdlet: string, identity: unknown): ExchangeError {
+  return new ExchangeError({
+    errorId: "ManagementObjectNotFound",
+    exceptionType: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+    text: `The operation couldn't be performed because object '${String(identity)}' couldn't be found.`,
+    status: 404,
+    cmdlet,
+  });
+}
+
+function same(left: unknown, right: unknown): boolean {
+  return typeof left === "string" && typeof right === "string" && left.toLowerCase() === right.toLowerCase();
+}
+
+function matches(row: Row, identity: unknown, properties: readonly string[]): boolean {
+  return properties.some((property) => same(row[property], identity));
+}
+
+const MAILBOX_IDS = ["ExternalDirectoryObjectId", "Guid", "Identity", "Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName"];
+
+export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
+  readonly calls: string[] = [];
+  readonly writeCalls: string[] = [];
+  /** Cmdlet name (lower case) -> error to throw once. */
+  readonly failNext = new Map<string, ExchangeError>();
+
+  constructor(readonly tenant: FakeTenant) {}
+
+  async getUser(userId: string): Promise<CaptureAccount | undefined> {
+    const user = this.tenant.users.get(userId);
+    return user ? { ...user } : undefined;
+  }
+
+  async blockSignIn(userId: string): Promise<void> {
+    this.writeCalls.push("graph:blockSignIn");
+    const user = this.tenant.users.get(userId);
+    if (!user) throw new Error(`user ${userId} not found`);
+    this.tenant.users.set(userId, { ...user, accountEnabled: false });
+  }
+
+  async *pages<T>(request: CmdletRequest): AsyncIterable<T[]> {
+    yield (await this.invoke<T>(request)).value;
+  }
+
+  async batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
+    const results: BatchItemResult<T>[] = [];
+    for (const request of requests) {
+      try {
+        results.push({ ok: true, result: await this.invoke<T>(request) });
+      } catch (error) {
+        results.push({ ok: false, error: error as ExchangeError });
+      }
+    }
+    return results;
+  }
+
+  async invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
+    this.calls.push(request.cmdlet);
+    if (!request.cmdlet.startsWith("Get-")) this.writeCalls.push(request.cmdlet);
+    const failure = this.failNext.get(request.cmdlet.toLowerCase());
+    if (failure) {
+      this.failNext.delete(request.cmdlet.toLowerCase());
+      throw failure;
+    }
+    const value = this.handle(request.cmdlet, { ...(request.parameters ?? {}) });
+    return { value: structuredClone(value) as T[], warnings: [] };
+  }
+
+  private handle(cmdlet: string, parameters: Row): Row[] {
+    const identity = parameters["Identity"];
+    delete parameters["Identity"];
+    const tenant = this.tenant;
+    switch (cmdlet) {
+      case "Get-TransportRule":
+        return [...tenant.rules].sort((a, b) => Number(a["Priority"]) - Number(b["Priority"]));
+      case "New-TransportRule": {
+        const { Priority, Enabled, ...rest } = parameters;
+        if (tenant.rules.some((rule) => same(rule["Name"], rest["Name"]))) throw new Error(`rule ${String(rest["Name"])} exists`);
+        const rule = transportRule({ ...rest, State: Enabled === false ? "Disabled" : "Enabled" });
+        this.placeRule(rule, Priority === undefined ? tenant.rules.length : Number(Priority));
+        return [rule];
+      }
+      case "Set-TransportRule": {
+        const rule = this.rule(cmdlet, identity);
+        const { Priority, ...rest } = parameters;
+        Object.assign(rule, rest);
+        if (Priority !== undefined) this.placeRule(rule, Number(Priority));
+        return [];
+      }
+      case "Enable-TransportRule":
+      case "Disable-TransportRule":
+        this.rule(cmdlet, identity)["State"] = cmdlet.startsWith("Enable") ? "Enabled" : "Disabled";
+        return [];
+      case "Remove-TransportRule": {
+        const removed = this.rule(cmdlet, identity);
+        tenant.rules = tenant.rules.filter((rule) => rule !== removed);
+        this.renumber(tenant.rules.sort((a, b) => Number(a["Priority"]) - Number(b["Priority"])));
+        return [];
+      }
+      case "Get-Mailbox":
+        return [this.mailbox(cmdlet, identity)];
+      case "Set-Mailbox":
+        Object.assign(this.mailbox(cmdlet, identity), parameters);
+        return [];
+      case "New-Mailbox": {
+        if (parameters["Shared"] !== true) throw new Error("only shared mailboxes are faked");
+        const mailbox = sharedMailbox(String(parameters["PrimarySmtpAddress"]), { DisplayName: parameters["DisplayName"], HiddenFromAddressListsEnabled: false });
+        tenant.mailboxes.push(mailbox);
+        tenant.users.set(String(mailbox["ExternalDirectoryObjectId"]), { id: String(mailbox["ExternalDirectoryObjectId"]), accountEnabled: true });
+        tenant.permissions.push({ Identity: String(mailbox["Identity"]), User: "NT AUTHORITY\\SELF", AccessRights: ["FullAccess", "ReadPermission"], IsInherited: false, Deny: false });
+        tenant.statistics.set(String(mailbox["PrimarySmtpAddress"]).toLowerCase(), { TotalItemSize: "0 B (0 bytes)", ItemCount: 0 });
+        return [mailbox];
+      }
+      case "Get-MailboxPermission": {
+        const mailbox = this.mailbox(cmdlet, identity);
+        return tenant.permissions.filter((entry) => matches(mailbox, entry.Identity, MAILBOX_IDS));
+      }
+      case "Add-MailboxPermission": {
+        const mailbox = this.mailbox(cmdlet, identity);
+        const group = tenant.groups.find((each) => matches(each, parameters["User"], ["Name", "PrimarySmtpAddress", "Identity"]));
+        if (group && group["RecipientTypeDetails"] !== "MailUniversalSecurityGroup") throw new Error("not a mail-enabled security group");
+        tenant.permissions.push({ Identity: String(mailbox["Identity"]), User: String(group?.["Name"] ?? parameters["User"]), AccessRights: ["FullAccess"], IsInherited: false, Deny: false });
+        return [];
+      }
+      case "Remove-MailboxPermission": {
+        const mailbox = this.mailbox(cmdlet, identity);
+        tenant.permissions = tenant.permissions
+          .map((entry) =>
+            matches(mailbox, entry.Identity, MAILBOX_IDS) && same(entry.User, parameters["User"]) && !entry.IsInherited
+              ? { ...entry, AccessRights: entry.AccessRights.filter((right) => right !== "FullAccess") }
+              : entry,
+          )
+          .filter((entry) => entry.AccessRights.length > 0);
+        return [];
+      }
+      case "Get-DistributionGroup": {
+        const group = tenant.groups.find((each) => matches(each, identity, ["Name", "PrimarySmtpAddress", "Identity", "DisplayName"]));
+        if (!group || group["RecipientTypeDetails"] === "SecurityGroup") throw notFound(cmdlet, identity);
+        return [group];
+      }
+      case "Get-EXOMailboxStatistics": {
+        const mailbox = this.mailbox(cmdlet, identity);
+        const statistics = tenant.statistics.get(String(mailbox["PrimarySmtpAddress"]).toLowerCase());
+        if (!statistics) throw notFound(cmdlet, identity);
+        return [{ ...statistics }];
+      }
+      case "Get-JournalRule":
+        return tenant.journalRules;
+      case "New-JournalRule":
+        tenant.journalRules.push({ Guid: newGuid(), Identity: parameters["Name"], Recipient: null, ...parameters });
+        return [];
+      case "Set-JournalRule":
+        Object.assign(this.journalRule(cmdlet, identity), parameters);
+        return [];
+      case "Enable-JournalRule":
+        this.journalRule(cmdlet, identity)["Enabled"] = true;
+        return [];
+      case "Get-TransportConfig":
+        return [tenant.transportConfig];
+      case "Set-TransportConfig":
+        Object.assign(tenant.transportConfig, parameters);
+        return [];
+      default:
+        throw new Error(`fake does not implement ${cmdlet}`);
+    }
+  }
+
+  private rule(cmdlet: string, identity: unknown): Row {
+    const rule = this.tenant.rules.find((each) => matches(each, identity, ["Guid", "Name", "Identity"]));
+    if (!rule) throw notFound(cmdlet, identity);
+    return rule;
+  }
+
+  private journalRule(cmdlet: string, identity: unknown): Row {
+    const rule = this.tenant.journalRules.find((each) => matches(each, identity, ["Guid", "Name", "Identity"]));
+    if (!rule) throw notFound(cmdlet, identity);
+    return rule;
+  }
+
+  private mailbox(cmdlet: string, identity: unknown): Row {
+    const mailbox = this.tenant.mailboxes.find((each) => matches(each, identity, MAILBOX_IDS));
+    if (!mailbox) throw notFound(cmdlet, identity);
+    return mailbox;
+  }
+
+  /** Exchange keeps priorities unique and contiguous: placing a rule at p shifts the rules from p down. */
+  private placeRule(rule: Row, priority: number): void {
+    const others = this.tenant.rules.filter((each) => each !== rule).sort((a, b) => Number(a["Priority"]) - Number(b["Priority"]));
+    others.splice(Math.min(Math.max(priority, 0), others.length), 0, rule);
+    this.tenant.rules = others;
+    this.renumber(others);
+  }
+
+  private renumber(rules: Row[]): void {
+    rules.forEach((rule, index) => {
+      rule["Priority"] = index;
+    });
+  }
+}
