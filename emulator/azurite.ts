@@ -50,8 +50,8 @@ function load<T>(path: string): T {
 }
 
 function loadChunkStore(): ChunkStoreClass {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     require("azurite/dist/src/common/persistence/MemoryExtentStore") as { MemoryExtentChunkStore: ChunkStoreClass }
   ).MemoryExtentChunkStore;
 }
