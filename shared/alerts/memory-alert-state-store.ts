@@ -1,0 +1,18 @@
+import type { AlertStateChanges, AlertTargetState } from "./alert-decision";
+import type { AlertStateStore } from "./alert-state-store";
+
+/** `AlertStateStore` in process memory: for the CLI's local runs and for tests. */
+export class MemoryAlertStateStore implements AlertStateStore {
+  private readonly tenants = new Map<string, Map<string, AlertTargetState>>();
+
+  async *list(tenantId: string): AsyncIterable<AlertTargetState> {
+    yield* [...(this.tenants.get(tenantId)?.values() ?? [])];
+  }
+
+  async update(tenantId: string, changes: AlertStateChanges): Promise<void> {
+    let rows = this.tenants.get(tenantId);
+    if (!rows) this.tenants.set(tenantId, (rows = new Map()));
+    for (const state of changes.put) rows.set(state.key, state);
+    for (const key of changes.remove) rows.delete(key);
+  }
+}
