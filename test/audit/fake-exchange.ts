@@ -1,0 +1,197 @@
+/**
+ * An in-memory fake of the ExchangeTransport PORT for reconciler unit tests: just enough Exchange semantics
+ * (paging, the two filter shapes the reconciler builds, Set-Mailbox Add/replace, licence rejection) plus faults.
+ */
+import { ExchangeError } from "../../shared/exchange/errors";
+import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import type { ObservedBypass, ObservedMailbox } from "../../shared/audit/observed";
+import type { AuditStore } from "../../shared/audit/ports";
+import type { RunSummary, TargetOutcome } from "../../shared/audit/outcome";
+
+const GATED = ["MailItemsAccessed", "Send", "SearchQueryInitiated"];
+
+export class FakeClock {
+  constructor(public current: Date) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}
+
+export class FakeExchange implements ExchangeTransport {
+  readonly mailboxes = new Map<string, ObservedMailbox>();
+  /** Exchange's own licence truth (may disagree with the licence input). */
+  readonly licensed = new Set<string>();
+  organization = { AuditDisabled: false, UnifiedAuditLogIngestionEnabled: true };
+  bypass: ObservedBypass[] = [];
+  readonly calls: CmdletRequest[] = [];
+  readonly callCounts: Record<string, number> = {};
+  pageSize = 2;
+  /** Set-Mailbox identities whose sub-request fails with this error. */
+  readonly failSet = new Map<string, ExchangeError>();
+  /** Set-Mailbox identities acknowledged but not changed (verify must catch it). */
+  readonly dropWrite = new Set<string>();
+  /** A cmdlet whose read throws (run-level failure). */
+  throwOnRead: string | undefined;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  add(mailbox: ObservedMailbox, licensed = false): void {
+    this.mailboxes.set(mailbox.Guid ?? "", structuredClone(mailbox));
+    if (licensed) this.licensed.add(mailbox.ExternalDirectoryObjectId ?? "");
+  }
+
+  byTargetId(id: string): ObservedMailbox | undefined {
+    return [...this.mailboxes.values()].find((mailbox) => mailbox.ExternalDirectoryObjectId === id);
+  }
+
+  private count(cmdlet: string): void {
+    this.callCounts[cmdlet] = (this.callCounts[cmdlet] ?? 0) + 1;
+  }
+
+  async *pages<T>(request: CmdletRequest): AsyncIterable<T[]> {
+    this.calls.push(request);
+    this.count(request.cmdlet);
+    const rows = this.read(request) as T[];
+    for (let index = 0; index < rows.length; index += this.pageSize) yield rows.slice(index, index + this.pageSize);
+  }
+
+  async invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
+    this.calls.push(request);
+    this.count(request.cmdlet);
+    if (request.cmdlet.startsWith("Get-")) return { value: this.read(request) as T[], warnings: [] };
+    this.write(request);
+    return { value: [], warnings: [] };
+  }
+
+  async batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
+    for (let index = 0; index < requests.length; index += 10) this.count("$batch");
+    return requests.map((request) => {
+      this.calls.push(request);
+      try {
+        this.write(request);
+        return { ok: true, result: { value: [], warnings: [] } };
+      } catch (error) {
+        return { ok: false, error: error as ExchangeError };
+      }
+    });
+  }
+
+  private read(request: CmdletRequest): Record<string, unknown>[] {
+    if (request.cmdlet === this.throwOnRead) {
+      throw new ExchangeError({ errorId: "ServerBusy", exceptionType: "Transient", text: "boom", status: 503, cmdlet: request.cmdlet });
+    }
+    const parameters = request.parameters ?? {};
+    switch (request.cmdlet) {
+      case "Get-OrganizationConfig":
+        return [{ AuditDisabled: this.organization.AuditDisabled }];
+      case "Get-AdminAuditLogConfig":
+        return [{ UnifiedAuditLogIngestionEnabled: this.organization.UnifiedAuditLogIngestionEnabled }];
+      case "Get-MailboxAuditBypassAssociation":
+        return this.bypass.map((association) => ({ ...association }));
+      case "Get-EXOMailbox":
+      case "Get-Mailbox": {
+        const groups = parameters["GroupMailbox"] === true;
+        const filter = parameters["Filter"] as string | undefined;
+        return [...this.mailboxes.values()]
+          .filter((mailbox) => (mailbox.RecipientTypeDetails === "GroupMailbox") === groups)
+          .filter((mailbox) => filter === undefined || matchesFilter(mailbox, filter))
+          .map((mailbox) => structuredClone(mailbox));
+      }
+      default:
+        throw new Error(`fake: unexpected read ${request.cmdlet}`);
+    }
+  }
+
+  private write(request: CmdletRequest): void {
+    const parameters = request.parameters ?? {};
+    const identity = String(parameters["Identity"] ?? "");
+    switch (request.cmdlet) {
+      case "Set-OrganizationConfig":
+        this.organization.AuditDisabled = parameters["AuditDisabled"] as boolean;
+        return;
+      case "Set-AdminAuditLogConfig":
+        this.organization.UnifiedAuditLogIngestionEnabled = parameters["UnifiedAuditLogIngestionEnabled"] as boolean;
+        return;
+      case "Set-MailboxAuditBypassAssociation": {
+        const association = this.bypass.find((candidate) => candidate.Identity === identity);
+        if (association) association.AuditBypassEnabled = parameters["AuditBypassEnabled"] as boolean;
+        return;
+      }
+      case "Set-Mailbox":
+        return this.setMailbox(identity, parameters);
+      default:
+        throw new Error(`fake: unexpected write ${request.cmdlet}`);
+    }
+  }
+
+  private setMailbox(identity: string, parameters: Readonly<Record<string, unknown>>): void {
+    const failure = this.failSet.get(identity);
+    if (failure) throw failure;
+    const mailbox = this.mailboxes.get(identity);
+    if (!mailbox) throw new ExchangeError({ errorId: "ManagementObjectNotFound", exceptionType: "NotFound", text: `'${identity}' couldn't be found`, status: 404 });
+    const next = structuredClone(mailbox);
+    for (const [name, value] of Object.entries(parameters)) {
+      if (name === "AuditEnabled") next.AuditEnabled = value as boolean;
+      else if (name === "AuditLogAgeLimit") next.AuditLogAgeLimit = value as string;
+      else if (name === "AuditAdmin" || name === "AuditDelegate" || name === "AuditOwner") {
+        if (next.RecipientTypeDetails === "GroupMailbox") throw new Error("fake: group mailbox actions written");
+        const actions = Array.isArray(value) ? (value as string[]) : (value as { Add: string[] }).Add;
+        if (actions.some((action) => GATED.includes(action)) && !this.licensed.has(next.ExternalDirectoryObjectId ?? "")) {
+          throw new ExchangeError({
+            errorId: "0x1A2B",
+            exceptionType: "Microsoft.Exchange.Management.Tasks.InvalidOperationException",
+            text: "Auditing of MailItemsAccessed event is only available for users with appropriate license.",
+            status: 400,
+            requestId: "req-licence",
+          });
+        }
+        next[name] = Array.isArray(value) ? [...actions] : [...new Set([...next[name], ...actions])];
+        next.DefaultAuditSet = next.DefaultAuditSet.filter((type) => `Audit${type}` !== name);
+      }
+    }
+    if (this.dropWrite.has(identity)) return;
+    next.WhenChangedUTC = this.clock.now().toISOString();
+    this.mailboxes.set(identity, next);
+  }
+}
+
+function matchesFilter(mailbox: ObservedMailbox, filter: string): boolean {
+  const since = /^WhenChangedUTC -ge '([^']+)'$/.exec(filter);
+  if (since) return Date.parse(mailbox.WhenChangedUTC ?? "") >= Date.parse(since[1] ?? "");
+  const clauses = [...filter.matchAll(/(\w+) -eq '((?:[^']|'')*)'/g)];
+  if (clauses.length === 0) throw new Error(`fake: unsupported filter ${filter}`);
+  return clauses.some(([, property, value]) => {
+    const actual = (mailbox as Record<string, unknown>)[property ?? ""];
+    return typeof actual === "string" && actual.toLowerCase() === (value ?? "").replace(/''/g, "'").toLowerCase();
+  });
+}
+
+export class FakeStore implements AuditStore {
+  readonly watermarks = new Map<string, { value: string; etag: string }>();
+  readonly outcomes: TargetOutcome[] = [];
+  readonly chunkSizes: number[] = [];
+  readonly runs: RunSummary[] = [];
+  failRecordOutcomes = false;
+  private etag = 0;
+
+  async getWatermark(tenantId: string, name: string) {
+    return this.watermarks.get(`${tenantId}/${name}`);
+  }
+  async setWatermark(tenantId: string, name: string, value: string, etag?: string) {
+    const key = `${tenantId}/${name}`;
+    if (etag !== undefined && this.watermarks.get(key)?.etag !== etag) throw new Error("etag mismatch");
+    this.etag += 1;
+    this.watermarks.set(key, { value, etag: `e${this.etag}` });
+  }
+  async recordOutcomes(_tenantId: string, _runId: string, _startedAt: string, outcomes: readonly TargetOutcome[]) {
+    if (this.failRecordOutcomes) throw new Error("table unavailable");
+    this.chunkSizes.push(outcomes.length);
+    this.outcomes.push(...outcomes);
+  }
+  async recordRun(summary: RunSummary) {
+    this.runs.push(summary);
+  }
+}

@@ -1,0 +1,202 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AuditRequestError, FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK, runAuditBaseline, type AuditBaselineRequest } from "../../shared/audit/reconciler";
+import { defaultAuditPolicy } from "../../shared/audit/policy";
+import { ExchangeError } from "../../shared/exchange/errors";
+import { FakeClock, FakeExchange, FakeStore } from "./fake-exchange";
+import { groupMailbox, mailbox } from "./fixtures";
+
+const TENANT = "contoso.onmicrosoft.com";
+const policy = defaultAuditPolicy();
+
+function setup() {
+  const clock = new FakeClock(new Date("2026-06-01T00:00:00Z"));
+  const exchange = new FakeExchange(clock);
+  const store = new FakeStore();
+  const licensedUser = mailbox({ AuditEnabled: false });
+  const unlicensedUser = mailbox({ RecipientTypeDetails: "SharedMailbox" });
+  const room = mailbox({ RecipientTypeDetails: "RoomMailbox", AuditEnabled: false, AuditLogAgeLimit: "180.00:00:00" });
+  const group = groupMailbox({ AuditLogAgeLimit: "90.00:00:00" });
+  exchange.add(licensedUser, true);
+  exchange.add(unlicensedUser);
+  exchange.add(room);
+  exchange.add(group);
+  exchange.organization = { AuditDisabled: true, UnifiedAuditLogIngestionEnabled: true };
+  exchange.bypass = [{ Identity: "mallory", AuditBypassEnabled: true }, { Identity: "alice", AuditBypassEnabled: false }];
+  const licences = new Map([[licensedUser.ExternalDirectoryObjectId ?? "", true]]);
+  const deps = { transport: exchange, store, policy, licences, clock, exchangeCalls: () => exchange.callCounts };
+  return { clock, exchange, store, deps, licensedUser, unlicensedUser, room, group };
+}
+
+function request(overrides: Partial<AuditBaselineRequest> = {}): AuditBaselineRequest {
+  return { tenantId: TENANT, runId: `run-${Math.random()}`, mode: "apply", ...overrides };
+}
+
+function statusOf(store: FakeStore, runOutcomes: number, targetId: string) {
+  return store.outcomes.slice(-runOutcomes).find((outcome) => outcome.targetId === targetId);
+}
+
+test("apply: remediates every drifted target, verifies by read-back, one outcome per target", async () => {
+  const { exchange, store, deps, licensedUser, unlicensedUser, room, group } = setup();
+  const { summary, outcomes } = await runAuditBaseline(deps, request());
+
+  assert.equal(summary.error, undefined);
+  assert.equal(summary.scope, "full");
+  assert.equal(store.outcomes.length, 4 + 2 + 1, "4 mailboxes, 2 bypass associations, the organisation");
+  assert.equal(new Set(store.outcomes.map((outcome) => `${outcome.kind}/${outcome.targetId}`)).size, store.outcomes.length);
+  assert.deepEqual(summary.counts, { compliant: 1, remediated: 6, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 });
+  assert.equal(outcomes.length, 7);
+
+  for (const target of [licensedUser, unlicensedUser, room, group]) {
+    const outcome = store.outcomes.find((candidate) => candidate.targetId === target.ExternalDirectoryObjectId);
+    assert.equal(outcome?.status, "remediated", target.RecipientTypeDetails);
+    assert.ok(outcome?.after, "after comes from the read-back");
+  }
+  assert.equal(exchange.organization.AuditDisabled, false);
+  assert.equal(exchange.bypass[0]?.AuditBypassEnabled, false);
+  const shared = exchange.byTargetId(unlicensedUser.ExternalDirectoryObjectId ?? "");
+  assert.ok(shared && !shared.AuditOwner.includes("MailItemsAccessed"), "no gated action sent to the unlicensed mailbox");
+  const licensed = exchange.byTargetId(licensedUser.ExternalDirectoryObjectId ?? "");
+  assert.ok(licensed?.AuditOwner.includes("MailItemsAccessed") && licensed.AuditEnabled);
+  assert.deepEqual(exchange.byTargetId(group.ExternalDirectoryObjectId ?? "")?.AuditOwner, group.AuditOwner, "group actions untouched");
+  assert.ok(store.outcomes.find((outcome) => outcome.targetId === unlicensedUser.ExternalDirectoryObjectId)?.findings.some((finding) => finding.kind === "licence-gap"));
+
+  // Few calls: no per-mailbox reads; observe + verify once per source.
+  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-EXOMailbox").length, 2);
+  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-Mailbox").length, 2);
+  const verifyRead = exchange.calls.filter((call) => call.cmdlet === "Get-EXOMailbox")[1];
+  assert.equal(verifyRead?.parameters?.["Filter"], "WhenChangedUTC -ge '2026-05-31T23:55:00Z'");
+  assert.ok(summary.exchangeCalls["$batch"] !== undefined && summary.exchangeCalls["Set-Mailbox"] === undefined);
+
+  assert.equal(store.runs.length, 1);
+  assert.equal(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, summary.startedAt);
+  assert.equal(store.watermarks.get(`${TENANT}/${FULL_SWEEP_WATERMARK}`)?.value, summary.startedAt);
+
+  // Idempotence against the fake tenant: a second full plan finds nothing to change.
+  const second = await runAuditBaseline(deps, request({ mode: "plan", full: true }));
+  assert.equal(second.summary.counts.drift, 0);
+  assert.equal(second.summary.counts.remediated, 0);
+  assert.equal(second.summary.counts.compliant, 7);
+});
+
+test("plan mode changes nothing and does not advance the watermark", async () => {
+  const { exchange, store, deps } = setup();
+  const { summary } = await runAuditBaseline(deps, request({ mode: "plan" }));
+  assert.equal(summary.counts.drift, 6);
+  assert.equal(exchange.calls.filter((call) => call.cmdlet.startsWith("Set-")).length, 0);
+  assert.equal(store.watermarks.size, 0);
+});
+
+test("verify mismatch: an acknowledged write missing from the read-back is failed VerifyMismatch", async () => {
+  const { exchange, store, deps, licensedUser } = setup();
+  exchange.dropWrite.add(licensedUser.Guid ?? "");
+  const { summary } = await runAuditBaseline(deps, request());
+  const outcome = store.outcomes.find((candidate) => candidate.targetId === licensedUser.ExternalDirectoryObjectId);
+  assert.equal(outcome?.status, "failed");
+  assert.equal(outcome?.error?.code, "VerifyMismatch");
+  assert.equal(summary.counts.failed, 1);
+});
+
+test("partial batch failure: the failed mailbox carries Exchange's error id, text and request id", async () => {
+  const { exchange, store, deps, room, unlicensedUser } = setup();
+  exchange.failSet.set(room.Guid ?? "", new ExchangeError({
+    errorId: "ADOperation", exceptionType: "ADOperationException", text: "Active Directory operation failed", status: 500, requestId: "req-42",
+  }));
+  const { summary } = await runAuditBaseline(deps, request());
+  const failedOutcome = store.outcomes.find((candidate) => candidate.targetId === room.ExternalDirectoryObjectId);
+  assert.deepEqual(failedOutcome?.error, { code: "ADOperation", message: "Active Directory operation failed", status: 500, requestId: "req-42" });
+  assert.equal(failedOutcome?.status, "failed");
+  assert.equal(store.outcomes.find((candidate) => candidate.targetId === unlicensedUser.ExternalDirectoryObjectId)?.status, "remediated");
+  assert.equal(summary.counts.failed, 1);
+  assert.ok(store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`), "failures recorded: watermark advances");
+});
+
+test("licence rejection despite the licence input: retried once without gated actions, licence-gap recorded", async () => {
+  const { exchange, store, deps, licensedUser } = setup();
+  exchange.licensed.clear();
+  await runAuditBaseline(deps, request());
+  const setCalls = exchange.calls.filter((call) => call.cmdlet === "Set-Mailbox" && call.parameters?.["Identity"] === licensedUser.Guid);
+  assert.equal(setCalls.length, 2, "original + one retry");
+  const outcome = store.outcomes.find((candidate) => candidate.targetId === licensedUser.ExternalDirectoryObjectId);
+  assert.equal(outcome?.status, "remediated");
+  assert.ok(outcome?.findings.some((finding) => finding.kind === "licence-gap" && /rejected/.test(finding.message)));
+  const state = exchange.byTargetId(licensedUser.ExternalDirectoryObjectId ?? "");
+  assert.ok(state?.AuditEnabled && state.AuditOwner.includes("RecordDelete") && !state.AuditOwner.includes("MailItemsAccessed"));
+});
+
+test("incremental runs: filter from watermark minus overlap; weekly full sweep; failures keep the watermark", async () => {
+  const { clock, exchange, store, deps } = setup();
+  await runAuditBaseline(deps, request());
+  const firstWatermark = store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value;
+
+  clock.advance(60 * 60_000);
+  exchange.calls.length = 0;
+  const incremental = await runAuditBaseline(deps, request());
+  assert.equal(incremental.summary.scope, "incremental");
+  const read = exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox");
+  assert.equal(read?.parameters?.["Filter"], `WhenChangedUTC -ge '2026-05-31T23:45:00Z'`);
+  assert.ok(store.outcomes.filter((outcome) => outcome.kind === "bypass-association").length >= 2);
+  assert.notEqual(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, firstWatermark);
+
+  // Observe failure: run error, watermark untouched.
+  clock.advance(60 * 60_000);
+  const before = store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value;
+  exchange.throwOnRead = "Get-EXOMailbox";
+  const broken = await runAuditBaseline(deps, request());
+  assert.equal(broken.summary.error?.code, "ServerBusy");
+  assert.equal(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, before);
+  exchange.throwOnRead = undefined;
+
+  clock.advance(7 * 86_400_000);
+  exchange.calls.length = 0;
+  const weekly = await runAuditBaseline(deps, request());
+  assert.equal(weekly.summary.scope, "full");
+  assert.equal(exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox")?.parameters?.["Filter"], undefined);
+});
+
+test("outcomes that cannot be recorded fail the run and keep the watermark", async () => {
+  const { store, deps } = setup();
+  store.failRecordOutcomes = true;
+  const { summary } = await runAuditBaseline(deps, request());
+  assert.equal(summary.error?.code, "RecordFailed");
+  assert.equal(store.watermarks.size, 0);
+  assert.equal(store.runs.length, 1);
+});
+
+test("named mailboxes: injection rejected before any call; names read with an escaped OR filter", async () => {
+  const { exchange, store, deps, licensedUser } = setup();
+  await assert.rejects(runAuditBaseline(deps, request({ mailboxes: ["a' -or Name -like '*"] })), AuditRequestError);
+  assert.equal(exchange.calls.length, 0);
+  assert.equal(store.runs.length, 0);
+
+  const { summary } = await runAuditBaseline(deps, request({ mailboxes: [licensedUser.PrimarySmtpAddress ?? "", "nobody@contoso.com"] }));
+  assert.equal(summary.scope, "mailboxes");
+  const read = exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox");
+  assert.equal(read?.parameters?.["Filter"], `PrimarySmtpAddress -eq '${licensedUser.PrimarySmtpAddress}' -or PrimarySmtpAddress -eq 'nobody@contoso.com'`);
+  assert.equal(statusOf(store, 3, licensedUser.ExternalDirectoryObjectId ?? "")?.status, "remediated");
+  assert.equal(statusOf(store, 3, "nobody@contoso.com")?.error?.code, "MailboxNotFound");
+  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation").length, 0);
+  assert.equal(store.watermarks.size, 0, "named runs do not move the watermark");
+});
+
+test("change limit: beyond it targets stay drift with ChangeLimitReached", async () => {
+  const { store, deps } = setup();
+  const { summary } = await runAuditBaseline(deps, request({ changeLimit: 2 }));
+  assert.equal(summary.counts.remediated, 2);
+  assert.equal(summary.counts.drift, 4);
+  assert.equal(store.outcomes.filter((outcome) => outcome.error?.code === "ChangeLimitReached").length, 4);
+});
+
+test("outcomes are recorded in chunks while streaming and the returned sample is bounded, non-compliant first", async () => {
+  const { exchange, store, deps } = setup();
+  for (let index = 0; index < 250; index += 1) {
+    exchange.add(mailbox({ RecipientTypeDetails: "RoomMailbox", AuditLogAgeLimit: "180.00:00:00" }));
+  }
+  exchange.pageSize = 50;
+  const { summary, outcomes, outcomesTruncated } = await runAuditBaseline(deps, request({ mode: "plan", sampleSize: 10 }));
+  assert.equal(store.outcomes.length, 257);
+  assert.ok(store.chunkSizes.length >= 6 && Math.max(...store.chunkSizes) <= 100);
+  assert.equal(outcomes.length, 10);
+  assert.ok(outcomesTruncated);
+  assert.equal(outcomes.filter((outcome) => outcome.status !== "compliant").length, summary.counts.drift);
+});
