@@ -1,0 +1,129 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { ConfigError, loadConfig, SETTINGS } from "../../shared/config";
+
+const TENANT = "0b1e8a4c-5d2f-4c6b-9a7e-3f2d1c0b9a8e";
+const CLIENT = "6f1a2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b";
+const minimal = { TENANT_ID: TENANT, AzureWebJobsStorage: "UseDevelopmentStorage=true" };
+
+function problemsOf(env: Record<string, string>, options?: { requireStorage?: boolean }): readonly string[] {
+  try {
+    loadConfig(env, options);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+test("defaults, and a deeply frozen result", () => {
+  const config = loadConfig(minimal);
+  assert.deepEqual(config, {
+    tenantId: TENANT,
+    exchangeBaseUrl: "https://outlook.office365.com",
+    graphBaseUrl: "https://graph.microsoft.com",
+    exchangeMaxConcurrency: 3,
+    logLevel: "info",
+    storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
+  });
+  assert.ok(Object.isFrozen(config));
+  assert.ok(Object.isFrozen(config.storage));
+  assert.throws(() => {
+    (config as { tenantId: string }).tenantId = "x";
+  }, TypeError);
+});
+
+test("identity-based storage, a certificate file, the emulator's settings", () => {
+  const config = loadConfig({
+    TENANT_ID: "contoso.onmicrosoft.com",
+    AzureWebJobsStorage__tableServiceUri: "https://acct.table.core.windows.net/",
+    AzureWebJobsStorage__queueServiceUri: "https://acct.queue.core.windows.net",
+    AzureWebJobsStorage__credential: "managedidentity",
+    AzureWebJobsStorage__clientId: CLIENT,
+    AZURE_CLIENT_ID: CLIENT,
+    AZURE_CLIENT_CERTIFICATE_PATH: "/secrets/app.pem",
+    EXCHANGE_BASE_URL: "https://127.0.0.1:8443/",
+    GRAPH_BASE_URL: "https://127.0.0.1:8443",
+    EXCHANGE_MAX_CONCURRENCY: "5",
+    EXTRA_CA_CERT_PATH: "/tmp/ca.pem",
+    LOG_LEVEL: "DEBUG",
+    IDENTITY_ENDPOINT: "http://127.0.0.1:4000/msi/token",
+    IDENTITY_HEADER: "secret",
+  });
+  assert.deepEqual(config.storage, {
+    kind: "identity",
+    tableServiceUri: "https://acct.table.core.windows.net",
+    queueServiceUri: "https://acct.queue.core.windows.net",
+    clientId: CLIENT,
+  });
+  assert.deepEqual(config.certificate, { kind: "file", path: "/secrets/app.pem" });
+  assert.equal(config.exchangeBaseUrl, "https://127.0.0.1:8443");
+  assert.equal(config.exchangeMaxConcurrency, 5);
+  assert.equal(config.logLevel, "debug");
+  assert.deepEqual(config.managedIdentity, { endpoint: "http://127.0.0.1:4000/msi/token", header: "secret" });
+  assert.equal(config.extraCaCertPath, "/tmp/ca.pem");
+});
+
+test("a Key Vault certificate source", () => {
+  const config = loadConfig({ ...minimal, AZURE_CLIENT_ID: CLIENT, KEY_VAULT_URL: "https://kv.vault.azure.net/", CERTIFICATE_SECRET_NAME: "app-cert" });
+  assert.deepEqual(config.certificate, { kind: "keyVault", vaultUrl: "https://kv.vault.azure.net", secretName: "app-cert" });
+});
+
+test("reports every problem at once, one per setting", () => {
+  const problems = problemsOf({
+    TENANT_ID: "contoso.com",
+    EXCHANGE_BASE_URL: "http://outlook.office365.com",
+    EXCHANGE_MAX_CONCURRENCY: "0",
+    AZURE_CLIENT_ID: "not-a-guid",
+    KEY_VAULT_URL: "https://kv.vault.azure.net",
+    LOG_LEVEL: "chatty",
+    IDENTITY_ENDPOINT: "http://127.0.0.1:1/msi/token",
+  });
+  const settings = problems.map((problem) => problem.split(":")[0]);
+  assert.deepEqual(new Set(settings), new Set([
+    "TENANT_ID",
+    "EXCHANGE_BASE_URL",
+    "EXCHANGE_MAX_CONCURRENCY",
+    "AZURE_CLIENT_ID",
+    "LOG_LEVEL",
+    "AzureWebJobsStorage",
+    "CERTIFICATE_SECRET_NAME",
+    "IDENTITY_HEADER",
+  ]));
+  const empty = problemsOf({});
+  assert.ok(empty.includes("TENANT_ID: is required"), empty.join("; "));
+  assert.ok(empty.some((problem) => problem.startsWith("AzureWebJobsStorage: is required")));
+});
+
+test("storage rules: not both kinds, identity needs both URIs, optional on request", () => {
+  assert.deepEqual(
+    problemsOf({ ...minimal, AzureWebJobsStorage__tableServiceUri: "https://a.table.core.windows.net" }),
+    ["AzureWebJobsStorage: set either the connection string or the identity-based AzureWebJobsStorage__* settings, not both"],
+  );
+  assert.deepEqual(problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage__tableServiceUri: "https://a.table.core.windows.net" }), [
+    "AzureWebJobsStorage__queueServiceUri: is required with identity-based storage",
+  ]);
+  assert.deepEqual(problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage: "nonsense" }).map((problem) => problem.split(":")[0]), ["AzureWebJobsStorage"]);
+  assert.equal(loadConfig({ TENANT_ID: TENANT }, { requireStorage: false }).storage, undefined);
+  assert.ok(loadConfig({ TENANT_ID: TENANT, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9v;EndpointSuffix=core.windows.net" }).storage);
+});
+
+test("certificate rules", () => {
+  assert.deepEqual(problemsOf({ ...minimal, AZURE_CLIENT_CERTIFICATE_PATH: "/a.pem" }), [
+    "AZURE_CLIENT_ID: is required with a certificate (the app registration's client id)",
+  ]);
+  assert.ok(
+    problemsOf({ ...minimal, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: "/a.pem", KEY_VAULT_URL: "https://kv.vault.azure.net", CERTIFICATE_SECRET_NAME: "c" })[0]?.startsWith(
+      "AZURE_CLIENT_CERTIFICATE_PATH",
+    ),
+  );
+});
+
+test("SETTINGS documents every setting once, with a description", () => {
+  const names = SETTINGS.map((setting) => setting.name);
+  assert.equal(new Set(names).size, names.length);
+  assert.ok(SETTINGS.every((setting) => setting.description.length > 10));
+  for (const name of ["TENANT_ID", "EXCHANGE_BASE_URL", "GRAPH_BASE_URL", "AzureWebJobsStorage", "EXCHANGE_MAX_CONCURRENCY", "LOG_LEVEL", "EXTRA_CA_CERT_PATH"]) {
+    assert.ok(names.includes(name as never), name);
+  }
+});
