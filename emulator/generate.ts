@@ -290,12 +290,23 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+const BYTE_HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 function randomGuid(random: () => number): string {
-  const hex = (): string => Math.floor(random() * 4_294_967_296).toString(16).padStart(8, "0");
-  const text = hex() + hex() + hex() + hex();
+  const bytes = new Array<number>(16);
+  for (let word = 0; word < 4; word++) {
+    const value = Math.floor(random() * 4_294_967_296);
+    for (let shift = 0; shift < 4; shift++) bytes[word * 4 + shift] = (value >>> (shift * 8)) & 0xff;
+  }
   // Version 4 and RFC 4122 variant bits, so the ids look like the GUIDs Entra ID issues.
-  const variant = ((parseInt(text[16] as string, 16) & 0x3) | 0x8).toString(16);
-  return `${text.slice(0, 8)}-${text.slice(8, 12)}-4${text.slice(13, 16)}-${variant}${text.slice(17, 20)}-${text.slice(20, 32)}`;
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x40;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  let text = "";
+  for (let index = 0; index < 16; index++) {
+    text += BYTE_HEX[bytes[index] as number];
+    if (index === 3 || index === 5 || index === 7 || index === 9) text += "-";
+  }
+  return text;
 }
 
 // ---- JSON fixtures ----
