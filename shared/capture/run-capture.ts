@@ -286,8 +286,9 @@ function isMailboxCreation(action: CaptureAction): boolean {
   return action.kind === "exchange" && action.request.cmdlet === "New-Mailbox";
 }
 
+/** Matches a target across observations. There is one capture mailbox; its id changes from address to object id when created. */
 function key(plan: TargetPlan): string {
-  return `${plan.kind}|${plan.targetId.toLowerCase()}`;
+  return plan.kind === "capture-mailbox" ? plan.kind : `${plan.kind}|${plan.targetId.toLowerCase()}`;
 }
 
 function sampleField(sample: CaptureStatisticsSample | undefined): { sample?: CaptureStatisticsSample } {
@@ -319,7 +320,7 @@ function plannedOutcome(plan: TargetPlan): TargetOutcome {
  * a target still needing writes failed verification; a target gone from the read-back was removed.
  */
 function settle(initial: TargetPlan, final: TargetPlan | undefined, execution: Execution): TargetOutcome {
-  const base = { kind: initial.kind, targetId: initial.targetId, displayName: final?.displayName ?? initial.displayName, before: initial.before };
+  const base = { kind: initial.kind, targetId: final?.targetId ?? initial.targetId, displayName: final?.displayName ?? initial.displayName, before: initial.before };
   const after = execution.writes > 0 && final ? { after: final.before } : {};
   if (execution.error) {
     return { ...base, ...after, status: "failed", findings: final?.findings ?? initial.findings, error: execution.error };
