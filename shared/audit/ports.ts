@@ -9,7 +9,7 @@ export interface AuditStore {
   /** The named watermark and its etag (for optimistic concurrency), or undefined when never set. */
   getWatermark(tenantId: string, name: string): Promise<{ value: string; etag: string } | undefined>;
   /** Sets a watermark; with `etag`, fails if it changed since read (a concurrent run). */
-  setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<void>;
+  setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<unknown>;
   /** Appends a chunk of a run's outcomes; called several times per run. */
   recordOutcomes(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void>;
   recordRun(summary: RunSummary): Promise<void>;

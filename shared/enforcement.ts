@@ -1,0 +1,134 @@
+/**
+ * One enforcement run for one tenant: the audit baseline, then (when configured, and not for a named-mailbox run)
+ * the journaling-equivalent capture. Both record their outcomes in the same run; the run summary is written last
+ * with the counts and Exchange calls of both. This is the single entry point the CLI and every trigger call.
+ */
+import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
+import type { OutcomeError, OutcomeStatus, RunMode, RunSummary, TargetOutcome } from "./audit/outcome";
+import type { AuditLogger, Clock } from "./audit/ports";
+import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
+import type { CaptureSettings } from "./capture/settings";
+import type { CaptureStatisticsSample } from "./capture/capture-mailbox";
+import { ensureError } from "./exchange/errors";
+import type { ExchangeTransport } from "./exchange/transport";
+import type { OutcomeStore } from "./storage/outcome-store";
+
+/** Watermark name under which the capture keeps its last mailbox-statistics sample (for volume estimates). */
+export const CAPTURE_SAMPLE_WATERMARK = "capture-statistics";
+
+export interface EnforcementServices {
+  readonly tenantId: string;
+  /** The Exchange transport, with its cumulative per-cmdlet call counts. */
+  readonly transport: ExchangeTransport & { callCounts(): Readonly<Record<string, number>> };
+  readonly store: OutcomeStore;
+  readonly auditPolicy: AuditPolicy;
+  readonly licences: LicenceSource;
+  /** Capture settings, or undefined when capture is not configured for this tenant. */
+  readonly capture?: { readonly settings: CaptureSettings; readonly graph: CaptureGraphPort };
+  readonly clock: Clock;
+  readonly logger?: AuditLogger;
+}
+
+export interface EnforcementRequest {
+  readonly runId: string;
+  readonly mode: RunMode;
+  readonly full?: boolean;
+  readonly mailboxes?: readonly string[];
+  readonly changeLimit?: number;
+  /** Run the capture reconciler too (default true when configured). */
+  readonly capture?: boolean;
+  readonly sampleSize?: number;
+  readonly onProgress?: (progress: AuditProgress) => void;
+}
+
+export interface EnforcementResult {
+  readonly summary: RunSummary;
+  /** A bounded sample of the run's outcomes (capture outcomes first, then the audit sample); all are in the store. */
+  readonly outcomes: readonly TargetOutcome[];
+  readonly outcomesTruncated: boolean;
+}
+
+function callsSince(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const [cmdlet, count] of Object.entries(after)) {
+    const made = count - (before[cmdlet] ?? 0);
+    if (made > 0) calls[cmdlet] = made;
+  }
+  return calls;
+}
+
+function addCounts(counts: Readonly<Record<OutcomeStatus, number>>, outcomes: readonly TargetOutcome[]): Record<OutcomeStatus, number> {
+  const total = { ...counts };
+  for (const outcome of outcomes) total[outcome.status] += 1;
+  return total;
+}
+
+function parseSample(value: string | undefined): CaptureStatisticsSample | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value) as CaptureStatisticsSample;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs the audit baseline and the capture for one tenant and records one run. */
+export async function runEnforcement(services: EnforcementServices, request: EnforcementRequest): Promise<EnforcementResult> {
+  const { tenantId, transport, store, clock, logger } = services;
+  const callsAtStart = { ...transport.callCounts() };
+  const audit = await runAuditBaseline(
+    {
+      transport,
+      store,
+      policy: services.auditPolicy,
+      licences: services.licences,
+      clock,
+      exchangeCalls: () => transport.callCounts(),
+      ...(logger ? { logger } : {}),
+      ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+    },
+    {
+      tenantId,
+      runId: request.runId,
+      mode: request.mode,
+      ...(request.full !== undefined ? { full: request.full } : {}),
+      ...(request.mailboxes ? { mailboxes: request.mailboxes } : {}),
+      ...(request.changeLimit !== undefined ? { changeLimit: request.changeLimit } : {}),
+      ...(request.sampleSize !== undefined ? { sampleSize: request.sampleSize } : {}),
+    },
+  );
+  const capture = services.capture;
+  const wantCapture = capture !== undefined && request.capture !== false && (request.mailboxes?.length ?? 0) === 0;
+  if (!wantCapture) return audit;
+
+  let captureOutcomes: TargetOutcome[] = [];
+  let captureError: OutcomeError | undefined;
+  try {
+    const previous = await store.getWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK);
+    const previousSample = parseSample(previous?.value);
+    const result = await runCapture(
+      { transport, graph: capture.graph, settings: capture.settings, clock },
+      { tenantId, mode: request.mode, ...(previousSample ? { previousSample } : {}) },
+    );
+    captureOutcomes = result.outcomes;
+    await store.recordOutcomes(tenantId, request.runId, audit.summary.startedAt, captureOutcomes);
+    if (result.sample) await store.setWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK, JSON.stringify(result.sample));
+  } catch (error) {
+    const failure = ensureError(error);
+    captureError = { code: failure.name === "CaptureConfigurationError" ? "CaptureConfiguration" : "CaptureFailed", message: failure.message };
+    logger?.error({ tenantId, runId: request.runId, err: failure }, "capture run failed");
+  }
+
+  const finishedAt = clock.now();
+  const error = audit.summary.error ?? captureError;
+  const summary: RunSummary = {
+    ...audit.summary,
+    finishedAt: finishedAt.toISOString(),
+    durationInMs: finishedAt.getTime() - Date.parse(audit.summary.startedAt),
+    counts: addCounts(audit.summary.counts, captureOutcomes),
+    exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
+    ...(error ? { error } : {}),
+  };
+  await store.recordRun(summary);
+  return { summary, outcomes: [...captureOutcomes, ...audit.outcomes], outcomesTruncated: audit.outcomesTruncated };
+}
