@@ -127,7 +127,8 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
       if (drifted[index] === 1) applyDrift(mailbox, random);
       mailboxes.set(mailbox.ExternalDirectoryObjectId, mailbox);
       if (type === "GroupMailbox") continue;
-      if (licensed) auditPremiumLicensed ? premiumUsers++ : standardUsers++;
+      if (licensed && auditPremiumLicensed) premiumUsers++;
+      else if (licensed) standardUsers++;
       users.set(mailbox.ExternalDirectoryObjectId, {
         id: mailbox.ExternalDirectoryObjectId,
         userPrincipalName: address,

@@ -55,14 +55,15 @@ const getOrganizationConfig: CmdletDefinition = {
 const setOrganizationConfig: CmdletDefinition = {
   name: "Set-OrganizationConfig",
   parameters: ["AuditDisabled", "Force", "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const auditDisabled = optionalBoolean(parameters, "AuditDisabled");
     const config = tenant.organizationConfig;
     if (auditDisabled === undefined || auditDisabled === config.AuditDisabled) {
       return { warnings: [noChangeWarning(tenant.initialDomain)] };
     }
     config.AuditDisabled = auditDisabled;
-    config.WhenChangedUTC = now().toISOString();
+    config.WhenChangedUTC = context.now().toISOString();
     return {};
   },
 };
@@ -70,7 +71,8 @@ const setOrganizationConfig: CmdletDefinition = {
 const enableOrganizationCustomization: CmdletDefinition = {
   name: "Enable-OrganizationCustomization",
   parameters: ["Confirm"],
-  handle(_parameters, { tenant, now }) {
+  handle(_parameters, context) {
+    const { tenant } = context;
     const config = tenant.organizationConfig;
     if (!config.isDehydrated) {
       // Community-observed wording.
@@ -81,7 +83,7 @@ const enableOrganizationCustomization: CmdletDefinition = {
       );
     }
     config.isDehydrated = false;
-    config.WhenChangedUTC = now().toISOString();
+    config.WhenChangedUTC = context.now().toISOString();
     return {};
   },
 };
@@ -120,7 +122,8 @@ const getAdminAuditLogConfig: CmdletDefinition = {
 const setAdminAuditLogConfig: CmdletDefinition = {
   name: "Set-AdminAuditLogConfig",
   parameters: ["UnifiedAuditLogIngestionEnabled", "Force", "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     if (tenant.organizationConfig.isDehydrated) {
       // Community-observed wording of the dehydrated-tenant failure.
       throw new CmdletFailure(
@@ -135,7 +138,7 @@ const setAdminAuditLogConfig: CmdletDefinition = {
       return { warnings: [noChangeWarning(ADMIN_AUDIT_LOG_IDENTITY)] };
     }
     config.UnifiedAuditLogIngestionEnabled = enabled;
-    config.WhenChangedUTC = now().toISOString();
+    config.WhenChangedUTC = context.now().toISOString();
     return {};
   },
 };
@@ -319,7 +322,8 @@ const setMailbox: CmdletDefinition = {
     "Force",
     "Confirm",
   ],
-  handle(parameters, { tenant, now }: CmdletContext) {
+  handle(parameters, context: CmdletContext) {
+    const { tenant } = context;
     const identity = requiredString(parameters, "Identity");
     const groupSwitch = optionalBoolean(parameters, "GroupMailbox") ?? false;
     const mailbox = findMailbox(tenant, identity);
@@ -370,7 +374,7 @@ const setMailbox: CmdletDefinition = {
     if (ageLimit !== undefined) draft.AuditLogAgeLimit = parseAgeLimit(ageLimit);
 
     if (!auditSettingsDiffer(mailbox, draft)) return { warnings: [noChangeWarning(mailbox.Identity)] };
-    Object.assign(mailbox, draft, { WhenChangedUTC: now().toISOString() });
+    Object.assign(mailbox, draft, { WhenChangedUTC: context.now().toISOString() });
     return {};
   },
 };
@@ -506,13 +510,14 @@ const getMailboxAuditBypassAssociation: CmdletDefinition = {
 const setMailboxAuditBypassAssociation: CmdletDefinition = {
   name: "Set-MailboxAuditBypassAssociation",
   parameters: ["Identity", "AuditBypassEnabled", "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const identity = requiredString(parameters, "Identity");
     const enabled = optionalBoolean(parameters, "AuditBypassEnabled");
     if (enabled === undefined) throw missingMandatory("AuditBypassEnabled");
     const association = resolveBypass(tenant, identity);
     if (association.AuditBypassEnabled === enabled) return { warnings: [noChangeWarning(association.Identity)] };
-    tenant.bypassAssociations.set(association.Identity, { ...association, AuditBypassEnabled: enabled, WhenChangedUTC: now().toISOString() });
+    tenant.bypassAssociations.set(association.Identity, { ...association, AuditBypassEnabled: enabled, WhenChangedUTC: context.now().toISOString() });
     return {};
   },
 };

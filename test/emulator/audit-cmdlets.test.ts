@@ -93,7 +93,9 @@ describe("Get-Mailbox", () => {
     assert.equal(ben?.AuditEnabled, false);
     assert.deepEqual(ben?.AuditOwner, ["Update", "HardDelete"]);
     assert.equal(ben?.WhenChangedUTC, "2025-12-15T09:00:00Z");
-    (ben?.AuditOwner as string[]).push("Create");
+    const owner: unknown = ben?.AuditOwner;
+    assert.ok(Array.isArray(owner));
+    owner.push("Create");
     assert.deepEqual(mailbox("ben").AuditOwner, ["Update", "HardDelete"], "output must not alias state");
   });
 
