@@ -43,18 +43,56 @@ const orderIndex = new Map<string, number>(OPERATION_ORDER.map((name, index) => 
 /** Actions the cloud accepts per logon type (MessageBind is handled separately: deprecated). */
 export const VALID_ACTIONS: Readonly<Record<LogonType, readonly string[]>> = {
   Admin: sortActions([
-    "ApplyRecord", "Copy", "Create", "FolderBind", "HardDelete", "MailItemsAccessed", "Move", "MoveToDeletedItems",
-    "RecordDelete", "Send", "SendAs", "SendOnBehalf", "SoftDelete", "Update", "UpdateCalendarDelegation",
-    "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "Copy",
+    "Create",
+    "FolderBind",
+    "HardDelete",
+    "MailItemsAccessed",
+    "Move",
+    "MoveToDeletedItems",
+    "RecordDelete",
+    "Send",
+    "SendAs",
+    "SendOnBehalf",
+    "SoftDelete",
+    "Update",
+    "UpdateCalendarDelegation",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
   Delegate: sortActions([
-    "ApplyRecord", "Create", "FolderBind", "HardDelete", "MailItemsAccessed", "Move", "MoveToDeletedItems",
-    "RecordDelete", "SendAs", "SendOnBehalf", "SoftDelete", "Update", "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "Create",
+    "FolderBind",
+    "HardDelete",
+    "MailItemsAccessed",
+    "Move",
+    "MoveToDeletedItems",
+    "RecordDelete",
+    "SendAs",
+    "SendOnBehalf",
+    "SoftDelete",
+    "Update",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
   Owner: sortActions([
-    "ApplyRecord", "Create", "HardDelete", "MailboxLogin", "MailItemsAccessed", "Move", "MoveToDeletedItems",
-    "RecordDelete", "SearchQueryInitiated", "Send", "SoftDelete", "Update", "UpdateCalendarDelegation",
-    "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "Create",
+    "HardDelete",
+    "MailboxLogin",
+    "MailItemsAccessed",
+    "Move",
+    "MoveToDeletedItems",
+    "RecordDelete",
+    "SearchQueryInitiated",
+    "Send",
+    "SoftDelete",
+    "Update",
+    "UpdateCalendarDelegation",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
 };
 
@@ -63,16 +101,39 @@ export const PREMIUM_ACTIONS: readonly string[] = ["MailItemsAccessed", "Send", 
 
 const standardDefaults: Record<LogonType, readonly string[]> = {
   Admin: freezeSorted([
-    "ApplyRecord", "Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update",
-    "UpdateCalendarDelegation", "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "Create",
+    "HardDelete",
+    "MoveToDeletedItems",
+    "SendAs",
+    "SendOnBehalf",
+    "SoftDelete",
+    "Update",
+    "UpdateCalendarDelegation",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
   Delegate: freezeSorted([
-    "ApplyRecord", "Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update",
-    "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "Create",
+    "HardDelete",
+    "MoveToDeletedItems",
+    "SendAs",
+    "SendOnBehalf",
+    "SoftDelete",
+    "Update",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
   Owner: freezeSorted([
-    "ApplyRecord", "HardDelete", "MoveToDeletedItems", "SoftDelete", "Update", "UpdateCalendarDelegation",
-    "UpdateFolderPermissions", "UpdateInboxRules",
+    "ApplyRecord",
+    "HardDelete",
+    "MoveToDeletedItems",
+    "SoftDelete",
+    "Update",
+    "UpdateCalendarDelegation",
+    "UpdateFolderPermissions",
+    "UpdateInboxRules",
   ]),
 };
 
@@ -85,7 +146,15 @@ const premiumDefaults: Record<LogonType, readonly string[]> = {
 
 const groupMailboxActions: Record<LogonType, readonly string[]> = {
   Admin: freezeSorted(["Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update"]),
-  Delegate: freezeSorted(["Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update"]),
+  Delegate: freezeSorted([
+    "Create",
+    "HardDelete",
+    "MoveToDeletedItems",
+    "SendAs",
+    "SendOnBehalf",
+    "SoftDelete",
+    "Update",
+  ]),
   Owner: freezeSorted(["HardDelete", "MoveToDeletedItems", "SoftDelete", "Update"]),
 };
 
@@ -98,7 +167,12 @@ export function defaultAuditActions(
   recipientTypeDetails: RecipientTypeDetails,
   auditPremiumLicensed: boolean,
 ): string[] {
-  const sets = recipientTypeDetails === "GroupMailbox" ? groupMailboxActions : auditPremiumLicensed ? premiumDefaults : standardDefaults;
+  const sets =
+    recipientTypeDetails === "GroupMailbox"
+      ? groupMailboxActions
+      : auditPremiumLicensed
+        ? premiumDefaults
+        : standardDefaults;
   return sets[logonType] as string[];
 }
 
@@ -110,7 +184,9 @@ export function canonicalAction(name: string): string | undefined {
 
 /** De-duplicates and orders actions as Exchange lists them. Names must already be canonical. */
 export function sortActions(actions: Iterable<string>): string[] {
-  return [...new Set(actions)].sort((a, b) => (orderIndex.get(a.toLowerCase()) ?? 0) - (orderIndex.get(b.toLowerCase()) ?? 0));
+  return [...new Set(actions)].sort(
+    (a, b) => (orderIndex.get(a.toLowerCase()) ?? 0) - (orderIndex.get(b.toLowerCase()) ?? 0),
+  );
 }
 
 function freezeSorted(actions: string[]): readonly string[] {

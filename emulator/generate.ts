@@ -92,7 +92,8 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
     const count = Math.max(0, Math.floor(options.counts[key] ?? 0));
     if (count === 0) continue;
     const drifted = pickExactly(count, Math.round(driftShare * count), random);
-    const premium = type === "UserMailbox" ? pickExactly(count, Math.round(premiumShare * count), random) : new Uint8Array(count);
+    const premium =
+      type === "UserMailbox" ? pickExactly(count, Math.round(premiumShare * count), random) : new Uint8Array(count);
     for (let index = 0; index < count; index++) {
       const alias = `${prefix}${index + 1}`;
       const address = `${alias}@${domain}`;
@@ -135,7 +136,11 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
         displayName: mailbox.DisplayName,
         mail: address,
         accountEnabled: true,
-        assignedPlans: (licensed ? (auditPremiumLicensed ? premiumPlans : standardPlans) : []) as EmulatedUser["assignedPlans"],
+        assignedPlans: (licensed
+          ? auditPremiumLicensed
+            ? premiumPlans
+            : standardPlans
+          : []) as EmulatedUser["assignedPlans"],
         lastModifiedDateTime: mailbox.WhenChangedUTC,
       });
     }
@@ -162,7 +167,10 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
       isDehydrated: options.dehydrated ?? false,
       WhenChangedUTC: nowIso,
     },
-    adminAuditLogConfig: { UnifiedAuditLogIngestionEnabled: options.unifiedAuditLogIngestionEnabled ?? true, WhenChangedUTC: nowIso },
+    adminAuditLogConfig: {
+      UnifiedAuditLogIngestionEnabled: options.unifiedAuditLogIngestionEnabled ?? true,
+      WhenChangedUTC: nowIso,
+    },
     transportConfig: { JournalingReportNdrTo: null },
     mailboxes,
     bypassAssociations,
@@ -230,7 +238,12 @@ function securityGroups(guid: () => string, domain: string): Map<string, Emulate
 }
 
 function skus(standardUsers: number, premiumUsers: number): EmulatedSku[] {
-  const exchangePlan = { servicePlanId: EXCHANGE_PLAN_ID, servicePlanName: "EXCHANGE_S_ENTERPRISE", provisioningStatus: "Success", appliesTo: "User" };
+  const exchangePlan = {
+    servicePlanId: EXCHANGE_PLAN_ID,
+    servicePlanName: "EXCHANGE_S_ENTERPRISE",
+    provisioningStatus: "Success",
+    appliesTo: "User",
+  };
   const result: EmulatedSku[] = [];
   if (standardUsers > 0) {
     result.push({
@@ -247,7 +260,12 @@ function skus(standardUsers: number, premiumUsers: number): EmulatedSku[] {
       skuPartNumber: "SPE_E5",
       servicePlans: [
         exchangePlan,
-        { servicePlanId: AUDIT_PREMIUM_PLAN_ID, servicePlanName: AUDIT_PREMIUM_PLAN_NAME, provisioningStatus: "Success", appliesTo: "User" },
+        {
+          servicePlanId: AUDIT_PREMIUM_PLAN_ID,
+          servicePlanName: AUDIT_PREMIUM_PLAN_NAME,
+          provisioningStatus: "Success",
+          appliesTo: "User",
+        },
       ],
       prepaidUnits: { enabled: premiumUsers, suspended: 0, warning: 0 },
       consumedUnits: premiumUsers,
@@ -314,7 +332,14 @@ function randomGuid(random: () => number): string {
 
 const isoTime = z.iso.datetime({ offset: true });
 const logonTypeSchema = z.enum(["Admin", "Delegate", "Owner"]);
-const recipientTypeSchema = z.enum(["UserMailbox", "SharedMailbox", "RoomMailbox", "EquipmentMailbox", "DiscoveryMailbox", "GroupMailbox"]);
+const recipientTypeSchema = z.enum([
+  "UserMailbox",
+  "SharedMailbox",
+  "RoomMailbox",
+  "EquipmentMailbox",
+  "DiscoveryMailbox",
+  "GroupMailbox",
+]);
 
 const mailboxSchema = z
   .object({
@@ -328,7 +353,10 @@ const mailboxSchema = z
     DisplayName: z.string().optional(),
     UserPrincipalName: z.string().optional(),
     AuditEnabled: z.boolean().default(true),
-    AuditLogAgeLimit: z.string().regex(/^(\d+\.)?\d{2}:\d{2}:\d{2}$/).default("90.00:00:00"),
+    AuditLogAgeLimit: z
+      .string()
+      .regex(/^(\d+\.)?\d{2}:\d{2}:\d{2}$/)
+      .default("90.00:00:00"),
     AuditAdmin: z.array(z.string()).optional(),
     AuditDelegate: z.array(z.string()).optional(),
     AuditOwner: z.array(z.string()).optional(),
@@ -341,31 +369,45 @@ const mailboxSchema = z
     totalItemSizeInBytes: z.number().nonnegative().default(0),
     itemCount: z.number().int().nonnegative().default(0),
   })
-  .transform(
-    (mailbox): EmulatedMailbox => ({
-      ...mailbox,
-      Identity: mailbox.Identity ?? mailbox.Name,
-      Alias: mailbox.Alias ?? mailbox.Name,
-      DisplayName: mailbox.DisplayName ?? mailbox.Name,
-      UserPrincipalName: mailbox.UserPrincipalName ?? mailbox.PrimarySmtpAddress,
-      // Omitted lists mean "Microsoft's default for this mailbox", as on a fresh mailbox.
-      AuditAdmin: mailbox.AuditAdmin ?? [...defaultAuditActions("Admin", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed)],
-      AuditDelegate:
-        mailbox.AuditDelegate ?? [...defaultAuditActions("Delegate", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed)],
-      AuditOwner: mailbox.AuditOwner ?? [...defaultAuditActions("Owner", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed)],
-      licensed: mailbox.licensed ?? mailbox.RecipientTypeDetails === "UserMailbox",
-    }),
-  );
+  .transform((mailbox): EmulatedMailbox => ({
+    ...mailbox,
+    Identity: mailbox.Identity ?? mailbox.Name,
+    Alias: mailbox.Alias ?? mailbox.Name,
+    DisplayName: mailbox.DisplayName ?? mailbox.Name,
+    UserPrincipalName: mailbox.UserPrincipalName ?? mailbox.PrimarySmtpAddress,
+    // Omitted lists mean "Microsoft's default for this mailbox", as on a fresh mailbox.
+    AuditAdmin: mailbox.AuditAdmin ?? [
+      ...defaultAuditActions("Admin", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed),
+    ],
+    AuditDelegate: mailbox.AuditDelegate ?? [
+      ...defaultAuditActions("Delegate", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed),
+    ],
+    AuditOwner: mailbox.AuditOwner ?? [
+      ...defaultAuditActions("Owner", mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed),
+    ],
+    licensed: mailbox.licensed ?? mailbox.RecipientTypeDetails === "UserMailbox",
+  }));
 
 const fixtureSchema = z.object({
   tenantId: z.string().min(1),
   initialDomain: z.string().endsWith(".onmicrosoft.com"),
-  organizationConfig: z.object({ AuditDisabled: z.boolean(), isDehydrated: z.boolean().default(false), WhenChangedUTC: isoTime }),
+  organizationConfig: z.object({
+    AuditDisabled: z.boolean(),
+    isDehydrated: z.boolean().default(false),
+    WhenChangedUTC: isoTime,
+  }),
   adminAuditLogConfig: z.object({ UnifiedAuditLogIngestionEnabled: z.boolean(), WhenChangedUTC: isoTime }),
   transportConfig: z.object({ JournalingReportNdrTo: z.string().nullable() }).default({ JournalingReportNdrTo: null }),
   mailboxes: z.array(mailboxSchema),
   bypassAssociations: z
-    .array(z.object({ Identity: z.string().min(1), Name: z.string().min(1), AuditBypassEnabled: z.boolean(), WhenChangedUTC: isoTime }))
+    .array(
+      z.object({
+        Identity: z.string().min(1),
+        Name: z.string().min(1),
+        AuditBypassEnabled: z.boolean(),
+        WhenChangedUTC: isoTime,
+      }),
+    )
     .default([]),
   mailboxPermissions: z
     .array(
@@ -394,8 +436,12 @@ const fixtureSchema = z.object({
     )
     .default([]),
   // Transport and journal rules are owned by the capture cmdlets; a fixture passes them through as Exchange shows them.
-  transportRules: z.array(z.custom<TenantState["transportRules"][number]>((value) => typeof value === "object" && value !== null)).default([]),
-  journalRules: z.array(z.custom<TenantState["journalRules"][number]>((value) => typeof value === "object" && value !== null)).default([]),
+  transportRules: z
+    .array(z.custom<TenantState["transportRules"][number]>((value) => typeof value === "object" && value !== null))
+    .default([]),
+  journalRules: z
+    .array(z.custom<TenantState["journalRules"][number]>((value) => typeof value === "object" && value !== null))
+    .default([]),
   users: z
     .array(
       z.object({
@@ -405,7 +451,12 @@ const fixtureSchema = z.object({
         mail: z.string().nullable(),
         accountEnabled: z.boolean(),
         assignedPlans: z.array(
-          z.object({ assignedDateTime: isoTime, capabilityStatus: z.string(), service: z.string(), servicePlanId: z.string() }),
+          z.object({
+            assignedDateTime: isoTime,
+            capabilityStatus: z.string(),
+            service: z.string(),
+            servicePlanId: z.string(),
+          }),
         ),
         lastModifiedDateTime: isoTime,
       }),
@@ -417,7 +468,12 @@ const fixtureSchema = z.object({
         skuId: z.string(),
         skuPartNumber: z.string(),
         servicePlans: z.array(
-          z.object({ servicePlanId: z.string(), servicePlanName: z.string(), provisioningStatus: z.string(), appliesTo: z.string() }),
+          z.object({
+            servicePlanId: z.string(),
+            servicePlanName: z.string(),
+            provisioningStatus: z.string(),
+            appliesTo: z.string(),
+          }),
         ),
         prepaidUnits: z.object({ enabled: z.number(), suspended: z.number(), warning: z.number() }),
         consumedUnits: z.number(),

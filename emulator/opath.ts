@@ -55,7 +55,11 @@ export function invalidFilterSyntax(filter: string, position: number): CmdletFai
 }
 
 function filterFailure(inner: string): CmdletFailure {
-  return new CmdletFailure("ParameterBindingFailed", bindingFailure, `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": "${inner}"`);
+  return new CmdletFailure(
+    "ParameterBindingFailed",
+    bindingFailure,
+    `Cannot bind parameter 'Filter' to the target. Exception setting "Filter": "${inner}"`,
+  );
 }
 
 /** Parses an OPATH filter into a mailbox predicate, failing as Exchange does for bad syntax or properties. */
@@ -110,7 +114,8 @@ export function compileOpathFilter(filter: string): MailboxPredicate {
     if (propertyToken?.kind !== "word") return fail(propertyToken);
     cursor++;
     const operatorToken = peek();
-    if (operatorToken?.kind !== "keyword" || !(OPERATORS as readonly string[]).includes(operatorToken.text)) return fail(operatorToken);
+    if (operatorToken?.kind !== "keyword" || !(OPERATORS as readonly string[]).includes(operatorToken.text))
+      return fail(operatorToken);
     cursor++;
     const valueToken = peek();
     if (valueToken?.kind !== "word" && valueToken?.kind !== "quoted") return fail(valueToken);
@@ -134,7 +139,9 @@ function comparison(filter: string, propertyName: string, operator: Operator, va
   if (operator === "-like" || operator === "-notlike") {
     // On a date this matches the ISO text the emulator stores.
     const pattern = wildcard(value);
-    return operator === "-like" ? (mailbox) => pattern.test(property.read(mailbox)) : (mailbox) => !pattern.test(property.read(mailbox));
+    return operator === "-like"
+      ? (mailbox) => pattern.test(property.read(mailbox))
+      : (mailbox) => !pattern.test(property.read(mailbox));
   }
   if (property.kind === "date") {
     const wantedInMs = parseFilterDate(value);
@@ -182,7 +189,9 @@ function wildcard(pattern: string): RegExp {
  */
 export function parseFilterDate(text: string): number | undefined {
   const trimmed = text.trim();
-  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(trimmed);
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(
+    trimmed,
+  );
   if (iso) {
     const withZone = iso[4] === undefined ? `${trimmed.slice(0, 10)}T00:00:00Z` : iso[7] ? trimmed : `${trimmed}Z`;
     const parsed = Date.parse(withZone.replace(" ", "T"));

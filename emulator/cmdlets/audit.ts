@@ -19,7 +19,13 @@ import {
 } from "../audit-actions";
 import { findMailbox } from "../lookup";
 import { compileOpathFilter, type MailboxPredicate } from "../opath";
-import type { EmulatedBypassAssociation, EmulatedMailbox, LogonType, RecipientTypeDetails, TenantState } from "../tenant-state";
+import type {
+  EmulatedBypassAssociation,
+  EmulatedMailbox,
+  LogonType,
+  RecipientTypeDetails,
+  TenantState,
+} from "../tenant-state";
 import {
   limited,
   matchEnum,
@@ -160,11 +166,34 @@ const MINIMUM_PROPERTIES = [
   "Name",
   "Guid",
 ] as const;
-const AUDIT_PROPERTIES = ["AuditEnabled", "AuditLogAgeLimit", "AuditAdmin", "AuditDelegate", "AuditOwner", "DefaultAuditSet"] as const;
+const AUDIT_PROPERTIES = [
+  "AuditEnabled",
+  "AuditLogAgeLimit",
+  "AuditAdmin",
+  "AuditDelegate",
+  "AuditOwner",
+  "DefaultAuditSet",
+] as const;
 /** Property sets Get-EXOMailbox accepts; the ones not modelled here add nothing beyond Minimum. */
 const PROPERTY_SETS = [
-  "All", "Minimum", "AddressList", "Archive", "Audit", "Custom", "Delivery", "Hold", "Moderation", "Move", "Policy",
-  "PublicFolder", "Quota", "Resource", "Retention", "SCL", "SoftDelete", "StatisticsSeed",
+  "All",
+  "Minimum",
+  "AddressList",
+  "Archive",
+  "Audit",
+  "Custom",
+  "Delivery",
+  "Hold",
+  "Moderation",
+  "Move",
+  "Policy",
+  "PublicFolder",
+  "Quota",
+  "Resource",
+  "Retention",
+  "SCL",
+  "SoftDelete",
+  "StatisticsSeed",
 ] as const;
 
 /** A mailbox as Get-Mailbox shows it: Exchange property names only, lists copied out of the state. */
@@ -199,7 +228,12 @@ function mailboxOutput(mailbox: EmulatedMailbox): Record<string, unknown> {
 }
 /** Every property Get-EXOMailbox can return here (its All set), read off the output shape. */
 const ALL_PROPERTIES: readonly string[] = Object.keys(
-  mailboxOutput({ AuditAdmin: [], AuditDelegate: [], AuditOwner: [], DefaultAuditSet: [] } as unknown as EmulatedMailbox),
+  mailboxOutput({
+    AuditAdmin: [],
+    AuditDelegate: [],
+    AuditOwner: [],
+    DefaultAuditSet: [],
+  } as unknown as EmulatedMailbox),
 );
 
 interface MailboxQuery {
@@ -210,10 +244,18 @@ interface MailboxQuery {
   size: number;
 }
 
-function readMailboxQuery(parameters: Record<string, unknown>, identity: string | undefined, groupMailboxes: boolean): MailboxQuery {
+function readMailboxQuery(
+  parameters: Record<string, unknown>,
+  identity: string | undefined,
+  groupMailboxes: boolean,
+): MailboxQuery {
   const filterText = optionalString(parameters, "Filter");
   if (identity !== undefined && filterText !== undefined) {
-    throw new CmdletFailure("AmbiguousParameterSet", bindingFailure, "Parameter set cannot be resolved using the specified named parameters.");
+    throw new CmdletFailure(
+      "AmbiguousParameterSet",
+      bindingFailure,
+      "Parameter set cannot be resolved using the specified named parameters.",
+    );
   }
   const typeNames = listParameter(parameters, "RecipientTypeDetails");
   return {
@@ -222,7 +264,16 @@ function readMailboxQuery(parameters: Record<string, unknown>, identity: string 
     types:
       typeNames === undefined
         ? undefined
-        : new Set(typeNames.map((name) => matchEnum("RecipientTypeDetails", name, "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails", RECIPIENT_TYPES))),
+        : new Set(
+            typeNames.map((name) =>
+              matchEnum(
+                "RecipientTypeDetails",
+                name,
+                "Microsoft.Exchange.Data.Directory.Recipient.RecipientTypeDetails",
+                RECIPIENT_TYPES,
+              ),
+            ),
+          ),
     groupMailboxes,
     size: resultSize(parameters),
   };
@@ -232,8 +283,13 @@ function readMailboxQuery(parameters: Record<string, unknown>, identity: string 
  * Runs a listing; group mailboxes are a separate population, returned only when asked for. Collects one
  * mailbox past ResultSize so `limited` can add Exchange's "more results available" warning.
  */
-function listMailboxes(tenant: TenantState, query: MailboxQuery, project: (mailbox: EmulatedMailbox) => Record<string, unknown>) {
-  const inPopulation = (mailbox: EmulatedMailbox): boolean => (mailbox.RecipientTypeDetails === "GroupMailbox") === query.groupMailboxes;
+function listMailboxes(
+  tenant: TenantState,
+  query: MailboxQuery,
+  project: (mailbox: EmulatedMailbox) => Record<string, unknown>,
+) {
+  const inPopulation = (mailbox: EmulatedMailbox): boolean =>
+    (mailbox.RecipientTypeDetails === "GroupMailbox") === query.groupMailboxes;
   if (query.identity !== undefined) {
     const mailbox = findMailbox(tenant, query.identity);
     if (!mailbox || !inPopulation(mailbox)) throw notFound(query.identity);
@@ -254,7 +310,11 @@ const getMailbox: CmdletDefinition = {
   name: "Get-Mailbox",
   parameters: ["Identity", "ResultSize", "Filter", "RecipientTypeDetails", "GroupMailbox"],
   handle(parameters, { tenant }) {
-    const query = readMailboxQuery(parameters, optionalString(parameters, "Identity"), optionalBoolean(parameters, "GroupMailbox") ?? false);
+    const query = readMailboxQuery(
+      parameters,
+      optionalString(parameters, "Identity"),
+      optionalBoolean(parameters, "GroupMailbox") ?? false,
+    );
     return listMailboxes(tenant, query, mailboxOutput);
   },
 };
@@ -290,14 +350,24 @@ const getExoMailbox: CmdletDefinition = {
 function exoProperties(parameters: Record<string, unknown>): string[] {
   const wanted = new Set<string>(MINIMUM_PROPERTIES);
   for (const name of listParameter(parameters, "PropertySets") ?? []) {
-    const set = matchEnum("PropertySets", name, "Microsoft.Exchange.Management.RestApiClient.PropertySet", PROPERTY_SETS);
+    const set = matchEnum(
+      "PropertySets",
+      name,
+      "Microsoft.Exchange.Management.RestApiClient.PropertySet",
+      PROPERTY_SETS,
+    );
     if (set === "All") ALL_PROPERTIES.forEach((property) => wanted.add(property));
     if (set === "Audit") AUDIT_PROPERTIES.forEach((property) => wanted.add(property));
   }
   for (const name of listParameter(parameters, "Properties") ?? []) {
     const property = ALL_PROPERTIES.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
     // Emulator's own wording: the module's text for an unknown property is not documented.
-    if (!property) throw new CmdletFailure("InvalidProperty", "System.ArgumentException", `The property '${name}' is not a valid property for Get-EXOMailbox.`);
+    if (!property)
+      throw new CmdletFailure(
+        "InvalidProperty",
+        "System.ArgumentException",
+        `The property '${name}' is not a valid property for Get-EXOMailbox.`,
+      );
     wanted.add(property);
   }
   return [...wanted];
@@ -348,11 +418,21 @@ const setMailbox: CmdletDefinition = {
     }
 
     for (const [logonType, change] of changes) {
-      draft[`Audit${logonType}`] = applyActionChange(logonType, mailbox[`Audit${logonType}`], change, mailbox.auditPremiumLicensed);
+      draft[`Audit${logonType}`] = applyActionChange(
+        logonType,
+        mailbox[`Audit${logonType}`],
+        change,
+        mailbox.auditPremiumLicensed,
+      );
       draft.DefaultAuditSet = draft.DefaultAuditSet.filter((type) => type !== logonType);
     }
     for (const name of defaultTypes ?? []) {
-      const logonType = matchEnum("DefaultAuditSet", name, "Microsoft.Exchange.Data.Directory.MailboxAuditLogonType", LOGON_TYPES);
+      const logonType = matchEnum(
+        "DefaultAuditSet",
+        name,
+        "Microsoft.Exchange.Data.Directory.MailboxAuditLogonType",
+        LOGON_TYPES,
+      );
       if (changes.has(logonType)) {
         // Emulator's own wording for asking to both customise and revert one logon type.
         throw new CmdletFailure(
@@ -361,7 +441,11 @@ const setMailbox: CmdletDefinition = {
           `Audit${logonType} and DefaultAuditSet ${logonType} can't be specified together.`,
         );
       }
-      draft[`Audit${logonType}`] = defaultAuditActions(logonType, mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed);
+      draft[`Audit${logonType}`] = defaultAuditActions(
+        logonType,
+        mailbox.RecipientTypeDetails,
+        mailbox.auditPremiumLicensed,
+      );
       draft.DefaultAuditSet.push(logonType);
     }
     draft.DefaultAuditSet = LOGON_TYPES.filter((type) => draft.DefaultAuditSet.includes(type));
@@ -411,13 +495,23 @@ function readActionChange(parameters: Record<string, unknown>, name: string): Ac
   return { kind: "replace", actions: splitList(name, value) };
 }
 
-function applyActionChange(logonType: LogonType, current: readonly string[], change: ActionChange, premium: boolean): string[] {
-  if (change.kind === "replace") return sortActions(change.actions.filter(isNotNone).map((action) => validAction(logonType, action, premium)));
+function applyActionChange(
+  logonType: LogonType,
+  current: readonly string[],
+  change: ActionChange,
+  premium: boolean,
+): string[] {
+  if (change.kind === "replace")
+    return sortActions(change.actions.filter(isNotNone).map((action) => validAction(logonType, action, premium)));
   const added = change.add.filter(isNotNone).map((action) => validAction(logonType, action, premium));
   const removed = new Set(change.remove.filter(isNotNone).map((action) => knownAction(logonType, action)));
   if (added.some((action) => current.includes(action))) {
     // Community-observed wording.
-    throw new CmdletFailure("InvalidOperation", validationFailure, "The input operation(s) is/are already being audited");
+    throw new CmdletFailure(
+      "InvalidOperation",
+      validationFailure,
+      "The input operation(s) is/are already being audited",
+    );
   }
   return sortActions([...current.filter((action) => !removed.has(action)), ...added]);
 }
@@ -470,7 +564,12 @@ function isNotNone(action: string): boolean {
 export function parseAgeLimit(text: string): string {
   const match = /^\s*(?:(\d+)|(?:(\d+)\.)?(\d{1,2}):(\d{2})(?::(\d{2}))?)\s*$/.exec(text);
   const [, wholeDays, days, hours, minutes, seconds] = match ?? [];
-  const values = [Number(wholeDays ?? days ?? 0), Number(hours ?? 0), Number(minutes ?? 0), Number(seconds ?? 0)] as const;
+  const values = [
+    Number(wholeDays ?? days ?? 0),
+    Number(hours ?? 0),
+    Number(minutes ?? 0),
+    Number(seconds ?? 0),
+  ] as const;
   if (!match || values[1] > 23 || values[2] > 59 || values[3] > 59) {
     throw new CmdletFailure(
       "ParameterArgumentTransformationError",
@@ -478,7 +577,10 @@ export function parseAgeLimit(text: string): string {
       `Cannot process argument transformation on parameter 'AuditLogAgeLimit'. Cannot convert value "${text}" to type "Microsoft.Exchange.Data.EnhancedTimeSpan". Error: "String was not recognized as a valid TimeSpan."`,
     );
   }
-  const time = values.slice(1).map((value) => String(value).padStart(2, "0")).join(":");
+  const time = values
+    .slice(1)
+    .map((value) => String(value).padStart(2, "0"))
+    .join(":");
   return values[0] > 0 ? `${values[0]}.${time}` : time;
 }
 
@@ -517,7 +619,11 @@ const setMailboxAuditBypassAssociation: CmdletDefinition = {
     if (enabled === undefined) throw missingMandatory("AuditBypassEnabled");
     const association = resolveBypass(tenant, identity);
     if (association.AuditBypassEnabled === enabled) return { warnings: [noChangeWarning(association.Identity)] };
-    tenant.bypassAssociations.set(association.Identity, { ...association, AuditBypassEnabled: enabled, WhenChangedUTC: context.now().toISOString() });
+    tenant.bypassAssociations.set(association.Identity, {
+      ...association,
+      AuditBypassEnabled: enabled,
+      WhenChangedUTC: context.now().toISOString(),
+    });
     return {};
   },
 };
@@ -535,7 +641,12 @@ function resolveBypass(tenant: TenantState, identity: string): EmulatedBypassAss
 }
 
 function implicitBypass(mailbox: EmulatedMailbox): EmulatedBypassAssociation {
-  return { Identity: mailbox.Identity, Name: mailbox.Name, AuditBypassEnabled: false, WhenChangedUTC: mailbox.WhenChangedUTC };
+  return {
+    Identity: mailbox.Identity,
+    Name: mailbox.Name,
+    AuditBypassEnabled: false,
+    WhenChangedUTC: mailbox.WhenChangedUTC,
+  };
 }
 
 function bypassOutput(association: EmulatedBypassAssociation): Record<string, unknown> {
@@ -561,7 +672,10 @@ function splitList(name: string, value: unknown): string[] {
   const items = Array.isArray(value) ? value : [value];
   return items.flatMap((item) => {
     if (typeof item !== "string") throw cannotConvertActions(name, JSON.stringify(item));
-    return item.split(",").map((part) => part.trim()).filter((part) => part !== "");
+    return item
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== "");
   });
 }
 

@@ -7,7 +7,9 @@ import { auditCmdlets } from "../../emulator/cmdlets/audit";
 import { generateTenant, loadTenantFixture } from "../../emulator/generate";
 import type { EmulatedMailbox, TenantState } from "../../emulator/tenant-state";
 
-const fixture: unknown = JSON.parse(readFileSync(resolve(__dirname, "../../../emulator/fixtures/example-tenant.json"), "utf8"));
+const fixture: unknown = JSON.parse(
+  readFileSync(resolve(__dirname, "../../../emulator/fixtures/example-tenant.json"), "utf8"),
+);
 const LATER = new Date("2026-11-25T10:00:00.000Z");
 
 let tenant: TenantState;
@@ -17,7 +19,10 @@ function run(name: string, parameters: Record<string, unknown> = {}): CmdletOutp
   const definition = auditCmdlets.find((candidate) => candidate.name === name);
   assert.ok(definition, `no cmdlet ${name}`);
   for (const key of Object.keys(parameters)) {
-    assert.ok(definition.parameters.some((known) => known.toLowerCase() === key.toLowerCase()), `${name} does not declare ${key}`);
+    assert.ok(
+      definition.parameters.some((known) => known.toLowerCase() === key.toLowerCase()),
+      `${name} does not declare ${key}`,
+    );
   }
   return definition.handle(parameters, context);
 }
@@ -78,16 +83,23 @@ describe("organisation and unified audit log", () => {
     failsWith(() => run("Enable-OrganizationCustomization"), /already enabled for customization/);
     assert.deepEqual(run("Set-AdminAuditLogConfig", { UnifiedAuditLogIngestionEnabled: true }), {});
     assert.equal(run("Get-AdminAuditLogConfig").value?.[0]?.UnifiedAuditLogIngestionEnabled, true);
-    assert.deepEqual(run("Set-AdminAuditLogConfig", { UnifiedAuditLogIngestionEnabled: true }), noChange("Admin Audit Log Settings"));
+    assert.deepEqual(
+      run("Set-AdminAuditLogConfig", { UnifiedAuditLogIngestionEnabled: true }),
+      noChange("Admin Audit Log Settings"),
+    );
   });
 });
 
 describe("Get-Mailbox", () => {
   it("lists non-group mailboxes with Exchange property names only", () => {
     const value = run("Get-Mailbox").value ?? [];
-    assert.deepEqual(value.map((item) => item.Name), ["adele", "ben", "soc-capture"]);
+    assert.deepEqual(
+      value.map((item) => item.Name),
+      ["adele", "ben", "soc-capture"],
+    );
     for (const item of value) {
-      for (const key of ["auditPremiumLicensed", "licensed", "totalItemSizeInBytes", "itemCount"]) assert.ok(!(key in item), key);
+      for (const key of ["auditPremiumLicensed", "licensed", "totalItemSizeInBytes", "itemCount"])
+        assert.ok(!(key in item), key);
     }
     const ben = value[1];
     assert.equal(ben?.AuditEnabled, false);
@@ -100,9 +112,15 @@ describe("Get-Mailbox", () => {
   });
 
   it("returns group mailboxes only with -GroupMailbox", () => {
-    assert.deepEqual((run("Get-Mailbox", { GroupMailbox: true }).value ?? []).map((item) => item.Name), ["project-falcon"]);
+    assert.deepEqual(
+      (run("Get-Mailbox", { GroupMailbox: true }).value ?? []).map((item) => item.Name),
+      ["project-falcon"],
+    );
     failsWith(() => run("Get-Mailbox", { Identity: "project-falcon" }), /couldn't be found/);
-    assert.equal(run("Get-Mailbox", { Identity: "project-falcon", GroupMailbox: true }).value?.[0]?.RecipientTypeDetails, "GroupMailbox");
+    assert.equal(
+      run("Get-Mailbox", { Identity: "project-falcon", GroupMailbox: true }).value?.[0]?.RecipientTypeDetails,
+      "GroupMailbox",
+    );
     failsWith(() => run("Get-Mailbox", { Identity: "adele", GroupMailbox: true }), /couldn't be found/);
   });
 
@@ -113,14 +131,25 @@ describe("Get-Mailbox", () => {
       "The operation couldn't be performed because object 'nobody' couldn't be found.",
     );
     const changed = run("Get-Mailbox", { Filter: "WhenChangedUTC -gt '2025-11-01T00:00:00Z'" }).value ?? [];
-    assert.deepEqual(changed.map((item) => item.Name), ["adele", "ben"]);
-    assert.deepEqual((run("Get-Mailbox", { RecipientTypeDetails: "SharedMailbox" }).value ?? []).map((item) => item.Name), ["soc-capture"]);
     assert.deepEqual(
-      (run("Get-Mailbox", { RecipientTypeDetails: ["UserMailbox"], Filter: "Name -like 'b*'" }).value ?? []).map((item) => item.Name),
+      changed.map((item) => item.Name),
+      ["adele", "ben"],
+    );
+    assert.deepEqual(
+      (run("Get-Mailbox", { RecipientTypeDetails: "SharedMailbox" }).value ?? []).map((item) => item.Name),
+      ["soc-capture"],
+    );
+    assert.deepEqual(
+      (run("Get-Mailbox", { RecipientTypeDetails: ["UserMailbox"], Filter: "Name -like 'b*'" }).value ?? []).map(
+        (item) => item.Name,
+      ),
       ["ben"],
     );
     failsWith(() => run("Get-Mailbox", { Filter: "Name -eq 'x" }), /Invalid filter syntax/);
-    failsWith(() => run("Get-Mailbox", { Identity: "ben", Filter: "Name -eq 'ben'" }), /Parameter set cannot be resolved/);
+    failsWith(
+      () => run("Get-Mailbox", { Identity: "ben", Filter: "Name -eq 'ben'" }),
+      /Parameter set cannot be resolved/,
+    );
   });
 
   it("returns 1000 by default with a warning, and everything with -ResultSize Unlimited", () => {
@@ -143,10 +172,29 @@ describe("Get-EXOMailbox", () => {
     assert.equal(minimum.ExternalDirectoryObjectId, "a1b2c3d4-0002-4000-8000-000000000002");
     assert.equal(minimum.PrimarySmtpAddress, "ben@fabrikam.onmicrosoft.com");
     assert.ok(!("AuditOwner" in minimum) && !("WhenChangedUTC" in minimum));
-    const audit = run("Get-EXOMailbox", { Identity: "ben", PropertySets: ["Minimum", "Audit"], Properties: "WhenChangedUTC,WhenCreatedUTC" }).value?.[0] ?? {};
+    const audit =
+      run("Get-EXOMailbox", {
+        Identity: "ben",
+        PropertySets: ["Minimum", "Audit"],
+        Properties: "WhenChangedUTC,WhenCreatedUTC",
+      }).value?.[0] ?? {};
     assert.deepEqual(
-      [audit.AuditEnabled, audit.AuditLogAgeLimit, audit.AuditOwner, audit.DefaultAuditSet, audit.WhenChangedUTC, audit.WhenCreatedUTC],
-      [false, "30.00:00:00", ["Update", "HardDelete"], ["Admin", "Delegate"], "2025-12-15T09:00:00Z", "2025-02-01T09:00:00Z"],
+      [
+        audit.AuditEnabled,
+        audit.AuditLogAgeLimit,
+        audit.AuditOwner,
+        audit.DefaultAuditSet,
+        audit.WhenChangedUTC,
+        audit.WhenCreatedUTC,
+      ],
+      [
+        false,
+        "30.00:00:00",
+        ["Update", "HardDelete"],
+        ["Admin", "Delegate"],
+        "2025-12-15T09:00:00Z",
+        "2025-02-01T09:00:00Z",
+      ],
     );
     assert.ok(Array.isArray(audit.AuditAdmin) && Array.isArray(audit.AuditDelegate));
     const all = run("Get-EXOMailbox", { Identity: "ben", PropertySets: "All" }).value?.[0] ?? {};
@@ -157,15 +205,24 @@ describe("Get-EXOMailbox", () => {
   });
 
   it("never returns group mailboxes, and honours -Filter and -RecipientTypeDetails", () => {
-    assert.deepEqual((run("Get-EXOMailbox").value ?? []).map((item) => item.Name), ["adele", "ben", "soc-capture"]);
+    assert.deepEqual(
+      (run("Get-EXOMailbox").value ?? []).map((item) => item.Name),
+      ["adele", "ben", "soc-capture"],
+    );
     failsWith(() => run("Get-EXOMailbox", { Identity: "project-falcon" }), /couldn't be found/);
     assert.deepEqual(
-      (run("Get-EXOMailbox", { Filter: "WhenCreatedUTC -ge '2025-02-01T09:00:00Z'", RecipientTypeDetails: "UserMailbox,SharedMailbox" }).value ?? []).map(
-        (item) => item.Name,
-      ),
+      (
+        run("Get-EXOMailbox", {
+          Filter: "WhenCreatedUTC -ge '2025-02-01T09:00:00Z'",
+          RecipientTypeDetails: "UserMailbox,SharedMailbox",
+        }).value ?? []
+      ).map((item) => item.Name),
       ["ben", "soc-capture"],
     );
-    assert.equal(run("Get-EXOMailbox", { ExternalDirectoryObjectId: "a1b2c3d4-0001-4000-8000-000000000001" }).value?.[0]?.Name, "adele");
+    assert.equal(
+      run("Get-EXOMailbox", { ExternalDirectoryObjectId: "a1b2c3d4-0001-4000-8000-000000000001" }).value?.[0]?.Name,
+      "adele",
+    );
   });
 
   it("defaults to 1000 results and -ResultSize Unlimited returns all", () => {
@@ -191,7 +248,11 @@ describe("Set-Mailbox", () => {
   it("adds and removes with the GenericHashTable form", () => {
     run("Set-Mailbox", {
       Identity: "ben",
-      AuditOwner: { "@odata.type": "#Exchange.GenericHashTable", Add: ["MailboxLogin", "SoftDelete"], Remove: ["Update"] },
+      AuditOwner: {
+        "@odata.type": "#Exchange.GenericHashTable",
+        Add: ["MailboxLogin", "SoftDelete"],
+        Remove: ["Update"],
+      },
     });
     assert.deepEqual(mailbox("ben").AuditOwner, ["SoftDelete", "HardDelete", "MailboxLogin"]);
   });
@@ -205,7 +266,14 @@ describe("Set-Mailbox", () => {
     run("Set-Mailbox", { Identity: "ben", DefaultAuditSet: ["Owner"] });
     const ben = mailbox("ben");
     assert.deepEqual(ben.AuditOwner, [
-      "Update", "MoveToDeletedItems", "SoftDelete", "HardDelete", "UpdateFolderPermissions", "UpdateInboxRules", "UpdateCalendarDelegation", "ApplyRecord",
+      "Update",
+      "MoveToDeletedItems",
+      "SoftDelete",
+      "HardDelete",
+      "UpdateFolderPermissions",
+      "UpdateInboxRules",
+      "UpdateCalendarDelegation",
+      "ApplyRecord",
     ]);
     assert.deepEqual(ben.DefaultAuditSet, ["Admin", "Delegate", "Owner"]);
     run("Set-Mailbox", { Identity: "adele", AuditOwner: "Update" });
@@ -214,13 +282,25 @@ describe("Set-Mailbox", () => {
   });
 
   it("sets AuditEnabled, HiddenFromAddressListsEnabled and a validated AuditLogAgeLimit", () => {
-    run("Set-Mailbox", { Identity: "ben", AuditEnabled: true, AuditLogAgeLimit: "180.00:00:00", HiddenFromAddressListsEnabled: true, Force: true });
+    run("Set-Mailbox", {
+      Identity: "ben",
+      AuditEnabled: true,
+      AuditLogAgeLimit: "180.00:00:00",
+      HiddenFromAddressListsEnabled: true,
+      Force: true,
+    });
     const ben = mailbox("ben");
-    assert.deepEqual([ben.AuditEnabled, ben.AuditLogAgeLimit, ben.HiddenFromAddressListsEnabled], [true, "180.00:00:00", true]);
+    assert.deepEqual(
+      [ben.AuditEnabled, ben.AuditLogAgeLimit, ben.HiddenFromAddressListsEnabled],
+      [true, "180.00:00:00", true],
+    );
     run("Set-Mailbox", { Identity: "ben", AuditLogAgeLimit: "365" });
     assert.equal(ben.AuditLogAgeLimit, "365.00:00:00");
     for (const bad of ["ninety", "90.25:00:00", "90.00:61:00", "-1"]) {
-      failsWith(() => run("Set-Mailbox", { Identity: "ben", AuditLogAgeLimit: bad }), /AuditLogAgeLimit'.*String was not recognized as a valid TimeSpan/);
+      failsWith(
+        () => run("Set-Mailbox", { Identity: "ben", AuditLogAgeLimit: bad }),
+        /AuditLogAgeLimit'.*String was not recognized as a valid TimeSpan/,
+      );
     }
   });
 
@@ -229,8 +309,14 @@ describe("Set-Mailbox", () => {
       () => run("Set-Mailbox", { Identity: "adele", AuditDelegate: ["MailboxLogin"] }),
       "Invalid audit operation specified. Supported audit operations for Delegate are None, Update, Move, MoveToDeletedItems, SoftDelete, HardDelete, FolderBind, SendAs, SendOnBehalf, Create, UpdateFolderPermissions, UpdateInboxRules, RecordDelete, ApplyRecord and MailItemsAccessed.",
     );
-    failsWith(() => run("Set-Mailbox", { Identity: "adele", AuditOwner: ["FolderBind"] }), /^Invalid audit operation specified\. Supported audit operations for Mailbox Owner are None, /);
-    failsWith(() => run("Set-Mailbox", { Identity: "adele", AuditAdmin: { Add: ["Teleport"] } }), /Supported audit operations for Admin are/);
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "adele", AuditOwner: ["FolderBind"] }),
+      /^Invalid audit operation specified\. Supported audit operations for Mailbox Owner are None, /,
+    );
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "adele", AuditAdmin: { Add: ["Teleport"] } }),
+      /Supported audit operations for Admin are/,
+    );
   });
 
   it("rejects MessageBind as deprecated", () => {
@@ -253,13 +339,23 @@ describe("Set-Mailbox", () => {
   });
 
   it("rejects adding an action already audited", () => {
-    failsWith(() => run("Set-Mailbox", { Identity: "ben", AuditOwner: { Add: ["Update"] } }), "The input operation(s) is/are already being audited");
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "ben", AuditOwner: { Add: ["Update"] } }),
+      "The input operation(s) is/are already being audited",
+    );
   });
 
   it("is all-or-nothing: one invalid logon type leaves every setting untouched", () => {
     const before = structuredClone(mailbox("ben"));
     failsWith(
-      () => run("Set-Mailbox", { Identity: "ben", AuditEnabled: true, AuditAdmin: ["Update"], AuditDelegate: ["MailboxLogin"], AuditLogAgeLimit: "180.00:00:00" }),
+      () =>
+        run("Set-Mailbox", {
+          Identity: "ben",
+          AuditEnabled: true,
+          AuditAdmin: ["Update"],
+          AuditDelegate: ["MailboxLogin"],
+          AuditLogAgeLimit: "180.00:00:00",
+        }),
       /Supported audit operations for Delegate/,
     );
     assert.deepEqual(mailbox("ben"), before);
@@ -267,25 +363,43 @@ describe("Set-Mailbox", () => {
 
   it("changing nothing warns and does not move WhenChangedUTC", () => {
     const ben = mailbox("ben");
-    assert.deepEqual(run("Set-Mailbox", { Identity: "ben", AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00" }), noChange("ben"));
+    assert.deepEqual(
+      run("Set-Mailbox", { Identity: "ben", AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00" }),
+      noChange("ben"),
+    );
     assert.deepEqual(run("Set-Mailbox", { Identity: "ben", AuditOwner: "HardDelete,Update" }), noChange("ben"));
     assert.equal(ben.WhenChangedUTC, "2025-12-15T09:00:00Z");
     assert.deepEqual(run("Set-Mailbox", { Identity: "adele", DefaultAuditSet: "Admin" }), noChange("adele"));
   });
 
   it("on a group mailbox only -GroupMailbox -AuditLogAgeLimit is meaningful", () => {
-    failsWith(() => run("Set-Mailbox", { Identity: "project-falcon", AuditLogAgeLimit: "180.00:00:00" }), /couldn't be found/);
-    failsWith(() => run("Set-Mailbox", { Identity: "adele", GroupMailbox: true, AuditLogAgeLimit: "180.00:00:00" }), /couldn't be found/);
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "project-falcon", AuditLogAgeLimit: "180.00:00:00" }),
+      /couldn't be found/,
+    );
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "adele", GroupMailbox: true, AuditLogAgeLimit: "180.00:00:00" }),
+      /couldn't be found/,
+    );
     run("Set-Mailbox", { Identity: "project-falcon", GroupMailbox: true, AuditLogAgeLimit: "180.00:00:00" });
     assert.equal(mailbox("project-falcon").AuditLogAgeLimit, "180.00:00:00");
     const before = structuredClone(mailbox("project-falcon"));
-    failsWith(() => run("Set-Mailbox", { Identity: "project-falcon", GroupMailbox: true, AuditOwner: { Add: ["Create"] } }), /can't be changed/);
-    failsWith(() => run("Set-Mailbox", { Identity: "project-falcon", GroupMailbox: true, DefaultAuditSet: "Owner" }), /can't be changed/);
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "project-falcon", GroupMailbox: true, AuditOwner: { Add: ["Create"] } }),
+      /can't be changed/,
+    );
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "project-falcon", GroupMailbox: true, DefaultAuditSet: "Owner" }),
+      /can't be changed/,
+    );
     assert.deepEqual(mailbox("project-falcon"), before);
   });
 
   it("fails for an unknown identity or a missing -Identity", () => {
-    failsWith(() => run("Set-Mailbox", { Identity: "nobody", AuditEnabled: true }), "The operation couldn't be performed because object 'nobody' couldn't be found.");
+    failsWith(
+      () => run("Set-Mailbox", { Identity: "nobody", AuditEnabled: true }),
+      "The operation couldn't be performed because object 'nobody' couldn't be found.",
+    );
     failsWith(() => run("Set-Mailbox", { AuditEnabled: true }), /missing mandatory parameters: Identity/);
   });
 });
@@ -295,9 +409,17 @@ describe("audit bypass associations", () => {
     const value = run("Get-MailboxAuditBypassAssociation", { ResultSize: "Unlimited" }).value ?? [];
     assert.deepEqual(
       value.map((item) => [item.Identity, item.AuditBypassEnabled]),
-      [["adele", false], ["ben", true], ["soc-capture", false]],
+      [
+        ["adele", false],
+        ["ben", true],
+        ["soc-capture", false],
+      ],
     );
-    assert.equal(run("Get-MailboxAuditBypassAssociation", { Identity: "ben@fabrikam.onmicrosoft.com" }).value?.[0]?.AuditBypassEnabled, true);
+    assert.equal(
+      run("Get-MailboxAuditBypassAssociation", { Identity: "ben@fabrikam.onmicrosoft.com" }).value?.[0]
+        ?.AuditBypassEnabled,
+      true,
+    );
     failsWith(() => run("Get-MailboxAuditBypassAssociation", { Identity: "nobody" }), /couldn't be found/);
   });
 
@@ -305,10 +427,19 @@ describe("audit bypass associations", () => {
     assert.deepEqual(run("Set-MailboxAuditBypassAssociation", { Identity: "ben", AuditBypassEnabled: false }), {});
     assert.equal(tenant.bypassAssociations.get("ben")?.AuditBypassEnabled, false);
     assert.equal(tenant.bypassAssociations.get("ben")?.WhenChangedUTC, LATER.toISOString());
-    assert.deepEqual(run("Set-MailboxAuditBypassAssociation", { Identity: "ben", AuditBypassEnabled: false }), noChange("ben"));
+    assert.deepEqual(
+      run("Set-MailboxAuditBypassAssociation", { Identity: "ben", AuditBypassEnabled: false }),
+      noChange("ben"),
+    );
     run("Set-MailboxAuditBypassAssociation", { Identity: "soc-capture", AuditBypassEnabled: true });
-    assert.equal(run("Get-MailboxAuditBypassAssociation", { Identity: "soc-capture" }).value?.[0]?.AuditBypassEnabled, true);
-    failsWith(() => run("Set-MailboxAuditBypassAssociation", { Identity: "ben" }), /missing mandatory parameters: AuditBypassEnabled/);
+    assert.equal(
+      run("Get-MailboxAuditBypassAssociation", { Identity: "soc-capture" }).value?.[0]?.AuditBypassEnabled,
+      true,
+    );
+    failsWith(
+      () => run("Set-MailboxAuditBypassAssociation", { Identity: "ben" }),
+      /missing mandatory parameters: AuditBypassEnabled/,
+    );
   });
 
   it("applies -ResultSize", () => {

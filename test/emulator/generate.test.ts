@@ -7,16 +7,39 @@ import { GENERATED_MAIL_ENABLED_GROUP, generateTenant, loadTenantFixture } from 
 import { AUDIT_PREMIUM_PLAN_ID, AUDIT_PREMIUM_PLAN_NAME, type EmulatedMailbox } from "../../emulator/tenant-state";
 
 const E3_ADMIN = [
-  "Update", "MoveToDeletedItems", "SoftDelete", "HardDelete", "SendAs", "SendOnBehalf", "Create",
-  "UpdateFolderPermissions", "UpdateInboxRules", "UpdateCalendarDelegation", "ApplyRecord",
+  "Update",
+  "MoveToDeletedItems",
+  "SoftDelete",
+  "HardDelete",
+  "SendAs",
+  "SendOnBehalf",
+  "Create",
+  "UpdateFolderPermissions",
+  "UpdateInboxRules",
+  "UpdateCalendarDelegation",
+  "ApplyRecord",
 ];
 const E3_DELEGATE = [
-  "Update", "MoveToDeletedItems", "SoftDelete", "HardDelete", "SendAs", "SendOnBehalf", "Create",
-  "UpdateFolderPermissions", "UpdateInboxRules", "ApplyRecord",
+  "Update",
+  "MoveToDeletedItems",
+  "SoftDelete",
+  "HardDelete",
+  "SendAs",
+  "SendOnBehalf",
+  "Create",
+  "UpdateFolderPermissions",
+  "UpdateInboxRules",
+  "ApplyRecord",
 ];
 const E3_OWNER = [
-  "Update", "MoveToDeletedItems", "SoftDelete", "HardDelete", "UpdateFolderPermissions", "UpdateInboxRules",
-  "UpdateCalendarDelegation", "ApplyRecord",
+  "Update",
+  "MoveToDeletedItems",
+  "SoftDelete",
+  "HardDelete",
+  "UpdateFolderPermissions",
+  "UpdateInboxRules",
+  "UpdateCalendarDelegation",
+  "ApplyRecord",
 ];
 
 function isClean(mailbox: EmulatedMailbox): boolean {
@@ -26,7 +49,8 @@ function isClean(mailbox: EmulatedMailbox): boolean {
     mailbox.DefaultAuditSet.join() === "Admin,Delegate,Owner" &&
     (["Admin", "Delegate", "Owner"] as const).every(
       (type) =>
-        mailbox[`Audit${type}`].join() === defaultAuditActions(type, mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed).join(),
+        mailbox[`Audit${type}`].join() ===
+        defaultAuditActions(type, mailbox.RecipientTypeDetails, mailbox.auditPremiumLicensed).join(),
     )
   );
 }
@@ -52,17 +76,41 @@ describe("generateTenant", () => {
   it("creates the requested counts, a Graph user per non-group mailbox, and both security groups", () => {
     const tenant = generateTenant(options);
     const byType = new Map<string, number>();
-    for (const mailbox of tenant.mailboxes.values()) byType.set(mailbox.RecipientTypeDetails, (byType.get(mailbox.RecipientTypeDetails) ?? 0) + 1);
+    for (const mailbox of tenant.mailboxes.values())
+      byType.set(mailbox.RecipientTypeDetails, (byType.get(mailbox.RecipientTypeDetails) ?? 0) + 1);
     assert.deepEqual(Object.fromEntries(byType), {
-      UserMailbox: 200, SharedMailbox: 20, RoomMailbox: 10, EquipmentMailbox: 5, DiscoveryMailbox: 1, GroupMailbox: 10,
+      UserMailbox: 200,
+      SharedMailbox: 20,
+      RoomMailbox: 10,
+      EquipmentMailbox: 5,
+      DiscoveryMailbox: 1,
+      GroupMailbox: 10,
     });
     assert.equal(tenant.users.size, 236);
     for (const mailbox of tenant.mailboxes.values()) {
-      assert.equal(tenant.users.has(mailbox.ExternalDirectoryObjectId), mailbox.RecipientTypeDetails !== "GroupMailbox");
+      assert.equal(
+        tenant.users.has(mailbox.ExternalDirectoryObjectId),
+        mailbox.RecipientTypeDetails !== "GroupMailbox",
+      );
     }
     const groups = [...tenant.groups.values()];
-    assert.ok(groups.some((group) => group.Name === GENERATED_MAIL_ENABLED_GROUP && group.mailEnabled && group.RecipientTypeDetails === "MailUniversalSecurityGroup"));
-    assert.ok(groups.some((group) => !group.mailEnabled && group.securityEnabled && group.RecipientTypeDetails === "SecurityGroup" && group.PrimarySmtpAddress === ""));
+    assert.ok(
+      groups.some(
+        (group) =>
+          group.Name === GENERATED_MAIL_ENABLED_GROUP &&
+          group.mailEnabled &&
+          group.RecipientTypeDetails === "MailUniversalSecurityGroup",
+      ),
+    );
+    assert.ok(
+      groups.some(
+        (group) =>
+          !group.mailEnabled &&
+          group.securityEnabled &&
+          group.RecipientTypeDetails === "SecurityGroup" &&
+          group.PrimarySmtpAddress === "",
+      ),
+    );
   });
 
   it("drifts exactly the requested share of each type and leaves the rest on Microsoft's defaults", () => {
@@ -74,7 +122,15 @@ describe("generateTenant", () => {
     const groupMailboxes = mailboxes.filter((mailbox) => mailbox.RecipientTypeDetails === "GroupMailbox");
     for (const mailbox of groupMailboxes) {
       // Group mailboxes only ever drift in their age limit.
-      assert.deepEqual(mailbox.AuditAdmin, ["Update", "MoveToDeletedItems", "SoftDelete", "HardDelete", "SendAs", "SendOnBehalf", "Create"]);
+      assert.deepEqual(mailbox.AuditAdmin, [
+        "Update",
+        "MoveToDeletedItems",
+        "SoftDelete",
+        "HardDelete",
+        "SendAs",
+        "SendOnBehalf",
+        "Create",
+      ]);
       assert.deepEqual(mailbox.AuditOwner, ["Update", "MoveToDeletedItems", "SoftDelete", "HardDelete"]);
     }
     assert.equal(generateTenant({ ...options, driftShare: 0 }).mailboxes.size, 246);
@@ -101,17 +157,32 @@ describe("generateTenant", () => {
     for (const mailbox of tenant.mailboxes.values()) {
       const user = tenant.users.get(mailbox.ExternalDirectoryObjectId);
       if (!user) continue;
-      assert.equal(user.assignedPlans.some((plan) => plan.servicePlanId === AUDIT_PREMIUM_PLAN_ID), mailbox.auditPremiumLicensed);
+      assert.equal(
+        user.assignedPlans.some((plan) => plan.servicePlanId === AUDIT_PREMIUM_PLAN_ID),
+        mailbox.auditPremiumLicensed,
+      );
     }
-    const e5 = tenant.skus.find((sku) => sku.servicePlans.some((plan) => plan.servicePlanName === AUDIT_PREMIUM_PLAN_NAME));
-    assert.equal(e5?.servicePlans.find((plan) => plan.servicePlanName === AUDIT_PREMIUM_PLAN_NAME)?.servicePlanId, AUDIT_PREMIUM_PLAN_ID);
+    const e5 = tenant.skus.find((sku) =>
+      sku.servicePlans.some((plan) => plan.servicePlanName === AUDIT_PREMIUM_PLAN_NAME),
+    );
+    assert.equal(
+      e5?.servicePlans.find((plan) => plan.servicePlanName === AUDIT_PREMIUM_PLAN_NAME)?.servicePlanId,
+      AUDIT_PREMIUM_PLAN_ID,
+    );
     assert.equal(e5?.consumedUnits, 100);
     const unlicensed = generateTenant({ ...options, auditPremiumShare: 0 });
-    assert.ok(unlicensed.skus.every((sku) => sku.servicePlans.every((plan) => plan.servicePlanId !== AUDIT_PREMIUM_PLAN_ID)));
+    assert.ok(
+      unlicensed.skus.every((sku) => sku.servicePlans.every((plan) => plan.servicePlanId !== AUDIT_PREMIUM_PLAN_ID)),
+    );
   });
 
   it("sets the organisation switches and bypass associations as asked", () => {
-    const tenant = generateTenant({ ...options, orgAuditDisabled: true, unifiedAuditLogIngestionEnabled: false, dehydrated: true });
+    const tenant = generateTenant({
+      ...options,
+      orgAuditDisabled: true,
+      unifiedAuditLogIngestionEnabled: false,
+      dehydrated: true,
+    });
     assert.equal(tenant.organizationConfig.AuditDisabled, true);
     assert.equal(tenant.organizationConfig.isDehydrated, true);
     assert.equal(tenant.adminAuditLogConfig.UnifiedAuditLogIngestionEnabled, false);
@@ -128,7 +199,12 @@ describe("generateTenant", () => {
 
   it("generates 100,000 mailboxes quickly", () => {
     const started = performance.now();
-    const tenant = generateTenant({ seed: 1, counts: { user: 90_000, shared: 5_000, room: 3_000, equipment: 1_000, group: 1_000 }, driftShare: 0.1, auditPremiumShare: 0.3 });
+    const tenant = generateTenant({
+      seed: 1,
+      counts: { user: 90_000, shared: 5_000, room: 3_000, equipment: 1_000, group: 1_000 },
+      driftShare: 0.1,
+      auditPremiumShare: 0.3,
+    });
     const elapsedInMs = performance.now() - started;
     assert.equal(tenant.mailboxes.size, 100_000);
     assert.ok(elapsedInMs < 4_000, `took ${elapsedInMs.toFixed(0)} ms`);

@@ -45,7 +45,7 @@ describe("compileOpathFilter", () => {
     ["WhenChangedUTC -lt '11/25/2026'", true],
     ["WhenChanged -le '11/24/2026 12:00:00 PM'", true],
     ["WhenChanged -le '11/24/2026 11:59:59 AM'", false],
-    ["WhenCreatedUTC -lt \"2026-02-01\"", true],
+    ['WhenCreatedUTC -lt "2026-02-01"', true],
     ["WhenCreated -ne '2026-01-10T00:00:00Z'", false],
     ["RecipientTypeDetails -eq 'UserMailbox'", true],
     ["recipienttypedetails -EQ usermailbox", true],
@@ -103,11 +103,14 @@ describe("compileOpathFilter", () => {
   it("rejects an unknown property and a value that is not a date", () => {
     assert.throws(
       () => compileOpathFilter("AuditEnabled -eq 'True'"),
-      (error: unknown) => error instanceof CmdletFailure && error.text.includes("\"AuditEnabled\" is not a recognized filterable property"),
+      (error: unknown) =>
+        error instanceof CmdletFailure && error.text.includes('"AuditEnabled" is not a recognized filterable property'),
     );
     assert.throws(
       () => compileOpathFilter("WhenChangedUTC -gt 'yesterday'"),
-      (error: unknown) => error instanceof CmdletFailure && error.text.includes('The value "yesterday" could not be converted to type System.DateTime'),
+      (error: unknown) =>
+        error instanceof CmdletFailure &&
+        error.text.includes('The value "yesterday" could not be converted to type System.DateTime'),
     );
     assert.throws(() => compileOpathFilter("WhenChangedUTC -gt '2/30/2026'"), CmdletFailure);
   });
