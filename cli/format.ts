@@ -44,6 +44,10 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
         .map((status) => `${summary.counts[status]} ${status}`)
         .join(", "),
   );
+  const findings = Object.entries(summary.findingCounts ?? {}).filter(([kind, count]) => kind !== "drift" && count > 0);
+  if (findings.length > 0) {
+    lines.push(`  targets with findings: ${findings.map(([kind, count]) => `${count} ${kind}`).join(", ")}`);
+  }
   const calls = Object.entries(summary.exchangeCalls).sort(([a], [b]) => a.localeCompare(b));
   const total = calls.reduce((sum, [, count]) => sum + count, 0);
   lines.push(`  Exchange calls: ${total}${total > 0 ? ` (${calls.map(([name, count]) => `${name} ${count}`).join(", ")})` : ""}`);

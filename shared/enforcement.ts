@@ -4,7 +4,7 @@
  * with the counts and Exchange calls of both. This is the single entry point the CLI and every trigger call.
  */
 import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
-import type { OutcomeError, OutcomeStatus, RunMode, RunSummary, TargetOutcome } from "./audit/outcome";
+import { tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./audit/outcome";
 import type { AuditLogger, Clock } from "./audit/ports";
 import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
 import type { CaptureSettings } from "./capture/settings";
@@ -57,11 +57,6 @@ function callsSince(before: Readonly<Record<string, number>>, after: Readonly<Re
   return calls;
 }
 
-function addCounts(counts: Readonly<Record<OutcomeStatus, number>>, outcomes: readonly TargetOutcome[]): Record<OutcomeStatus, number> {
-  const total = { ...counts };
-  for (const outcome of outcomes) total[outcome.status] += 1;
-  return total;
-}
 
 function parseSample(value: string | undefined): CaptureStatisticsSample | undefined {
   if (value === undefined) return undefined;
@@ -119,13 +114,17 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     logger?.error({ tenantId, runId: request.runId, err: failure }, "capture run failed");
   }
 
+  const counts = { ...audit.summary.counts };
+  const findingCounts = { ...audit.summary.findingCounts };
+  for (const outcome of captureOutcomes) tallyOutcome(counts, findingCounts, outcome);
   const finishedAt = clock.now();
   const error = audit.summary.error ?? captureError;
   const summary: RunSummary = {
     ...audit.summary,
     finishedAt: finishedAt.toISOString(),
     durationInMs: finishedAt.getTime() - Date.parse(audit.summary.startedAt),
-    counts: addCounts(audit.summary.counts, captureOutcomes),
+    counts,
+    findingCounts,
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
     ...(error ? { error } : {}),
   };

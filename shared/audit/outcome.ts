@@ -84,9 +84,24 @@ export interface RunSummary {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly counts: Readonly<Record<OutcomeStatus, number>>;
+  /**
+   * Targets with at least one finding of each kind. Licence gaps and substitutions are counted here, beside the
+   * status counts, so a mailbox whose only gap is licensing is never reported as plainly compliant.
+   */
+  readonly findingCounts?: Readonly<Partial<Record<FindingKind, number>>>;
   /** Exchange HTTP calls made by this run, by cmdlet (`$batch` counted once per batch as `$batch`). */
   readonly exchangeCalls: Readonly<Record<string, number>>;
   readonly durationInMs: number;
   /** Run-level failure (could not observe, etc.), if any. */
   readonly error?: OutcomeError;
+}
+
+/** Adds one outcome to a run's status and finding tallies. */
+export function tallyOutcome(
+  counts: Record<OutcomeStatus, number>,
+  findingCounts: Partial<Record<FindingKind, number>>,
+  outcome: TargetOutcome,
+): void {
+  counts[outcome.status] += 1;
+  for (const kind of new Set(outcome.findings.map((finding) => finding.kind))) findingCounts[kind] = (findingCounts[kind] ?? 0) + 1;
 }

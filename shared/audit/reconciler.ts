@@ -12,6 +12,7 @@
  *   minus the overlap.
  * - `full`: the organisation, every bypass association and every mailbox. Chosen when asked, when there is no
  *   watermark, or when the last full sweep is older than the policy's `scan.fullSweepIntervalInDays`.
+ * Watermarks advance (to the run's start) only after an apply run with no run error and no failed target.
  */
 import { ensureError, ExchangeError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
@@ -28,7 +29,17 @@ import {
   type ObservedMailbox,
 } from "./observed";
 import { changedSinceFilter, identityFilter, parseMailboxIdentities, type MailboxIdentity } from "./opath";
-import type { Finding, OutcomeError, OutcomeStatus, RunMode, RunScope, RunSummary, TargetOutcome } from "./outcome";
+import {
+  tallyOutcome,
+  type Finding,
+  type FindingKind,
+  type OutcomeError,
+  type OutcomeStatus,
+  type RunMode,
+  type RunScope,
+  type RunSummary,
+  type TargetOutcome,
+} from "./outcome";
 import { planRun, type PlannedAction, type PlannedTarget } from "./plan";
 import type { AuditPolicy } from "./policy";
 import type { AuditLogger, AuditProgress, AuditStore, Clock, LicenceSource } from "./ports";
@@ -108,6 +119,7 @@ class AuditRun {
   private readonly counts: Record<OutcomeStatus, number> = {
     compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0,
   };
+  private readonly findingCounts: Partial<Record<FindingKind, number>> = {};
   private readonly buffer: TargetOutcome[] = [];
   private readonly sample: TargetOutcome[] = [];
   private readonly sampleSize: number;
@@ -159,7 +171,9 @@ class AuditRun {
     await this.flush();
     runError ??= this.recordFailure;
 
-    if (!runError && this.request.mode === "apply" && scope !== "mailboxes") {
+    // A failed target keeps the watermark where it was, so the next incremental run reads it again (its WhenChanged
+    // may not have moved) and finishes the job; a full sweep bounds how far back that window can grow.
+    if (!runError && this.counts.failed === 0 && this.request.mode === "apply" && scope !== "mailboxes") {
       await this.advanceWatermarks(scope, incremental, fullSweep);
     }
     const finishedAt = this.deps.clock.now();
@@ -171,6 +185,7 @@ class AuditRun {
       startedAt: this.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       counts: { ...this.counts },
+      findingCounts: { ...this.findingCounts },
       exchangeCalls: this.callsSinceStart(),
       durationInMs: finishedAt.getTime() - this.startedAt.getTime(),
       ...(runError ? { error: runError } : {}),
@@ -476,7 +491,7 @@ class AuditRun {
   // ---- record -----------------------------------------------------------------------------------------------
 
   private emit(outcome: TargetOutcome): void {
-    this.counts[outcome.status] += 1;
+    tallyOutcome(this.counts, this.findingCounts, outcome);
     this.produced += 1;
     this.keepSample(outcome);
     this.buffer.push(outcome);

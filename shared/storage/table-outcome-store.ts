@@ -7,7 +7,7 @@ import {
   type TransactionAction,
 } from "@azure/data-tables";
 import { z } from "zod";
-import type { OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+import type { FindingKind, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
 import {
   assertEntityWithinLimits,
   clipJson,
@@ -355,6 +355,14 @@ const KINDS: Record<TargetKind, true> = {
   "transport-rule": true,
   "journal-rule": true,
 };
+const FINDING_KINDS: Record<FindingKind, true> = {
+  drift: true,
+  substitution: true,
+  "licence-gap": true,
+  exemption: true,
+  "custom-audit-set": true,
+  hazard: true,
+};
 const TRUNCATABLE: Record<TruncatableField, true> = {
   targetId: true,
   displayName: true,
@@ -441,6 +449,7 @@ function runProperties(summary: RunSummary): Record<string, string | number | un
     finishedAt: summary.finishedAt,
     durationInMs: summary.durationInMs,
     countsJson: JSON.stringify(summary.counts),
+    findingCountsJson: summary.findingCounts === undefined ? undefined : JSON.stringify(summary.findingCounts),
     exchangeCallsJson: JSON.stringify(summary.exchangeCalls),
     errorJson: summary.error === undefined ? undefined : clipJson(summary.error).value,
   };
@@ -455,6 +464,7 @@ const runEntitySchema = z.object({
   finishedAt: z.string(),
   durationInMs: z.number(),
   countsJson: jsonOf(z.record(oneOf(STATUSES), z.number())),
+  findingCountsJson: jsonOf(z.partialRecord(oneOf(FINDING_KINDS), z.number())).optional(),
   exchangeCallsJson: jsonOf(z.record(z.string(), z.number())),
   errorJson: jsonOf(errorSchema).optional(),
 });
@@ -470,6 +480,7 @@ function toRunSummary(entity: object): RunSummary {
     finishedAt: stored.finishedAt,
     durationInMs: stored.durationInMs,
     counts: stored.countsJson,
+    ...(stored.findingCountsJson !== undefined && { findingCounts: stored.findingCountsJson }),
     exchangeCalls: stored.exchangeCallsJson,
     ...(stored.errorJson !== undefined && { error: stored.errorJson }),
   };

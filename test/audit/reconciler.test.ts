@@ -108,7 +108,7 @@ test("partial batch failure: the failed mailbox carries Exchange's error id, tex
   assert.equal(failedOutcome?.status, "failed");
   assert.equal(store.outcomes.find((candidate) => candidate.targetId === unlicensedUser.ExternalDirectoryObjectId)?.status, "remediated");
   assert.equal(summary.counts.failed, 1);
-  assert.ok(store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`), "failures recorded: watermark advances");
+  assert.ok(!store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`), "a failed target keeps the watermark, so the next run retries it");
 });
 
 test("licence rejection despite the licence input: retried once without gated actions, licence-gap recorded", async () => {
