@@ -57,7 +57,8 @@ export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
     name: "webhook",
     async deliver(alert) {
       const url = await options.secrets.getSecret(options.secretName);
-      if (!isHttpsOrLoopback(url)) throw new AlertDeliveryError("webhook", undefined, "InsecureWebhookUrl");
+      const loopbackHttp = isLoopbackHttpUrl(url);
+      if (!loopbackHttp && !isHttpsUrl(url)) throw new AlertDeliveryError("webhook", undefined, "InsecureWebhookUrl");
       const request = createPipelineRequest({
         method: "POST",
         url,
@@ -69,6 +70,7 @@ export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
             options.maxListedEvents !== undefined ? { maxListedEvents: options.maxListedEvents } : {},
           ),
         ),
+        allowInsecureConnection: loopbackHttp,
         abortSignal: AbortSignal.timeout(options.timeoutInMs ?? DEFAULT_WEBHOOK_TIMEOUT_IN_MS),
       });
       let status: number;
@@ -83,12 +85,12 @@ export function webhookChannel(options: WebhookChannelOptions): AlertChannel {
   };
 }
 
-function isHttpsOrLoopback(url: string): boolean {
-  try {
-    return new URL(url).protocol === "https:" || isLoopbackHttp(url);
-  } catch {
-    return false;
-  }
+function isHttpsUrl(url: string): boolean {
+  return URL.canParse(url) && new URL(url).protocol === "https:";
+}
+
+function isLoopbackHttpUrl(url: string): boolean {
+  return URL.canParse(url) && isLoopbackHttp(url);
 }
 
 function errorCodeOf(error: unknown): string {

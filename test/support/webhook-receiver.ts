@@ -25,7 +25,7 @@ export interface WebhookReceiver {
   readonly accepted: readonly ReceivedPost[];
   /** Answers the next `count` posts with `status` (default 500) instead of 200. */
   failNext(count: number, status?: number): void;
-  /** Forgets the recorded posts. */
+  /** Forgets the recorded posts and any failures still pending. */
   clear(): void;
   close(): Promise<void>;
 }
@@ -73,6 +73,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     },
     clear() {
       posts.length = 0;
+      failures.length = 0;
     },
     close() {
       closing ??= new Promise<void>((resolve, reject) => {
