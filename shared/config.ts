@@ -17,30 +17,85 @@ export interface SettingDescription {
 
 /** Every setting the app reads. */
 export const SETTINGS = Object.freeze([
-  { name: "TENANT_ID", description: "The Microsoft 365 tenant: its GUID or its initial *.onmicrosoft.com domain. Required." },
-  { name: "EXCHANGE_BASE_URL", description: "Exchange Online admin API host (https).", defaultValue: "https://outlook.office365.com" },
+  {
+    name: "TENANT_ID",
+    description: "The Microsoft 365 tenant: its GUID or its initial *.onmicrosoft.com domain. Required.",
+  },
+  {
+    name: "EXCHANGE_BASE_URL",
+    description: "Exchange Online admin API host (https).",
+    defaultValue: "https://outlook.office365.com",
+  },
   { name: "GRAPH_BASE_URL", description: "Microsoft Graph host (https).", defaultValue: "https://graph.microsoft.com" },
-  { name: "AzureWebJobsStorage", description: "Storage connection string (local development, Azurite). Either this or the identity-based AzureWebJobsStorage__* settings." },
-  { name: "AzureWebJobsStorage__tableServiceUri", description: "Identity-based storage: Table service URI (https://<account>.table.core.windows.net)." },
-  { name: "AzureWebJobsStorage__queueServiceUri", description: "Identity-based storage: Queue service URI (https://<account>.queue.core.windows.net)." },
-  { name: "AzureWebJobsStorage__credential", description: "Identity-based storage: must be 'managedidentity' when set." },
-  { name: "AzureWebJobsStorage__clientId", description: "Identity-based storage: client id of the user-assigned managed identity." },
-  { name: "EXCHANGE_MAX_CONCURRENCY", description: "Concurrent Exchange calls per tenant across the process (1-10).", defaultValue: "3" },
-  { name: "AZURE_CLIENT_ID", description: "In Azure: client id of the user-assigned managed identity. For the CLI against a real tenant: the app registration's client id (with a certificate)." },
-  { name: "AZURE_CLIENT_CERTIFICATE_PATH", description: "CLI against a real tenant: PEM file holding the app's certificate and private key." },
-  { name: "KEY_VAULT_URL", description: "CLI against a real tenant: Key Vault holding the app's PEM certificate as a secret (with CERTIFICATE_SECRET_NAME)." },
-  { name: "CERTIFICATE_SECRET_NAME", description: "Name of the Key Vault secret holding the PEM certificate and private key." },
-  { name: "EXTRA_CA_CERT_PATH", description: "PEM CA certificate to trust in addition to the public roots (the local emulator's)." },
+  {
+    name: "AzureWebJobsStorage",
+    description:
+      "Storage connection string (local development, Azurite). Either this or the identity-based AzureWebJobsStorage__* settings.",
+  },
+  {
+    name: "AzureWebJobsStorage__tableServiceUri",
+    description: "Identity-based storage: Table service URI (https://<account>.table.core.windows.net).",
+  },
+  {
+    name: "AzureWebJobsStorage__queueServiceUri",
+    description: "Identity-based storage: Queue service URI (https://<account>.queue.core.windows.net).",
+  },
+  {
+    name: "AzureWebJobsStorage__credential",
+    description: "Identity-based storage: must be 'managedidentity' when set.",
+  },
+  {
+    name: "AzureWebJobsStorage__clientId",
+    description: "Identity-based storage: client id of the user-assigned managed identity.",
+  },
+  {
+    name: "EXCHANGE_MAX_CONCURRENCY",
+    description: "Concurrent Exchange calls per tenant across the process (1-10).",
+    defaultValue: "3",
+  },
+  {
+    name: "AZURE_CLIENT_ID",
+    description:
+      "In Azure: client id of the user-assigned managed identity. For the CLI against a real tenant: the app registration's client id (with a certificate).",
+  },
+  {
+    name: "AZURE_CLIENT_CERTIFICATE_PATH",
+    description: "CLI against a real tenant: PEM file holding the app's certificate and private key.",
+  },
+  {
+    name: "KEY_VAULT_URL",
+    description:
+      "CLI against a real tenant: Key Vault holding the app's PEM certificate as a secret (with CERTIFICATE_SECRET_NAME).",
+  },
+  {
+    name: "CERTIFICATE_SECRET_NAME",
+    description: "Name of the Key Vault secret holding the PEM certificate and private key.",
+  },
+  {
+    name: "EXTRA_CA_CERT_PATH",
+    description: "PEM CA certificate to trust in addition to the public roots (the local emulator's).",
+  },
   { name: "LOG_LEVEL", description: `Log level: ${LOG_LEVELS.join(", ")}.`, defaultValue: "info" },
-  { name: "IDENTITY_ENDPOINT", description: "Set by App Service/Functions: the managed identity endpoint (read, never set by hand in Azure)." },
-  { name: "IDENTITY_HEADER", description: "Set by App Service/Functions: the managed identity endpoint's secret header." },
+  {
+    name: "IDENTITY_ENDPOINT",
+    description: "Set by App Service/Functions: the managed identity endpoint (read, never set by hand in Azure).",
+  },
+  {
+    name: "IDENTITY_HEADER",
+    description: "Set by App Service/Functions: the managed identity endpoint's secret header.",
+  },
 ] as const satisfies readonly SettingDescription[]);
 
 export type SettingName = (typeof SETTINGS)[number]["name"];
 
 export type StorageConfig =
   | { readonly kind: "connectionString"; readonly connectionString: string }
-  | { readonly kind: "identity"; readonly tableServiceUri: string; readonly queueServiceUri: string; readonly clientId?: string };
+  | {
+      readonly kind: "identity";
+      readonly tableServiceUri: string;
+      readonly queueServiceUri: string;
+      readonly clientId?: string;
+    };
 
 export type CertificateSource =
   | { readonly kind: "file"; readonly path: string }
@@ -66,55 +121,70 @@ export interface AppConfig {
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `- ${problem}`).join("\n")}`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `- ${problem}`).join("\n")}`,
+    );
   }
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const INITIAL_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.onmicrosoft\.com$/i;
 
-const blank = (value: unknown): unknown => (typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value);
+const blank = (value: unknown): unknown =>
+  typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value;
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blank, schema.optional());
 const guid = z.string().regex(GUID, "must be a GUID");
 const httpsUrl = z
   .url({ protocol: /^https$/, error: "must be an https URL" })
   .transform((value) => value.replace(/\/+$/, ""));
 
-const connectionString = z.string().refine(
-  (value) => {
-    const pairs = new Map(
-      value
-        .split(";")
-        .filter((part) => part.trim() !== "")
-        .map((part) => {
-          const index = part.indexOf("=");
-          return [part.slice(0, index).trim().toLowerCase(), part.slice(index + 1)] as const;
-        }),
-    );
-    return pairs.get("usedevelopmentstorage") === "true" || pairs.has("accountname") || pairs.has("tableendpoint");
-  },
-  "must be a storage connection string (UseDevelopmentStorage=true, or AccountName=...;AccountKey=... / endpoints)",
-);
+const connectionString = z.string().refine((value) => {
+  const pairs = new Map(
+    value
+      .split(";")
+      .filter((part) => part.trim() !== "")
+      .map((part) => {
+        const index = part.indexOf("=");
+        return [part.slice(0, index).trim().toLowerCase(), part.slice(index + 1)] as const;
+      }),
+  );
+  return pairs.get("usedevelopmentstorage") === "true" || pairs.has("accountname") || pairs.has("tableendpoint");
+}, "must be a storage connection string (UseDevelopmentStorage=true, or AccountName=...;AccountKey=... / endpoints)");
 
 const envSchema = z.object({
   TENANT_ID: z.preprocess(
     blank,
-    z.string({ error: "is required" }).refine((value) => GUID.test(value) || INITIAL_DOMAIN.test(value), "must be a GUID or a *.onmicrosoft.com domain"),
+    z
+      .string({ error: "is required" })
+      .refine(
+        (value) => GUID.test(value) || INITIAL_DOMAIN.test(value),
+        "must be a GUID or a *.onmicrosoft.com domain",
+      ),
   ),
   EXCHANGE_BASE_URL: z.preprocess(blank, httpsUrl.default("https://outlook.office365.com")),
   GRAPH_BASE_URL: z.preprocess(blank, httpsUrl.default("https://graph.microsoft.com")),
   AzureWebJobsStorage: optional(connectionString),
   AzureWebJobsStorage__tableServiceUri: optional(httpsUrl),
   AzureWebJobsStorage__queueServiceUri: optional(httpsUrl),
-  AzureWebJobsStorage__credential: optional(z.string().refine((value) => value.toLowerCase() === "managedidentity", "must be 'managedidentity'")),
+  AzureWebJobsStorage__credential: optional(
+    z.string().refine((value) => value.toLowerCase() === "managedidentity", "must be 'managedidentity'"),
+  ),
   AzureWebJobsStorage__clientId: optional(guid),
-  EXCHANGE_MAX_CONCURRENCY: z.preprocess(blank, z.coerce.number().int("must be a whole number").min(1).max(10).default(3)),
+  EXCHANGE_MAX_CONCURRENCY: z.preprocess(
+    blank,
+    z.coerce.number().int("must be a whole number").min(1).max(10).default(3),
+  ),
   AZURE_CLIENT_ID: optional(guid),
   AZURE_CLIENT_CERTIFICATE_PATH: optional(z.string()),
   KEY_VAULT_URL: optional(httpsUrl),
-  CERTIFICATE_SECRET_NAME: optional(z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, hyphens)")),
+  CERTIFICATE_SECRET_NAME: optional(
+    z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, hyphens)"),
+  ),
   EXTRA_CA_CERT_PATH: optional(z.string()),
-  LOG_LEVEL: z.preprocess((value) => (typeof blank(value) === "string" ? String(blank(value)).toLowerCase() : blank(value)), z.enum(LOG_LEVELS).default("info")),
+  LOG_LEVEL: z.preprocess(
+    (value) => (typeof blank(value) === "string" ? String(blank(value)).toLowerCase() : blank(value)),
+    z.enum(LOG_LEVELS).default("info"),
+  ),
   IDENTITY_ENDPOINT: optional(z.url()),
   IDENTITY_HEADER: optional(z.string()),
 } satisfies Record<SettingName, z.ZodType>);
@@ -127,23 +197,34 @@ function crossSettingProblems(env: Env, requireStorage: boolean): string[] {
   const problems: string[] = [];
   const identityStorage = ["AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__queueServiceUri"];
   if (has("AzureWebJobsStorage") && identityStorage.some(has)) {
-    problems.push("AzureWebJobsStorage: set either the connection string or the identity-based AzureWebJobsStorage__* settings, not both");
+    problems.push(
+      "AzureWebJobsStorage: set either the connection string or the identity-based AzureWebJobsStorage__* settings, not both",
+    );
   } else if (identityStorage.some(has)) {
-    for (const name of identityStorage.filter((setting) => !has(setting))) problems.push(`${name}: is required with identity-based storage`);
+    for (const name of identityStorage.filter((setting) => !has(setting)))
+      problems.push(`${name}: is required with identity-based storage`);
   } else if (requireStorage && !has("AzureWebJobsStorage")) {
-    problems.push("AzureWebJobsStorage: is required (a connection string, or the identity-based AzureWebJobsStorage__tableServiceUri and __queueServiceUri)");
+    problems.push(
+      "AzureWebJobsStorage: is required (a connection string, or the identity-based AzureWebJobsStorage__tableServiceUri and __queueServiceUri)",
+    );
   }
   if (has("AZURE_CLIENT_CERTIFICATE_PATH") && has("KEY_VAULT_URL")) {
-    problems.push("AZURE_CLIENT_CERTIFICATE_PATH: set either a certificate file or KEY_VAULT_URL + CERTIFICATE_SECRET_NAME, not both");
+    problems.push(
+      "AZURE_CLIENT_CERTIFICATE_PATH: set either a certificate file or KEY_VAULT_URL + CERTIFICATE_SECRET_NAME, not both",
+    );
   }
   if (has("KEY_VAULT_URL") !== has("CERTIFICATE_SECRET_NAME")) {
-    problems.push(`${has("KEY_VAULT_URL") ? "CERTIFICATE_SECRET_NAME" : "KEY_VAULT_URL"}: is required with ${has("KEY_VAULT_URL") ? "KEY_VAULT_URL" : "CERTIFICATE_SECRET_NAME"}`);
+    problems.push(
+      `${has("KEY_VAULT_URL") ? "CERTIFICATE_SECRET_NAME" : "KEY_VAULT_URL"}: is required with ${has("KEY_VAULT_URL") ? "KEY_VAULT_URL" : "CERTIFICATE_SECRET_NAME"}`,
+    );
   }
   if ((has("AZURE_CLIENT_CERTIFICATE_PATH") || has("KEY_VAULT_URL")) && !has("AZURE_CLIENT_ID")) {
     problems.push("AZURE_CLIENT_ID: is required with a certificate (the app registration's client id)");
   }
   if (has("IDENTITY_ENDPOINT") !== has("IDENTITY_HEADER")) {
-    problems.push(`${has("IDENTITY_ENDPOINT") ? "IDENTITY_HEADER" : "IDENTITY_ENDPOINT"}: is required with ${has("IDENTITY_ENDPOINT") ? "IDENTITY_ENDPOINT" : "IDENTITY_HEADER"}`);
+    problems.push(
+      `${has("IDENTITY_ENDPOINT") ? "IDENTITY_HEADER" : "IDENTITY_ENDPOINT"}: is required with ${has("IDENTITY_ENDPOINT") ? "IDENTITY_ENDPOINT" : "IDENTITY_HEADER"}`,
+    );
   }
   return problems;
 }
@@ -155,7 +236,9 @@ function crossSettingProblems(env: Env, requireStorage: boolean): string[] {
  */
 export function loadConfig(env: Env, options: { requireStorage?: boolean } = {}): AppConfig {
   const parsed = envSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(env)"}: ${issue.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(env)"}: ${issue.message}`);
   problems.push(...crossSettingProblems(env, options.requireStorage ?? true));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
@@ -184,7 +267,9 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     ...(values.AZURE_CLIENT_ID ? { azureClientId: values.AZURE_CLIENT_ID } : {}),
     ...(certificate ? { certificate } : {}),
     ...(values.EXTRA_CA_CERT_PATH ? { extraCaCertPath: values.EXTRA_CA_CERT_PATH } : {}),
-    ...(values.IDENTITY_ENDPOINT && values.IDENTITY_HEADER ? { managedIdentity: { endpoint: values.IDENTITY_ENDPOINT, header: values.IDENTITY_HEADER } } : {}),
+    ...(values.IDENTITY_ENDPOINT && values.IDENTITY_HEADER
+      ? { managedIdentity: { endpoint: values.IDENTITY_ENDPOINT, header: values.IDENTITY_HEADER } }
+      : {}),
   });
 }
 

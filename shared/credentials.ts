@@ -22,9 +22,14 @@ export interface CredentialDependencies {
   readonly readTextFile?: (path: string) => Promise<string>;
 }
 
-export async function createCredential(config: AppConfig, dependencies: CredentialDependencies = {}): Promise<TokenCredential> {
+export async function createCredential(
+  config: AppConfig,
+  dependencies: CredentialDependencies = {},
+): Promise<TokenCredential> {
   if (config.managedIdentity) {
-    return config.azureClientId ? new ManagedIdentityCredential({ clientId: config.azureClientId }) : new ManagedIdentityCredential();
+    return config.azureClientId
+      ? new ManagedIdentityCredential({ clientId: config.azureClientId })
+      : new ManagedIdentityCredential();
   }
   const source = config.certificate;
   if (!source || !config.azureClientId) {
@@ -50,7 +55,11 @@ export async function createCredential(config: AppConfig, dependencies: Credenti
       throw new CredentialConfigError(`Cannot read the ${origin}: ${(error as Error).message}`);
     }
   }
-  if (!pem || !/-----BEGIN CERTIFICATE-----/.test(pem) || !/-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)) {
+  if (
+    !pem ||
+    !/-----BEGIN CERTIFICATE-----/.test(pem) ||
+    !/-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)
+  ) {
     throw new CredentialConfigError(`The ${origin} must be PEM holding both the certificate and its private key.`);
   }
   return new ClientCertificateCredential(config.tenantId, config.azureClientId, { certificate: pem });
@@ -65,6 +74,7 @@ async function readKeyVaultSecret(vaultUrl: string, secretName: string): Promise
 export async function readExtraCaPem(config: Pick<AppConfig, "extraCaCertPath">): Promise<string | undefined> {
   if (!config.extraCaCertPath) return undefined;
   const pem = await readFile(config.extraCaCertPath, "utf8");
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new CredentialConfigError(`EXTRA_CA_CERT_PATH ${config.extraCaCertPath} is not a PEM certificate.`);
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    throw new CredentialConfigError(`EXTRA_CA_CERT_PATH ${config.extraCaCertPath} is not a PEM certificate.`);
   return pem;
 }

@@ -50,7 +50,10 @@ const TEXT_PATTERNS: readonly [RegExp, string][] = [
   [/-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(?:-----END \1-----|$)/g, `-----BEGIN $1-----${CENSOR}-----END $1-----`],
   [/\b(Bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${CENSOR}`],
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, CENSOR],
-  [/\b(AccountKey|SharedAccessSignature|SharedAccessKey|sig|client_secret|access_token|refresh_token)=[^;&\s"']+/gi, `$1=${CENSOR}`],
+  [
+    /\b(AccountKey|SharedAccessSignature|SharedAccessKey|sig|client_secret|access_token|refresh_token)=[^;&\s"']+/gi,
+    `$1=${CENSOR}`,
+  ],
 ];
 
 /** Removes credentials recognisable by their shape from free text. */
@@ -82,7 +85,10 @@ export function loggerOptions(level: LogLevel = "info"): LoggerOptions {
     },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((arg) => (typeof arg === "string" ? redactText(arg) : arg)) as Parameters<typeof method>);
+        method.apply(
+          this,
+          args.map((arg) => (typeof arg === "string" ? redactText(arg) : arg)) as Parameters<typeof method>,
+        );
       },
     },
   };

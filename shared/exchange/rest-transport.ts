@@ -30,6 +30,8 @@ export interface ExchangeCall {
   readonly status?: number;
   readonly durationInMs: number;
   readonly clientRequestId: string;
+  /** Exchange's `request-id`, when a response arrived. */
+  readonly requestId?: string;
 }
 
 export interface RestExchangeTransportOptions {
@@ -103,7 +105,12 @@ export function isNoChangeWarning(warning: string): boolean {
  * Parses an Exchange error body (`details[0].message` = `<ErrorId>|<ExceptionType>|<text>`, fallback
  * `innererror`, then the top-level message, then a non-JSON body such as a 401/403 page).
  */
-export function parseExchangeError(init: { status: number; bodyText: string; requestId?: string | undefined; cmdlet?: string }): ExchangeError {
+export function parseExchangeError(init: {
+  status: number;
+  bodyText: string;
+  requestId?: string | undefined;
+  cmdlet?: string;
+}): ExchangeError {
   const { status, bodyText } = init;
   const common = {
     status,
@@ -120,9 +127,19 @@ export function parseExchangeError(init: { status: number; bodyText: string; req
     }
     const inner = error.innererror?.internalexception ?? error.innererror;
     if (inner?.message) {
-      return new ExchangeError({ errorId: error.code ?? "", exceptionType: inner.type ?? "", text: inner.message, ...common });
+      return new ExchangeError({
+        errorId: error.code ?? "",
+        exceptionType: inner.type ?? "",
+        text: inner.message,
+        ...common,
+      });
     }
-    return new ExchangeError({ errorId: error.code ?? `Http${status}`, exceptionType: "", text: detail ?? error.message ?? `HTTP ${status}`, ...common });
+    return new ExchangeError({
+      errorId: error.code ?? `Http${status}`,
+      exceptionType: "",
+      text: detail ?? error.message ?? `HTTP ${status}`,
+      ...common,
+    });
   }
   const snippet = bodyText.trim().slice(0, 500);
   const text =
@@ -173,7 +190,7 @@ export class RestExchangeTransport implements ExchangeTransport {
       ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
       ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
       ...(options.extraCaPem ? { extraCaPem: options.extraCaPem } : {}),
-      onAttempt: ({ request, status, durationInMs }) => {
+      onAttempt: ({ request, status, durationInMs, requestId }) => {
         const cmdlet = this.cmdletOf.get(request) ?? "(unknown)";
         this.counts.set(cmdlet, (this.counts.get(cmdlet) ?? 0) + 1);
         this.options.onCall?.({
@@ -181,6 +198,7 @@ export class RestExchangeTransport implements ExchangeTransport {
           durationInMs,
           clientRequestId: request.headers.get("client-request-id") ?? request.requestId,
           ...(status !== undefined ? { status } : {}),
+          ...(requestId ? { requestId } : {}),
         });
       },
     });
@@ -195,7 +213,10 @@ export class RestExchangeTransport implements ExchangeTransport {
     for await (const page of this.pageResponses(request, options)) yield page.value as T[];
   }
 
-  async invoke<T = Record<string, unknown>>(request: CmdletRequest, options: { abortSignal?: AbortSignal } = {}): Promise<CmdletResult<T>> {
+  async invoke<T = Record<string, unknown>>(
+    request: CmdletRequest,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<CmdletResult<T>> {
     const value: Record<string, unknown>[] = [];
     const warnings: string[] = [];
     let requestId: string | undefined;
@@ -207,17 +228,24 @@ export class RestExchangeTransport implements ExchangeTransport {
     return { value: value as T[], warnings, ...(requestId ? { requestId } : {}) };
   }
 
-  async batch<T = Record<string, unknown>>(requests: readonly CmdletRequest[], options: { abortSignal?: AbortSignal } = {}): Promise<BatchItemResult<T>[]> {
+  async batch<T = Record<string, unknown>>(
+    requests: readonly CmdletRequest[],
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<BatchItemResult<T>[]> {
     const results = new Array<BatchItemResult<T> | undefined>(requests.length);
     const startedAt = Date.now();
     let pending = requests.map((_, index) => index);
     for (let round = 0; pending.length > 0; round += 1) {
       const retryable: { index: number; delayInMs: number }[] = [];
       const chunks: number[][] = [];
-      for (let offset = 0; offset < pending.length; offset += MAX_BATCH_SIZE) chunks.push(pending.slice(offset, offset + MAX_BATCH_SIZE));
+      for (let offset = 0; offset < pending.length; offset += MAX_BATCH_SIZE)
+        chunks.push(pending.slice(offset, offset + MAX_BATCH_SIZE));
       await Promise.all(
         chunks.map(async (chunk) => {
-          const answers = await this.sendBatch(chunk.map((index) => requests[index] as CmdletRequest), options.abortSignal);
+          const answers = await this.sendBatch(
+            chunk.map((index) => requests[index] as CmdletRequest),
+            options.abortSignal,
+          );
           await Promise.all(
             chunk.map(async (index, position) => {
               const answer = answers[position] as SubAnswer;
@@ -238,7 +266,14 @@ export class RestExchangeTransport implements ExchangeTransport {
               }
               const nowInMs = Date.now();
               const decision = decideRetry(
-                { retryCount: round, elapsedInMs: nowInMs - startedAt, nowInMs, status: answer.status, headers: answer.headers, bodyText: answer.bodyText },
+                {
+                  retryCount: round,
+                  elapsedInMs: nowInMs - startedAt,
+                  nowInMs,
+                  status: answer.status,
+                  headers: answer.headers,
+                  bodyText: answer.bodyText,
+                },
                 this.budget,
                 this.random,
               );
@@ -249,7 +284,12 @@ export class RestExchangeTransport implements ExchangeTransport {
         }),
       );
       pending = retryable.map((item) => item.index).sort((a, b) => a - b);
-      if (pending.length > 0) await sleep(Math.max(...retryable.map((item) => item.delayInMs)), undefined, options.abortSignal ? { signal: options.abortSignal } : {});
+      if (pending.length > 0)
+        await sleep(
+          Math.max(...retryable.map((item) => item.delayInMs)),
+          undefined,
+          options.abortSignal ? { signal: options.abortSignal } : {},
+        );
     }
     return results.map((result) => result as BatchItemResult<T>);
   }
@@ -259,7 +299,10 @@ export class RestExchangeTransport implements ExchangeTransport {
     const body = cmdletBody(request);
     let url: string | undefined = this.commandUrl(request);
     while (url) {
-      const response = await this.send(request.cmdlet, jsonRequest({ method: "POST", url, body, headers: this.headers(pageSize), abortSignal: options.abortSignal }));
+      const response = await this.send(
+        request.cmdlet,
+        jsonRequest({ method: "POST", url, body, headers: this.headers(pageSize), abortSignal: options.abortSignal }),
+      );
       const page = this.parsePage(request.cmdlet, response);
       yield page;
       url = page.nextLink === undefined ? undefined : this.checkNextLink(request.cmdlet, page.nextLink);
@@ -267,7 +310,11 @@ export class RestExchangeTransport implements ExchangeTransport {
   }
 
   /** A batch sub-response carries only its first page; the rest is fetched with ordinary InvokeCommand calls. */
-  private async completePaging(request: CmdletRequest, first: Page, options: { abortSignal?: AbortSignal }): Promise<CmdletResult> {
+  private async completePaging(
+    request: CmdletRequest,
+    first: Page,
+    options: { abortSignal?: AbortSignal },
+  ): Promise<CmdletResult> {
     const value = [...first.value];
     const warnings = [...first.warnings];
     let requestId = first.requestId;
@@ -276,7 +323,13 @@ export class RestExchangeTransport implements ExchangeTransport {
       const url = this.checkNextLink(request.cmdlet, next);
       const response = await this.send(
         request.cmdlet,
-        jsonRequest({ method: "POST", url, body: cmdletBody(request), headers: this.headers(this.pageSize), abortSignal: options.abortSignal }),
+        jsonRequest({
+          method: "POST",
+          url,
+          body: cmdletBody(request),
+          headers: this.headers(this.pageSize),
+          abortSignal: options.abortSignal,
+        }),
       );
       const page = this.parsePage(request.cmdlet, response);
       value.push(...page.value);
@@ -287,12 +340,19 @@ export class RestExchangeTransport implements ExchangeTransport {
     return { value, warnings, ...(requestId ? { requestId } : {}) };
   }
 
-  private async sendBatch(requests: readonly CmdletRequest[], abortSignal: AbortSignal | undefined): Promise<SubAnswer[]> {
+  private async sendBatch(
+    requests: readonly CmdletRequest[],
+    abortSignal: AbortSignal | undefined,
+  ): Promise<SubAnswer[]> {
     const subRequests = requests.map((request) => ({
       id: randomUUID(),
       method: "POST",
       url: this.commandUrl(request),
-      headers: { "Content-Type": "application/json", ...this.headers(this.pageSize), "client-request-id": randomUUID() },
+      headers: {
+        "Content-Type": "application/json",
+        ...this.headers(this.pageSize),
+        "client-request-id": randomUUID(),
+      },
       body: cmdletBody(request),
     }));
     let response: PipelineResponse;
@@ -308,18 +368,28 @@ export class RestExchangeTransport implements ExchangeTransport {
         }),
       );
     } catch (error) {
-      if (error instanceof ExchangeError) return requests.map((request) => ({ kind: "error", error: withCmdlet(error, request.cmdlet) }));
+      if (error instanceof ExchangeError)
+        return requests.map((request) => ({ kind: "error", error: withCmdlet(error, request.cmdlet) }));
       throw error;
     }
     const requestId = responseRequestId(response);
     if (response.status < 200 || response.status >= 300) {
       // The pipeline already spent the retry budget on the envelope itself.
       const bodyText = response.bodyAsText ?? "";
-      return requests.map((request) => ({ kind: "error", error: parseExchangeError({ status: response.status, bodyText, requestId, cmdlet: request.cmdlet }) }));
+      return requests.map((request) => ({
+        kind: "error",
+        error: parseExchangeError({ status: response.status, bodyText, requestId, cmdlet: request.cmdlet }),
+      }));
     }
     const parsed = batchResponseSchema.safeParse(tryParseJson(response.bodyAsText ?? ""));
     if (!parsed.success) {
-      const error = new ExchangeError({ errorId: "InvalidBatchResponse", exceptionType: "", text: `Unexpected $batch response: ${parsed.error.message}`, status: response.status, ...(requestId ? { requestId } : {}) });
+      const error = new ExchangeError({
+        errorId: "InvalidBatchResponse",
+        exceptionType: "",
+        text: `Unexpected $batch response: ${parsed.error.message}`,
+        status: response.status,
+        ...(requestId ? { requestId } : {}),
+      });
       return requests.map((request) => ({ kind: "error", error: withCmdlet(error, request.cmdlet) }));
     }
     const byId = new Map(parsed.data.responses.map((sub) => [sub.id, sub]));
@@ -327,7 +397,14 @@ export class RestExchangeTransport implements ExchangeTransport {
       const cmdlet = (requests[position] as CmdletRequest).cmdlet;
       const answer = byId.get(sub.id);
       if (!answer) {
-        const error = new ExchangeError({ errorId: "MissingBatchResponse", exceptionType: "", text: "The $batch response has no answer for this request.", status: response.status, cmdlet, ...(requestId ? { requestId } : {}) });
+        const error = new ExchangeError({
+          errorId: "MissingBatchResponse",
+          exceptionType: "",
+          text: "The $batch response has no answer for this request.",
+          status: response.status,
+          cmdlet,
+          ...(requestId ? { requestId } : {}),
+        });
         return { kind: "error", error };
       }
       return this.subAnswer(cmdlet, answer, requestId);
@@ -335,10 +412,13 @@ export class RestExchangeTransport implements ExchangeTransport {
   }
 
   private subAnswer(cmdlet: string, sub: SubResponse, batchRequestId: string | undefined): SubAnswer {
-    const headers = Object.fromEntries(Object.entries(sub.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]));
+    const headers = Object.fromEntries(
+      Object.entries(sub.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
+    );
     const requestId = headers["request-id"] ?? batchRequestId;
     const bodyText = typeof sub.body === "string" ? sub.body : sub.body === undefined ? "" : JSON.stringify(sub.body);
-    if (sub.status < 200 || sub.status >= 300) return { kind: "failed", status: sub.status, headers, bodyText, requestId };
+    if (sub.status < 200 || sub.status >= 300)
+      return { kind: "failed", status: sub.status, headers, bodyText, requestId };
     try {
       return { kind: "ok", page: this.parseBody(cmdlet, sub.status, bodyText, requestId) };
     } catch (error) {
@@ -354,7 +434,14 @@ export class RestExchangeTransport implements ExchangeTransport {
       return await this.http.sendRequest(request);
     } catch (error) {
       if (isRestError(error) && error.statusCode === undefined) {
-        throw new ExchangeError({ errorId: error.code ?? "RequestFailed", exceptionType: "", text: error.message, status: 0, cmdlet, cause: error });
+        throw new ExchangeError({
+          errorId: error.code ?? "RequestFailed",
+          exceptionType: "",
+          text: error.message,
+          status: 0,
+          cmdlet,
+          cause: error,
+        });
       }
       throw error;
     }
@@ -363,7 +450,8 @@ export class RestExchangeTransport implements ExchangeTransport {
   private parsePage(cmdlet: string, response: PipelineResponse): Page {
     const requestId = responseRequestId(response);
     const bodyText = response.bodyAsText ?? "";
-    if (response.status < 200 || response.status >= 300) throw parseExchangeError({ status: response.status, bodyText, requestId, cmdlet });
+    if (response.status < 200 || response.status >= 300)
+      throw parseExchangeError({ status: response.status, bodyText, requestId, cmdlet });
     return this.parseBody(cmdlet, response.status, bodyText, requestId);
   }
 
@@ -371,7 +459,14 @@ export class RestExchangeTransport implements ExchangeTransport {
     // A Set-* cmdlet can answer 204 or an empty body.
     const parsed = invokeResponseSchema.safeParse(bodyText.trim() === "" ? {} : tryParseJson(bodyText));
     if (!parsed.success) {
-      throw new ExchangeError({ errorId: "InvalidResponse", exceptionType: "", text: `Unexpected InvokeCommand response: ${parsed.error.message}`, status, cmdlet, ...(requestId ? { requestId } : {}) });
+      throw new ExchangeError({
+        errorId: "InvalidResponse",
+        exceptionType: "",
+        text: `Unexpected InvokeCommand response: ${parsed.error.message}`,
+        status,
+        cmdlet,
+        ...(requestId ? { requestId } : {}),
+      });
     }
     const data = parsed.data;
     return {
@@ -391,7 +486,13 @@ export class RestExchangeTransport implements ExchangeTransport {
       url = undefined;
     }
     if (!url || url.origin !== this.base.origin) {
-      throw new ExchangeError({ errorId: "ForeignNextLink", exceptionType: "", text: `Refusing to follow @odata.nextLink outside ${this.base.origin}: ${nextLink}`, status: 0, cmdlet });
+      throw new ExchangeError({
+        errorId: "ForeignNextLink",
+        exceptionType: "",
+        text: `Refusing to follow @odata.nextLink outside ${this.base.origin}: ${nextLink}`,
+        status: 0,
+        cmdlet,
+      });
     }
     return url.toString();
   }
@@ -413,14 +514,21 @@ export class RestExchangeTransport implements ExchangeTransport {
 type SubAnswer =
   | { readonly kind: "ok"; readonly page: Page }
   | { readonly kind: "error"; readonly error: ExchangeError }
-  | { readonly kind: "failed"; readonly status: number; readonly headers: Record<string, string>; readonly bodyText: string; readonly requestId: string | undefined };
+  | {
+      readonly kind: "failed";
+      readonly status: number;
+      readonly headers: Record<string, string>;
+      readonly bodyText: string;
+      readonly requestId: string | undefined;
+    };
 
 function cmdletBody(request: CmdletRequest): unknown {
   return { CmdletInput: { CmdletName: request.cmdlet, Parameters: request.parameters ?? {} } };
 }
 
 function validatePageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) throw new RangeError(`pageSize must be 1..${MAX_PAGE_SIZE}, got ${pageSize}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE)
+    throw new RangeError(`pageSize must be 1..${MAX_PAGE_SIZE}, got ${pageSize}`);
   return pageSize;
 }
 

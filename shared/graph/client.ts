@@ -46,7 +46,13 @@ export type GraphAssignedPlan = z.infer<typeof assignedPlanSchema>;
 const subscribedSkuSchema = z.looseObject({
   skuId: z.string(),
   skuPartNumber: z.string(),
-  servicePlans: z.array(z.looseObject({ servicePlanId: z.string(), servicePlanName: z.string(), provisioningStatus: z.string().optional() })),
+  servicePlans: z.array(
+    z.looseObject({
+      servicePlanId: z.string(),
+      servicePlanName: z.string(),
+      provisioningStatus: z.string().optional(),
+    }),
+  ),
   prepaidUnits: z.looseObject({ enabled: z.number() }).optional(),
   consumedUnits: z.number().optional(),
 });
@@ -72,7 +78,11 @@ function collectionSchema<T extends z.ZodType>(item: T) {
 const usersPageSchema = collectionSchema(userSchema);
 
 const graphErrorSchema = z.looseObject({
-  error: z.looseObject({ code: z.string().optional(), message: z.string().optional(), innerError: z.looseObject({ "request-id": z.string().optional() }).optional() }),
+  error: z.looseObject({
+    code: z.string().optional(),
+    message: z.string().optional(),
+    innerError: z.looseObject({ "request-id": z.string().optional() }).optional(),
+  }),
 });
 
 /** One page of `users/delta`; the last page carries the `deltaLink` to store for the next round. */
@@ -100,7 +110,8 @@ export function odataString(value: string): string {
 
 /** A user key for a URL path: an object id (GUID) or a UPN. */
 function userKey(idOrUpn: string): string {
-  if (!GUID.test(idOrUpn) && !UPN.test(idOrUpn)) throw new TypeError(`Not a user id or UPN: ${JSON.stringify(idOrUpn)}`);
+  if (!GUID.test(idOrUpn) && !UPN.test(idOrUpn))
+    throw new TypeError(`Not a user id or UPN: ${JSON.stringify(idOrUpn)}`);
   return encodeURIComponent(idOrUpn);
 }
 
@@ -139,10 +150,15 @@ export class GraphClient {
     options: { deltaLink?: string; select?: readonly string[]; pageSize?: number; abortSignal?: AbortSignal } = {},
   ): AsyncIterable<UsersDeltaPage> {
     const query = selectQuery(options.select);
-    let url: string | undefined = options.deltaLink ? this.onGraphHost(options.deltaLink) : this.url(`/v1.0/users/delta${query ? `?${query}` : ""}`);
+    let url: string | undefined = options.deltaLink
+      ? this.onGraphHost(options.deltaLink)
+      : this.url(`/v1.0/users/delta${query ? `?${query}` : ""}`);
     const headers = options.pageSize ? { Prefer: `odata.maxpagesize=${options.pageSize}` } : undefined;
     while (url) {
-      const page: z.infer<typeof usersPageSchema> = await this.send("GET", url, usersPageSchema, { headers, abortSignal: options.abortSignal });
+      const page: z.infer<typeof usersPageSchema> = await this.send("GET", url, usersPageSchema, {
+        headers,
+        abortSignal: options.abortSignal,
+      });
       const deltaLink = page["@odata.deltaLink"];
       yield { users: page.value, ...(deltaLink !== undefined ? { deltaLink: this.onGraphHost(deltaLink) } : {}) };
       url = page["@odata.nextLink"] === undefined ? undefined : this.onGraphHost(page["@odata.nextLink"]);
@@ -155,8 +171,16 @@ export class GraphClient {
   }
 
   /** `assignedPlans` of one user (`licenseDetails` is not available to application permissions). */
-  async getUserAssignedPlans(idOrUpn: string, options: { abortSignal?: AbortSignal } = {}): Promise<GraphAssignedPlan[]> {
-    const user = await this.send("GET", this.url(`/v1.0/users/${userKey(idOrUpn)}?$select=id,assignedPlans`), z.looseObject({ assignedPlans: z.array(assignedPlanSchema).optional() }), options);
+  async getUserAssignedPlans(
+    idOrUpn: string,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<GraphAssignedPlan[]> {
+    const user = await this.send(
+      "GET",
+      this.url(`/v1.0/users/${userKey(idOrUpn)}?$select=id,assignedPlans`),
+      z.looseObject({ assignedPlans: z.array(assignedPlanSchema).optional() }),
+      options,
+    );
     return user.assignedPlans ?? [];
   }
 
@@ -173,24 +197,41 @@ export class GraphClient {
       }
     }
     const [property, value] = "mail" in query ? ["mail", query.mail] : ["displayName", query.displayName];
-    if (value.trim() === "" || value.length > 256) throw new TypeError(`Invalid group ${property}: ${JSON.stringify(value)}`);
+    if (value.trim() === "" || value.length > 256)
+      throw new TypeError(`Invalid group ${property}: ${JSON.stringify(value)}`);
     const filter = new URLSearchParams({ $filter: `${property} eq ${odataString(value)}` }).toString();
     const groups: GraphGroup[] = [];
-    for await (const group of this.list(this.url(`/v1.0/groups?${filter}&${select}`), groupSchema, options.abortSignal)) groups.push(group);
+    for await (const group of this.list(this.url(`/v1.0/groups?${filter}&${select}`), groupSchema, options.abortSignal))
+      groups.push(group);
     if (groups.length > 1) {
-      throw new GraphError({ code: "AmbiguousGroup", message: `${groups.length} groups have ${property} ${odataString(value)}`, status: 200 });
+      throw new GraphError({
+        code: "AmbiguousGroup",
+        message: `${groups.length} groups have ${property} ${odataString(value)}`,
+        status: 200,
+      });
     }
     return groups[0];
   }
 
   /** PATCH a user (e.g. `{ accountEnabled: false }` to block sign-in to a shared mailbox). */
-  async updateUser(idOrUpn: string, patch: Readonly<Record<string, unknown>>, options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+  async updateUser(
+    idOrUpn: string,
+    patch: Readonly<Record<string, unknown>>,
+    options: { abortSignal?: AbortSignal } = {},
+  ): Promise<void> {
     if (Object.keys(patch).length === 0) throw new TypeError("updateUser needs at least one property");
-    await this.send("PATCH", this.url(`/v1.0/users/${userKey(idOrUpn)}`), z.unknown(), { body: patch, abortSignal: options.abortSignal });
+    await this.send("PATCH", this.url(`/v1.0/users/${userKey(idOrUpn)}`), z.unknown(), {
+      body: patch,
+      abortSignal: options.abortSignal,
+    });
   }
 
   /** Sends mail as `from` (a user or shared mailbox the app may send as). */
-  async sendMail(from: string, message: MailMessage, options: { saveToSentItems?: boolean; abortSignal?: AbortSignal } = {}): Promise<void> {
+  async sendMail(
+    from: string,
+    message: MailMessage,
+    options: { saveToSentItems?: boolean; abortSignal?: AbortSignal } = {},
+  ): Promise<void> {
     if (message.toRecipients.length === 0) throw new TypeError("sendMail needs at least one recipient");
     for (const address of message.toRecipients) {
       if (!UPN.test(address)) throw new TypeError(`Not an email address: ${JSON.stringify(address)}`);
@@ -203,13 +244,25 @@ export class GraphClient {
       },
       saveToSentItems: options.saveToSentItems ?? true,
     };
-    await this.send("POST", this.url(`/v1.0/users/${userKey(from)}/sendMail`), z.unknown(), { body, abortSignal: options.abortSignal });
+    await this.send("POST", this.url(`/v1.0/users/${userKey(from)}/sendMail`), z.unknown(), {
+      body,
+      abortSignal: options.abortSignal,
+    });
   }
 
-  private async *list<T extends z.ZodType>(firstUrl: string, item: T, abortSignal: AbortSignal | undefined): AsyncIterable<z.infer<T>> {
+  private async *list<T extends z.ZodType>(
+    firstUrl: string,
+    item: T,
+    abortSignal: AbortSignal | undefined,
+  ): AsyncIterable<z.infer<T>> {
     let url: string | undefined = firstUrl;
     while (url) {
-      const page: { value: z.infer<T>[]; "@odata.nextLink"?: string | undefined } = await this.send("GET", url, collectionSchema(item), { abortSignal });
+      const page: { value: z.infer<T>[]; "@odata.nextLink"?: string | undefined } = await this.send(
+        "GET",
+        url,
+        collectionSchema(item),
+        { abortSignal },
+      );
       yield* page.value;
       url = page["@odata.nextLink"] === undefined ? undefined : this.onGraphHost(page["@odata.nextLink"]);
     }
@@ -219,11 +272,17 @@ export class GraphClient {
     method: HttpMethods,
     url: string,
     schema: T,
-    options: { body?: unknown; headers?: Record<string, string> | undefined; abortSignal?: AbortSignal | undefined } = {},
+    options: {
+      body?: unknown;
+      headers?: Record<string, string> | undefined;
+      abortSignal?: AbortSignal | undefined;
+    } = {},
   ): Promise<z.infer<T>> {
     let response: PipelineResponse;
     try {
-      response = await this.http.sendRequest(jsonRequest({ method, url, body: options.body, headers: options.headers, abortSignal: options.abortSignal }));
+      response = await this.http.sendRequest(
+        jsonRequest({ method, url, body: options.body, headers: options.headers, abortSignal: options.abortSignal }),
+      );
     } catch (error) {
       if (isRestError(error) && error.statusCode === undefined) {
         throw new GraphError({ code: error.code ?? "RequestFailed", message: error.message, status: 0, cause: error });
@@ -235,7 +294,12 @@ export class GraphClient {
     if (response.status < 200 || response.status >= 300) throw parseGraphError(response.status, text, requestId);
     const parsed = schema.safeParse(text.trim() === "" ? undefined : tryParseJson(text));
     if (!parsed.success) {
-      throw new GraphError({ code: "InvalidResponse", message: `Unexpected Graph response from ${method} ${new URL(url).pathname}: ${parsed.error.message}`, status: response.status, requestId });
+      throw new GraphError({
+        code: "InvalidResponse",
+        message: `Unexpected Graph response from ${method} ${new URL(url).pathname}: ${parsed.error.message}`,
+        status: response.status,
+        requestId,
+      });
     }
     return parsed.data;
   }
@@ -253,7 +317,11 @@ export class GraphClient {
       url = undefined;
     }
     if (!url || url.origin !== this.base.origin) {
-      throw new GraphError({ code: "ForeignNextLink", message: `Refusing to follow a link outside ${this.base.origin}: ${link}`, status: 0 });
+      throw new GraphError({
+        code: "ForeignNextLink",
+        message: `Refusing to follow a link outside ${this.base.origin}: ${link}`,
+        status: 0,
+      });
     }
     return url.toString();
   }
@@ -263,8 +331,14 @@ export class GraphClient {
 export function parseGraphError(status: number, bodyText: string, requestId: string | undefined): GraphError {
   const parsed = graphErrorSchema.safeParse(tryParseJson(bodyText));
   const code = (parsed.success ? parsed.data.error.code : undefined) ?? `Http${status}`;
-  const message = (parsed.success ? parsed.data.error.message : undefined) ?? (bodyText.trim().slice(0, 500) || `HTTP ${status}`);
-  const init = { code, message, status, requestId: requestId ?? (parsed.success ? parsed.data.error.innerError?.["request-id"] : undefined) };
+  const message =
+    (parsed.success ? parsed.data.error.message : undefined) ?? (bodyText.trim().slice(0, 500) || `HTTP ${status}`);
+  const init = {
+    code,
+    message,
+    status,
+    requestId: requestId ?? (parsed.success ? parsed.data.error.innerError?.["request-id"] : undefined),
+  };
   return SYNC_STATE_CODES.has(code.toLowerCase()) ? new GraphSyncStateNotFoundError(init) : new GraphError(init);
 }
 

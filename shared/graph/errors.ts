@@ -7,7 +7,13 @@ export class GraphError extends Error {
   readonly status: number;
   readonly requestId?: string;
 
-  constructor(init: { code: string; message: string; status: number; requestId?: string | undefined; cause?: unknown }) {
+  constructor(init: {
+    code: string;
+    message: string;
+    status: number;
+    requestId?: string | undefined;
+    cause?: unknown;
+  }) {
     super(init.message, { cause: init.cause });
     this.code = init.code;
     this.status = init.status;

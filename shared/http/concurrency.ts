@@ -94,7 +94,8 @@ export class ConcurrencyLimiter {
 }
 
 function validateLimit(value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`maxConcurrency must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`maxConcurrency must be a positive integer, got ${value}`);
   return value;
 }
 
@@ -104,7 +105,11 @@ const sharedLimiters = new Map<string, ConcurrencyLimiter>();
  * The process-wide limiter for one tenant and service (`exchange`, `graph`). The latest `maxConcurrency`
  * given for a key wins, so a reloaded config applies to every client of that tenant.
  */
-export function sharedConcurrencyLimiter(tenantId: string, service: string, maxConcurrency = DEFAULT_MAX_CONCURRENCY): ConcurrencyLimiter {
+export function sharedConcurrencyLimiter(
+  tenantId: string,
+  service: string,
+  maxConcurrency = DEFAULT_MAX_CONCURRENCY,
+): ConcurrencyLimiter {
   const key = `${tenantId.trim().toLowerCase()}|${service}`;
   const existing = sharedLimiters.get(key);
   if (existing) {

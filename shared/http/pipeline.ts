@@ -40,6 +40,8 @@ export interface HttpAttempt {
   readonly status?: number;
   readonly error?: unknown;
   readonly durationInMs: number;
+  /** The service's `request-id`, when a response arrived. */
+  readonly requestId?: string;
 }
 
 export interface ServicePipelineOptions {
@@ -80,9 +82,13 @@ export function createServicePipeline(options: ServicePipelineOptions): ServiceP
     pipeline.addPolicy(tlsPolicy({ ca: [...rootCertificates, options.extraCaPem] }));
   }
   pipeline.addPolicy(budgetedRetryPolicy(budget, options.random ?? Math.random), { phase: "Retry" });
-  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: options.scopes }), { phase: "Sign" });
+  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: options.scopes }), {
+    phase: "Sign",
+  });
   pipeline.addPolicy(concurrencyLimitPolicy(limiter), { afterPhase: "Sign" });
-  pipeline.addPolicy(attemptTimeoutPolicy(options.timeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS), { afterPhase: "Sign" });
+  pipeline.addPolicy(attemptTimeoutPolicy(options.timeoutInMs ?? DEFAULT_REQUEST_TIMEOUT_IN_MS), {
+    afterPhase: "Sign",
+  });
   if (options.onAttempt) pipeline.addPolicy(attemptHookPolicy(options.onAttempt), { afterPhase: "Sign" });
   const httpClient = options.httpClient ?? createDefaultHttpClient();
   return { limiter, sendRequest: (request) => pipeline.sendRequest(httpClient, request) };
@@ -125,7 +131,9 @@ function budgetedRetryPolicy(budget: RetryBudget, random: () => number): Pipelin
           retryCount,
           nowInMs,
           elapsedInMs: request ? nowInMs - (startedAt.get(request) ?? nowInMs) : 0,
-          ...(response ? { status: response.status, headers: response.headers.toJSON(), bodyText: response.bodyAsText ?? "" } : {}),
+          ...(response
+            ? { status: response.status, headers: response.headers.toJSON(), bodyText: response.bodyAsText ?? "" }
+            : {}),
           ...(responseError?.code ? { errorCode: responseError.code } : {}),
         },
         budget,
@@ -190,7 +198,13 @@ function attemptHookPolicy(onAttempt: (attempt: HttpAttempt) => void): PipelineP
       const started = Date.now();
       try {
         const response = await next(request);
-        onAttempt({ request, status: response.status, durationInMs: Date.now() - started });
+        const requestId = responseRequestId(response);
+        onAttempt({
+          request,
+          status: response.status,
+          durationInMs: Date.now() - started,
+          ...(requestId ? { requestId } : {}),
+        });
         return response;
       } catch (error) {
         const status = isRestError(error) ? error.statusCode : undefined;

@@ -72,7 +72,10 @@ export function isConcurrencyThrottle(bodyText: string | undefined): boolean {
  * The server-requested wait: `retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After`
  * (delta-seconds or HTTP-date). Undefined when absent or unparseable.
  */
-export function parseRetryAfterInMs(headers: Readonly<Record<string, string>> | undefined, nowInMs: number): number | undefined {
+export function parseRetryAfterInMs(
+  headers: Readonly<Record<string, string>> | undefined,
+  nowInMs: number,
+): number | undefined {
   if (!headers) return undefined;
   for (const name of ["retry-after-ms", "x-ms-retry-after-ms"]) {
     const value = headers[name];
@@ -100,15 +103,21 @@ function isTransientStatus(status: number): boolean {
  * else backs off; transient failures (other 5xx, 408, socket errors, timeouts) back off with jitter.
  * Never retries past `maxRetries` or when the wait would end beyond `maxElapsedInMs`.
  */
-export function decideRetry(outcome: AttemptOutcome, budget: RetryBudget, random: () => number = Math.random): RetryDecision {
+export function decideRetry(
+  outcome: AttemptOutcome,
+  budget: RetryBudget,
+  random: () => number = Math.random,
+): RetryDecision {
   const { status } = outcome;
   if (status !== undefined && status < 400) return { retry: false, reason: "success" };
-  const throttled = status === 429 || status === 503 || (status !== undefined && isConcurrencyThrottle(outcome.bodyText));
+  const throttled =
+    status === 429 || status === 503 || (status !== undefined && isConcurrencyThrottle(outcome.bodyText));
   let delayInMs: number;
   let reason: "throttled" | "transient";
   if (throttled) {
     reason = "throttled";
-    delayInMs = parseRetryAfterInMs(outcome.headers, outcome.nowInMs) ?? backoffDelayInMs(outcome.retryCount, budget, random);
+    delayInMs =
+      parseRetryAfterInMs(outcome.headers, outcome.nowInMs) ?? backoffDelayInMs(outcome.retryCount, budget, random);
   } else if (status !== undefined ? isTransientStatus(status) : TRANSIENT_ERROR_CODES.has(outcome.errorCode ?? "")) {
     reason = "transient";
     delayInMs = backoffDelayInMs(outcome.retryCount, budget, random);

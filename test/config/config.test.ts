@@ -65,8 +65,17 @@ test("identity-based storage, a certificate file, the emulator's settings", () =
 });
 
 test("a Key Vault certificate source", () => {
-  const config = loadConfig({ ...minimal, AZURE_CLIENT_ID: CLIENT, KEY_VAULT_URL: "https://kv.vault.azure.net/", CERTIFICATE_SECRET_NAME: "app-cert" });
-  assert.deepEqual(config.certificate, { kind: "keyVault", vaultUrl: "https://kv.vault.azure.net", secretName: "app-cert" });
+  const config = loadConfig({
+    ...minimal,
+    AZURE_CLIENT_ID: CLIENT,
+    KEY_VAULT_URL: "https://kv.vault.azure.net/",
+    CERTIFICATE_SECRET_NAME: "app-cert",
+  });
+  assert.deepEqual(config.certificate, {
+    kind: "keyVault",
+    vaultUrl: "https://kv.vault.azure.net",
+    secretName: "app-cert",
+  });
 });
 
 test("reports every problem at once, one per setting", () => {
@@ -80,16 +89,19 @@ test("reports every problem at once, one per setting", () => {
     IDENTITY_ENDPOINT: "http://127.0.0.1:1/msi/token",
   });
   const settings = problems.map((problem) => problem.split(":")[0]);
-  assert.deepEqual(new Set(settings), new Set([
-    "TENANT_ID",
-    "EXCHANGE_BASE_URL",
-    "EXCHANGE_MAX_CONCURRENCY",
-    "AZURE_CLIENT_ID",
-    "LOG_LEVEL",
-    "AzureWebJobsStorage",
-    "CERTIFICATE_SECRET_NAME",
-    "IDENTITY_HEADER",
-  ]));
+  assert.deepEqual(
+    new Set(settings),
+    new Set([
+      "TENANT_ID",
+      "EXCHANGE_BASE_URL",
+      "EXCHANGE_MAX_CONCURRENCY",
+      "AZURE_CLIENT_ID",
+      "LOG_LEVEL",
+      "AzureWebJobsStorage",
+      "CERTIFICATE_SECRET_NAME",
+      "IDENTITY_HEADER",
+    ]),
+  );
   const empty = problemsOf({});
   assert.ok(empty.includes("TENANT_ID: is required"), empty.join("; "));
   assert.ok(empty.some((problem) => problem.startsWith("AzureWebJobsStorage: is required")));
@@ -98,14 +110,26 @@ test("reports every problem at once, one per setting", () => {
 test("storage rules: not both kinds, identity needs both URIs, optional on request", () => {
   assert.deepEqual(
     problemsOf({ ...minimal, AzureWebJobsStorage__tableServiceUri: "https://a.table.core.windows.net" }),
-    ["AzureWebJobsStorage: set either the connection string or the identity-based AzureWebJobsStorage__* settings, not both"],
+    [
+      "AzureWebJobsStorage: set either the connection string or the identity-based AzureWebJobsStorage__* settings, not both",
+    ],
   );
-  assert.deepEqual(problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage__tableServiceUri: "https://a.table.core.windows.net" }), [
-    "AzureWebJobsStorage__queueServiceUri: is required with identity-based storage",
-  ]);
-  assert.deepEqual(problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage: "nonsense" }).map((problem) => problem.split(":")[0]), ["AzureWebJobsStorage"]);
+  assert.deepEqual(
+    problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage__tableServiceUri: "https://a.table.core.windows.net" }),
+    ["AzureWebJobsStorage__queueServiceUri: is required with identity-based storage"],
+  );
+  assert.deepEqual(
+    problemsOf({ TENANT_ID: TENANT, AzureWebJobsStorage: "nonsense" }).map((problem) => problem.split(":")[0]),
+    ["AzureWebJobsStorage"],
+  );
   assert.equal(loadConfig({ TENANT_ID: TENANT }, { requireStorage: false }).storage, undefined);
-  assert.ok(loadConfig({ TENANT_ID: TENANT, AzureWebJobsStorage: "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9v;EndpointSuffix=core.windows.net" }).storage);
+  assert.ok(
+    loadConfig({
+      TENANT_ID: TENANT,
+      AzureWebJobsStorage:
+        "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9v;EndpointSuffix=core.windows.net",
+    }).storage,
+  );
 });
 
 test("certificate rules", () => {
@@ -113,9 +137,13 @@ test("certificate rules", () => {
     "AZURE_CLIENT_ID: is required with a certificate (the app registration's client id)",
   ]);
   assert.ok(
-    problemsOf({ ...minimal, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: "/a.pem", KEY_VAULT_URL: "https://kv.vault.azure.net", CERTIFICATE_SECRET_NAME: "c" })[0]?.startsWith(
-      "AZURE_CLIENT_CERTIFICATE_PATH",
-    ),
+    problemsOf({
+      ...minimal,
+      AZURE_CLIENT_ID: CLIENT,
+      AZURE_CLIENT_CERTIFICATE_PATH: "/a.pem",
+      KEY_VAULT_URL: "https://kv.vault.azure.net",
+      CERTIFICATE_SECRET_NAME: "c",
+    })[0]?.startsWith("AZURE_CLIENT_CERTIFICATE_PATH"),
   );
 });
 
@@ -123,7 +151,15 @@ test("SETTINGS documents every setting once, with a description", () => {
   const names = SETTINGS.map((setting) => setting.name);
   assert.equal(new Set(names).size, names.length);
   assert.ok(SETTINGS.every((setting) => setting.description.length > 10));
-  for (const name of ["TENANT_ID", "EXCHANGE_BASE_URL", "GRAPH_BASE_URL", "AzureWebJobsStorage", "EXCHANGE_MAX_CONCURRENCY", "LOG_LEVEL", "EXTRA_CA_CERT_PATH"]) {
+  for (const name of [
+    "TENANT_ID",
+    "EXCHANGE_BASE_URL",
+    "GRAPH_BASE_URL",
+    "AzureWebJobsStorage",
+    "EXCHANGE_MAX_CONCURRENCY",
+    "LOG_LEVEL",
+    "EXTRA_CA_CERT_PATH",
+  ]) {
     assert.ok(names.includes(name as never), name);
   }
 });

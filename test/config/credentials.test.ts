@@ -32,17 +32,36 @@ describe("createCredential", async () => {
   });
 
   it("uses a user-assigned identity when AZURE_CLIENT_ID is set", async () => {
-    const config = loadConfig({ TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, IDENTITY_ENDPOINT: "http://127.0.0.1:1/msi/token", IDENTITY_HEADER: "h" }, { requireStorage: false });
+    const config = loadConfig(
+      {
+        TENANT_ID: TENANT,
+        AZURE_CLIENT_ID: CLIENT,
+        IDENTITY_ENDPOINT: "http://127.0.0.1:1/msi/token",
+        IDENTITY_HEADER: "h",
+      },
+      { requireStorage: false },
+    );
     assert.ok((await createCredential(config)) instanceof ManagedIdentityCredential);
   });
 
   it("uses the app certificate from a PEM file", async () => {
-    const config = loadConfig({ TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: pemPath }, { requireStorage: false });
+    const config = loadConfig(
+      { TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: pemPath },
+      { requireStorage: false },
+    );
     assert.ok((await createCredential(config)) instanceof ClientCertificateCredential);
   });
 
   it("uses the app certificate from Key Vault", async () => {
-    const config = loadConfig({ TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, KEY_VAULT_URL: "https://kv.vault.azure.net", CERTIFICATE_SECRET_NAME: "app" }, { requireStorage: false });
+    const config = loadConfig(
+      {
+        TENANT_ID: TENANT,
+        AZURE_CLIENT_ID: CLIENT,
+        KEY_VAULT_URL: "https://kv.vault.azure.net",
+        CERTIFICATE_SECRET_NAME: "app",
+      },
+      { requireStorage: false },
+    );
     const asked: string[] = [];
     const credential = await createCredential(config, {
       readKeyVaultSecret: (vaultUrl, name) => {
@@ -55,14 +74,23 @@ describe("createCredential", async () => {
   });
 
   it("explains what is missing or wrong", async () => {
-    await assert.rejects(createCredential(loadConfig({ TENANT_ID: TENANT }, { requireStorage: false })), (error: unknown) => {
-      assert.ok(error instanceof CredentialConfigError);
-      assert.match(error.message, /IDENTITY_ENDPOINT.*AZURE_CLIENT_CERTIFICATE_PATH.*KEY_VAULT_URL/);
-      return true;
-    });
-    const certOnly = loadConfig({ TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: caPath }, { requireStorage: false });
+    await assert.rejects(
+      createCredential(loadConfig({ TENANT_ID: TENANT }, { requireStorage: false })),
+      (error: unknown) => {
+        assert.ok(error instanceof CredentialConfigError);
+        assert.match(error.message, /IDENTITY_ENDPOINT.*AZURE_CLIENT_CERTIFICATE_PATH.*KEY_VAULT_URL/);
+        return true;
+      },
+    );
+    const certOnly = loadConfig(
+      { TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: caPath },
+      { requireStorage: false },
+    );
     await assert.rejects(createCredential(certOnly), /must be PEM holding both the certificate and its private key/);
-    const missing = loadConfig({ TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: join(directory, "nope.pem") }, { requireStorage: false });
+    const missing = loadConfig(
+      { TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_CERTIFICATE_PATH: join(directory, "nope.pem") },
+      { requireStorage: false },
+    );
     await assert.rejects(createCredential(missing), /Cannot read the certificate file/);
   });
 

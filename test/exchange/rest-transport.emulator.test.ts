@@ -4,7 +4,12 @@ import assert from "node:assert/strict";
 import { ManagedIdentityCredential } from "@azure/identity";
 import type { RunningEmulator } from "../../emulator/server";
 import { ExchangeError } from "../../shared/exchange/errors";
-import { isNoChangeWarning, RestExchangeTransport, type RestExchangeTransportOptions } from "../../shared/exchange/rest-transport";
+import {
+  isNoChangeWarning,
+  type ExchangeCall,
+  RestExchangeTransport,
+  type RestExchangeTransportOptions,
+} from "../../shared/exchange/rest-transport";
 import { createEmptyTenant, withEmulator } from "../support/emulator";
 import { NO_CHANGE_WARNING, testCmdlets } from "../support/emulator-test-cmdlets";
 import { staticCredential } from "../http/local-https-server";
@@ -34,11 +39,20 @@ describe("RestExchangeTransport against the emulator", async () => {
     exchangeFaultsCleared();
     const client = transport();
     const pages: Record<string, unknown>[][] = [];
-    for await (const page of client.pages({ cmdlet: "Get-TestItem", parameters: { Count: 25 }, select: ["Identity", "Index"] }, { pageSize: 10 })) {
+    for await (const page of client.pages(
+      { cmdlet: "Get-TestItem", parameters: { Count: 25 }, select: ["Identity", "Index"] },
+      { pageSize: 10 },
+    )) {
       pages.push(page);
     }
-    assert.deepEqual(pages.map((page) => page.length), [10, 10, 5]);
-    assert.deepEqual(pages.flat().map((item) => item["Index"]), Array.from({ length: 25 }, (_, index) => index));
+    assert.deepEqual(
+      pages.map((page) => page.length),
+      [10, 10, 5],
+    );
+    assert.deepEqual(
+      pages.flat().map((item) => item["Index"]),
+      Array.from({ length: 25 }, (_, index) => index),
+    );
     assert.deepEqual(Object.keys(pages[0]?.[0] ?? {}).sort(), ["Identity", "Index"]);
     assert.deepEqual(client.callCounts(), { "Get-TestItem": 3 });
     const result = await client.invoke({ cmdlet: "Get-TestItem", parameters: { Count: 2500 } });
@@ -50,15 +64,27 @@ describe("RestExchangeTransport against the emulator", async () => {
   it("sends a client-request-id the emulator records", async () => {
     exchangeFaultsCleared();
     const before = emulator.calls.records.length;
-    await transport().invoke({ cmdlet: "Get-TestItem", parameters: { Count: 1 } });
+    const calls: ExchangeCall[] = [];
+    await transport({ onCall: (call) => calls.push(call) }).invoke({
+      cmdlet: "Get-TestItem",
+      parameters: { Count: 1 },
+    });
     const record = emulator.calls.records[before];
     assert.equal(record?.cmdlet, "Get-TestItem");
     assert.match(record?.clientRequestId ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0]?.cmdlet, "Get-TestItem");
+    assert.equal(calls[0]?.status, 200);
+    assert.equal(calls[0]?.clientRequestId, record?.clientRequestId);
+    assert.ok(calls[0]?.requestId, "Exchange's request-id is reported");
   });
 
   it("the 'no settings modified' warning is success", async () => {
     exchangeFaultsCleared();
-    const result = await transport().invoke({ cmdlet: "Set-TestItem", parameters: { Identity: "alpha", Enabled: true } });
+    const result = await transport().invoke({
+      cmdlet: "Set-TestItem",
+      parameters: { Identity: "alpha", Enabled: true },
+    });
     assert.deepEqual(result.value, []);
     assert.deepEqual(result.warnings, [NO_CHANGE_WARNING("alpha")]);
     assert.ok(result.warnings.every(isNoChangeWarning));
@@ -68,7 +94,10 @@ describe("RestExchangeTransport against the emulator", async () => {
     exchangeFaultsCleared();
     const error = await transport()
       .invoke({ cmdlet: "Set-TestItem", parameters: { Identity: "missing" } })
-      .then(() => undefined, (caught: unknown) => caught);
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     assert.ok(error instanceof ExchangeError);
     assert.equal(error.errorId, "ManagementObjectNotFound");
     assert.equal(error.exceptionType, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException");
@@ -90,13 +119,16 @@ describe("RestExchangeTransport against the emulator", async () => {
 
   it("a rejected token (non-JSON 401) is an ExchangeError naming the permission", async () => {
     exchangeFaultsCleared();
-    await assert.rejects(transport({ credential: staticCredential("not-a-real-token") }).invoke({ cmdlet: "Get-TestItem" }), (error: unknown) => {
-      assert.ok(error instanceof ExchangeError);
-      assert.equal(error.status, 401);
-      assert.equal(error.errorId, "Http401");
-      assert.match(error.text, /Exchange\.ManageAsApp/);
-      return true;
-    });
+    await assert.rejects(
+      transport({ credential: staticCredential("not-a-real-token") }).invoke({ cmdlet: "Get-TestItem" }),
+      (error: unknown) => {
+        assert.ok(error instanceof ExchangeError);
+        assert.equal(error.status, 401);
+        assert.equal(error.errorId, "Http401");
+        assert.match(error.text, /Exchange\.ManageAsApp/);
+        return true;
+      },
+    );
   });
 
   it("honours Retry-After on a throttled call", async () => {
@@ -196,13 +228,25 @@ describe("RestExchangeTransport against the emulator", async () => {
     const second = transport({ maxConcurrency: 3 });
     const before = emulator.calls.records.length;
     await Promise.all([
-      ...Array.from({ length: 20 }, (_, index) => (index % 2 ? first : second).invoke({ cmdlet: "Get-TestItem", parameters: { Count: 15 } }, {})),
-      ...Array.from({ length: 5 }, (_, index) => first.pages({ cmdlet: "Get-TestItem", parameters: { Count: 30 } }, { pageSize: 10 })[Symbol.asyncIterator]().next().then(() => index)),
+      ...Array.from({ length: 20 }, (_, index) =>
+        (index % 2 ? first : second).invoke({ cmdlet: "Get-TestItem", parameters: { Count: 15 } }, {}),
+      ),
+      ...Array.from({ length: 5 }, (_, index) =>
+        first
+          .pages({ cmdlet: "Get-TestItem", parameters: { Count: 30 } }, { pageSize: 10 })
+          [Symbol.asyncIterator]()
+          .next()
+          .then(() => index),
+      ),
       first.batch(Array.from({ length: 25 }, () => ({ cmdlet: "Get-TestItem", parameters: { Count: 1 } }))),
     ]);
     assert.ok(emulator.maxObservedConcurrency >= 2, "the calls did overlap");
     assert.ok(emulator.maxObservedConcurrency <= 3, `peak ${emulator.maxObservedConcurrency}`);
-    assert.equal(emulator.calls.records.slice(before).filter((call) => call.status === 429).length, 0, "never refused for concurrency");
+    assert.equal(
+      emulator.calls.records.slice(before).filter((call) => call.status === 429).length,
+      0,
+      "never refused for concurrency",
+    );
     exchangeFaultsCleared();
   });
 });

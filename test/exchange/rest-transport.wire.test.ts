@@ -25,14 +25,23 @@ function transport(tenantId = `${randomUUID()}`): RestExchangeTransport {
 test("InvokeCommand request: URL, $select, headers and CmdletInput body", async () => {
   server.handle((_request, response) => sendJson(response, 200, { value: [{ Identity: "a" }] }));
   const tenantId = "contoso.onmicrosoft.com";
-  await transport(tenantId).invoke({ cmdlet: "Get-EXOMailbox", parameters: { ResultSize: "Unlimited" }, select: ["Identity", "AuditEnabled"] });
+  await transport(tenantId).invoke({
+    cmdlet: "Get-EXOMailbox",
+    parameters: { ResultSize: "Unlimited" },
+    select: ["Identity", "AuditEnabled"],
+  });
   const request = server.received.at(-1);
   assert.equal(request?.method, "POST");
   assert.equal(request?.url, "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand?$select=Identity,AuditEnabled");
-  assert.equal(request?.headers["x-anchormailbox"], "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com");
+  assert.equal(
+    request?.headers["x-anchormailbox"],
+    "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com",
+  );
   assert.equal(request?.headers["prefer"], "odata.maxpagesize=1000");
   assert.equal(request?.headers["authorization"], "Bearer test-token");
-  assert.deepEqual(JSON.parse(request?.body ?? ""), { CmdletInput: { CmdletName: "Get-EXOMailbox", Parameters: { ResultSize: "Unlimited" } } });
+  assert.deepEqual(JSON.parse(request?.body ?? ""), {
+    CmdletInput: { CmdletName: "Get-EXOMailbox", Parameters: { ResultSize: "Unlimited" } },
+  });
 });
 
 test("refuses a $select property that could smuggle query syntax", async () => {
@@ -41,19 +50,34 @@ test("refuses a $select property that could smuggle query syntax", async () => {
 
 test("follows a nextLink on the Exchange host, and refuses one to a foreign host", async () => {
   server.handle((request, response) => {
-    if (request.url.includes("page=2")) sendJson(response, 200, { value: [{ n: 2 }], "@odata.nextLink": "https://evil.example.com/adminapi/beta/t/InvokeCommand?page=3" });
-    else sendJson(response, 200, { value: [{ n: 1 }], "@odata.nextLink": `${server.baseUrl}/adminapi/beta/t/InvokeCommand?page=2` });
+    if (request.url.includes("page=2"))
+      sendJson(response, 200, {
+        value: [{ n: 2 }],
+        "@odata.nextLink": "https://evil.example.com/adminapi/beta/t/InvokeCommand?page=3",
+      });
+    else
+      sendJson(response, 200, {
+        value: [{ n: 1 }],
+        "@odata.nextLink": `${server.baseUrl}/adminapi/beta/t/InvokeCommand?page=2`,
+      });
   });
   const seen: unknown[] = [];
   const error = await (async () => {
     for await (const page of transport().pages({ cmdlet: "Get-Mailbox" })) seen.push(...page);
-  })().then(() => undefined, (caught: unknown) => caught);
+  })().then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   assert.deepEqual(seen, [{ n: 1 }, { n: 2 }]);
   assert.ok(error instanceof ExchangeError);
   assert.equal(error.errorId, "ForeignNextLink");
   assert.ok(!server.received.some((request) => request.url.includes("page=3")));
   const second = server.received.at(-1);
-  assert.equal(JSON.parse(second?.body ?? "").CmdletInput.CmdletName, "Get-Mailbox", "the same body is POSTed to the nextLink");
+  assert.equal(
+    JSON.parse(second?.body ?? "").CmdletInput.CmdletName,
+    "Get-Mailbox",
+    "the same body is POSTed to the nextLink",
+  );
 });
 
 test("an empty 204 from a Set-* cmdlet is success with no output", async () => {
@@ -66,7 +90,11 @@ test("an empty 204 from a Set-* cmdlet is success with no output", async () => {
 
 test("a response that is not the InvokeCommand shape fails validation", async () => {
   server.handle((_request, response) => sendJson(response, 200, { value: "not an array" }, { "request-id": "r-9" }));
-  await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox" }), { name: "ExchangeError", errorId: "InvalidResponse", requestId: "r-9" });
+  await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox" }), {
+    name: "ExchangeError",
+    errorId: "InvalidResponse",
+    requestId: "r-9",
+  });
 });
 
 test("parseExchangeError: each error shape", () => {
@@ -78,25 +106,55 @@ test("parseExchangeError: each error shape", () => {
       error: {
         code: "BadRequest",
         message: "Error executing cmdlet",
-        details: [{ code: "Client", target: "", message: "Ex6F9304|Microsoft.Exchange.Management.Tasks.ValidationException|Invalid audit operation | with a pipe" }],
+        details: [
+          {
+            code: "Client",
+            target: "",
+            message:
+              "Ex6F9304|Microsoft.Exchange.Management.Tasks.ValidationException|Invalid audit operation | with a pipe",
+          },
+        ],
       },
     }),
   });
   assert.deepEqual(
-    { errorId: detailed.errorId, exceptionType: detailed.exceptionType, text: detailed.text, status: detailed.status, requestId: detailed.requestId, cmdlet: detailed.cmdlet },
-    { errorId: "Ex6F9304", exceptionType: "Microsoft.Exchange.Management.Tasks.ValidationException", text: "Invalid audit operation | with a pipe", status: 400, requestId: "r-1", cmdlet: "Set-Mailbox" },
+    {
+      errorId: detailed.errorId,
+      exceptionType: detailed.exceptionType,
+      text: detailed.text,
+      status: detailed.status,
+      requestId: detailed.requestId,
+      cmdlet: detailed.cmdlet,
+    },
+    {
+      errorId: "Ex6F9304",
+      exceptionType: "Microsoft.Exchange.Management.Tasks.ValidationException",
+      text: "Invalid audit operation | with a pipe",
+      status: 400,
+      requestId: "r-1",
+      cmdlet: "Set-Mailbox",
+    },
   );
   assert.equal(detailed.message, "Set-Mailbox failed: Invalid audit operation | with a pipe");
 
   const inner = parseExchangeError({
     status: 500,
-    bodyText: JSON.stringify({ error: { code: "InternalServerError", message: "Error executing cmdlet", innererror: { internalexception: { message: "Deep failure", type: "System.InvalidOperationException" } } } }),
+    bodyText: JSON.stringify({
+      error: {
+        code: "InternalServerError",
+        message: "Error executing cmdlet",
+        innererror: { internalexception: { message: "Deep failure", type: "System.InvalidOperationException" } },
+      },
+    }),
   });
   assert.equal(inner.text, "Deep failure");
   assert.equal(inner.exceptionType, "System.InvalidOperationException");
   assert.equal(inner.errorId, "InternalServerError");
 
-  const plain = parseExchangeError({ status: 400, bodyText: JSON.stringify({ error: { code: "BadRequest", message: "Bad thing" } }) });
+  const plain = parseExchangeError({
+    status: 400,
+    bodyText: JSON.stringify({ error: { code: "BadRequest", message: "Bad thing" } }),
+  });
   assert.equal(plain.text, "Bad thing");
 
   const forbidden = parseExchangeError({ status: 403, bodyText: "<html>Forbidden</html>" });

@@ -28,11 +28,19 @@ describe("GraphClient against the emulator", async () => {
   }
 
   it("lists users/delta page by page, then only the changes since the deltaLink, and reports an expired token", async () => {
-    const pages = await collect(client.listUsersDelta({ pageSize: 10, select: ["id", "userPrincipalName", "accountEnabled"] }));
+    const pages = await collect(
+      client.listUsersDelta({ pageSize: 10, select: ["id", "userPrincipalName", "accountEnabled"] }),
+    );
     const total = tenant.users.size;
     assert.ok(total > 20);
-    assert.deepEqual(pages.map((page) => page.users.length), [10, 10, total - 20]);
-    assert.deepEqual(pages.map((page) => page.deltaLink !== undefined), [false, false, true]);
+    assert.deepEqual(
+      pages.map((page) => page.users.length),
+      [10, 10, total - 20],
+    );
+    assert.deepEqual(
+      pages.map((page) => page.deltaLink !== undefined),
+      [false, false, true],
+    );
     assert.deepEqual(new Set(pages.flatMap((page) => page.users.map((user) => user.id))), new Set(tenant.users.keys()));
     const deltaLink = pages.at(-1)?.deltaLink ?? "";
 
@@ -41,7 +49,10 @@ describe("GraphClient against the emulator", async () => {
     assert.ok(changed);
     changed.lastModifiedDateTime = clock.toISOString();
     const delta = await collect(client.listUsersDelta({ deltaLink }));
-    assert.deepEqual(delta.flatMap((page) => page.users.map((user) => user.id)), [changed.id]);
+    assert.deepEqual(
+      delta.flatMap((page) => page.users.map((user) => user.id)),
+      [changed.id],
+    );
     assert.ok(delta.at(-1)?.deltaLink);
 
     clock = new Date("2026-03-20T00:00:00Z");
@@ -54,10 +65,13 @@ describe("GraphClient against the emulator", async () => {
   });
 
   it("refuses a deltaLink for another host", async () => {
-    await assert.rejects(collect(client.listUsersDelta({ deltaLink: "https://evil.example.com/v1.0/users/delta?$deltatoken=x" })), {
-      name: "GraphError",
-      code: "ForeignNextLink",
-    });
+    await assert.rejects(
+      collect(client.listUsersDelta({ deltaLink: "https://evil.example.com/v1.0/users/delta?$deltatoken=x" })),
+      {
+        name: "GraphError",
+        code: "ForeignNextLink",
+      },
+    );
   });
 
   it("lists subscribed SKUs, retrying a transient 503", async () => {
@@ -130,6 +144,13 @@ describe("GraphClient against the emulator", async () => {
       body: { contentType: "Text", content: "3 mailboxes remediated" },
       toRecipients: [{ emailAddress: { address: "soc@contoso.com" } }],
     });
-    await assert.rejects(client.sendMail(sender.userPrincipalName, { subject: "x", body: { contentType: "Text", content: "" }, toRecipients: ["not an address"] }), TypeError);
+    await assert.rejects(
+      client.sendMail(sender.userPrincipalName, {
+        subject: "x",
+        body: { contentType: "Text", content: "" },
+        toRecipients: ["not an address"],
+      }),
+      TypeError,
+    );
   });
 });

@@ -12,7 +12,12 @@ before(async () => {
 after(() => server.close());
 
 function client(): GraphClient {
-  return new GraphClient({ tenantId: randomUUID(), baseUrl: server.baseUrl, credential: staticCredential(), extraCaPem: server.caPem });
+  return new GraphClient({
+    tenantId: randomUUID(),
+    baseUrl: server.baseUrl,
+    credential: staticCredential(),
+    extraCaPem: server.caPem,
+  });
 }
 
 test("odataString doubles single quotes", () => {
@@ -29,13 +34,18 @@ test("the group filter is escaped and URL-encoded, never interpolated raw", asyn
 });
 
 test("two groups with one display name is an error, not a guess", async () => {
-  server.handle((_request, response) => sendJson(response, 200, { value: [{ id: randomUUID() }, { id: randomUUID() }] }));
+  server.handle((_request, response) =>
+    sendJson(response, 200, { value: [{ id: randomUUID() }, { id: randomUUID() }] }),
+  );
   await assert.rejects(client().findGroup({ displayName: "Dup" }), { name: "GraphError", code: "AmbiguousGroup" });
 });
 
 test("a nextLink to another host is refused before any request is sent there", async () => {
   server.handle((_request, response) =>
-    sendJson(response, 200, { value: [{ skuId: "a", skuPartNumber: "A", servicePlans: [] }], "@odata.nextLink": "https://graph.evil.example/v1.0/subscribedSkus?page=2" }),
+    sendJson(response, 200, {
+      value: [{ skuId: "a", skuPartNumber: "A", servicePlans: [] }],
+      "@odata.nextLink": "https://graph.evil.example/v1.0/subscribedSkus?page=2",
+    }),
   );
   const seen: string[] = [];
   await assert.rejects(
@@ -48,15 +58,37 @@ test("a nextLink to another host is refused before any request is sent there", a
 });
 
 test("a response that is not the expected shape fails validation", async () => {
-  server.handle((_request, response) => sendJson(response, 200, { value: [{ notAnId: true }] }, { "request-id": "g-1" }));
-  await assert.rejects(client().findGroup({ mail: "a@b.com" }), { name: "GraphError", code: "InvalidResponse", requestId: "g-1" });
+  server.handle((_request, response) =>
+    sendJson(response, 200, { value: [{ notAnId: true }] }, { "request-id": "g-1" }),
+  );
+  await assert.rejects(client().findGroup({ mail: "a@b.com" }), {
+    name: "GraphError",
+    code: "InvalidResponse",
+    requestId: "g-1",
+  });
 });
 
 test("parseGraphError: error body, sync state, non-JSON", () => {
-  const error = parseGraphError(403, JSON.stringify({ error: { code: "Authorization_RequestDenied", message: "Insufficient privileges", innerError: { "request-id": "inner-1" } } }), undefined);
+  const error = parseGraphError(
+    403,
+    JSON.stringify({
+      error: {
+        code: "Authorization_RequestDenied",
+        message: "Insufficient privileges",
+        innerError: { "request-id": "inner-1" },
+      },
+    }),
+    undefined,
+  );
   assert.ok(error instanceof GraphError);
-  assert.deepEqual([error.code, error.message, error.status, error.requestId], ["Authorization_RequestDenied", "Insufficient privileges", 403, "inner-1"]);
-  assert.ok(parseGraphError(410, JSON.stringify({ error: { code: "resyncRequired", message: "x" } }), "h-1") instanceof GraphSyncStateNotFoundError);
+  assert.deepEqual(
+    [error.code, error.message, error.status, error.requestId],
+    ["Authorization_RequestDenied", "Insufficient privileges", 403, "inner-1"],
+  );
+  assert.ok(
+    parseGraphError(410, JSON.stringify({ error: { code: "resyncRequired", message: "x" } }), "h-1") instanceof
+      GraphSyncStateNotFoundError,
+  );
   const html = parseGraphError(502, "<html>Bad gateway</html>", "h-2");
   assert.deepEqual([html.code, html.message, html.requestId], ["Http502", "<html>Bad gateway</html>", "h-2"]);
 });

@@ -20,13 +20,19 @@ test("ConcurrencyLimiter never runs more than its limit and serves waiters in or
     ),
   );
   assert.equal(peak, 3);
-  assert.deepEqual(order, [...order].sort((a, b) => a - b));
+  assert.deepEqual(
+    order,
+    [...order].sort((a, b) => a - b),
+  );
   assert.equal(limiter.active, 0);
 });
 
 test("ConcurrencyLimiter releases the slot when the task throws", async () => {
   const limiter = new ConcurrencyLimiter(1);
-  await assert.rejects(limiter.run(() => Promise.reject(new Error("boom"))), /boom/);
+  await assert.rejects(
+    limiter.run(() => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
   assert.equal(limiter.active, 0);
   assert.equal(await limiter.run(() => Promise.resolve(7)), 7);
 });

@@ -2,7 +2,13 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createServicePipeline, jsonRequest, responseRequestId, type HttpAttempt, type ServicePipelineOptions } from "../../shared/http/pipeline";
+import {
+  createServicePipeline,
+  jsonRequest,
+  responseRequestId,
+  type HttpAttempt,
+  type ServicePipelineOptions,
+} from "../../shared/http/pipeline";
 import { sendJson, startLocalHttpsServer, staticCredential, type LocalHttpsServer } from "./local-https-server";
 
 let server: LocalHttpsServer;
@@ -25,7 +31,9 @@ function pipeline(overrides: Partial<ServicePipelineOptions> = {}) {
 
 test("sends the bearer token, a client-request-id, and returns the request-id", async () => {
   server.handle((_request, response) => sendJson(response, 200, { ok: true }, { "request-id": "srv-1" }));
-  const response = await pipeline().sendRequest(jsonRequest({ method: "POST", url: `${server.baseUrl}/x`, body: { a: 1 } }));
+  const response = await pipeline().sendRequest(
+    jsonRequest({ method: "POST", url: `${server.baseUrl}/x`, body: { a: 1 } }),
+  );
   assert.equal(response.status, 200);
   assert.equal(responseRequestId(response), "srv-1");
   const received = server.received.at(-1);
@@ -37,8 +45,9 @@ test("sends the bearer token, a client-request-id, and returns the request-id", 
 
 test("without the extra CA the self-signed server is refused", async () => {
   server.handle((_request, response) => sendJson(response, 200, {}));
-  await assert.rejects(pipeline({ extraCaPem: "" }).sendRequest(jsonRequest({ method: "GET", url: `${server.baseUrl}/x` })), (error: Error) =>
-    /certificate/i.test(error.message),
+  await assert.rejects(
+    pipeline({ extraCaPem: "" }).sendRequest(jsonRequest({ method: "GET", url: `${server.baseUrl}/x` })),
+    (error: Error) => /certificate/i.test(error.message),
   );
 });
 
@@ -57,7 +66,10 @@ test("honours Retry-After on 429 and keeps the same client-request-id across ret
   const elapsed = Date.now() - start;
   assert.equal(response.status, 200);
   assert.ok(elapsed >= 950, `waited ${elapsed} ms for Retry-After: 1`);
-  assert.deepEqual(attempts.map((attempt) => attempt.status), [429, 200]);
+  assert.deepEqual(
+    attempts.map((attempt) => attempt.status),
+    [429, 200],
+  );
   const ids = server.received.slice(-2).map((request) => request.headers["client-request-id"]);
   assert.equal(ids[0], ids[1]);
 });
@@ -87,7 +99,9 @@ test("a slow attempt times out and is retried", async () => {
     if (calls === 1) await sleep(300);
     sendJson(response, 200, { attempt: calls });
   });
-  const response = await pipeline({ timeoutInMs: 100 }).sendRequest(jsonRequest({ method: "GET", url: `${server.baseUrl}/slow` }));
+  const response = await pipeline({ timeoutInMs: 100 }).sendRequest(
+    jsonRequest({ method: "GET", url: `${server.baseUrl}/slow` }),
+  );
   assert.equal(response.status, 200);
   assert.equal(JSON.parse(response.bodyAsText ?? "{}").attempt, 2);
 });
@@ -113,7 +127,9 @@ test("the caller's abort is not retried", async () => {
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 30);
   await assert.rejects(
-    pipeline().sendRequest(jsonRequest({ method: "GET", url: `${server.baseUrl}/abort`, abortSignal: controller.signal })),
+    pipeline().sendRequest(
+      jsonRequest({ method: "GET", url: `${server.baseUrl}/abort`, abortSignal: controller.signal }),
+    ),
     { name: "AbortError" },
   );
 });

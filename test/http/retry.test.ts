@@ -1,10 +1,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { backoffDelayInMs, decideRetry, isConcurrencyThrottle, parseRetryAfterInMs, type AttemptOutcome, type RetryBudget } from "../../shared/http/retry";
+import {
+  backoffDelayInMs,
+  decideRetry,
+  isConcurrencyThrottle,
+  parseRetryAfterInMs,
+  type AttemptOutcome,
+  type RetryBudget,
+} from "../../shared/http/retry";
 
 const budget: RetryBudget = { maxRetries: 3, maxElapsedInMs: 60_000, baseDelayInMs: 1_000, maxDelayInMs: 8_000 };
 const now = Date.parse("2026-11-25T10:00:00Z");
-const concurrencyBody = JSON.stringify({ error: { message: "You have reached the maximum number of concurrent requests per tenant. Please wait." } });
+const concurrencyBody = JSON.stringify({
+  error: { message: "You have reached the maximum number of concurrent requests per tenant. Please wait." },
+});
 
 function outcome(partial: Partial<AttemptOutcome>): AttemptOutcome {
   return { retryCount: 0, elapsedInMs: 0, nowInMs: now, ...partial };
@@ -13,35 +22,116 @@ function outcome(partial: Partial<AttemptOutcome>): AttemptOutcome {
 test("decideRetry: table of attempts", () => {
   const cases: { name: string; outcome: AttemptOutcome; expected: ReturnType<typeof decideRetry> }[] = [
     { name: "200 is success", outcome: outcome({ status: 200 }), expected: { retry: false, reason: "success" } },
-    { name: "success body mentioning the concurrency text is still success", outcome: outcome({ status: 200, bodyText: concurrencyBody }), expected: { retry: false, reason: "success" } },
-    { name: "400 is permanent", outcome: outcome({ status: 400, bodyText: "{}" }), expected: { retry: false, reason: "permanent" } },
+    {
+      name: "success body mentioning the concurrency text is still success",
+      outcome: outcome({ status: 200, bodyText: concurrencyBody }),
+      expected: { retry: false, reason: "success" },
+    },
+    {
+      name: "400 is permanent",
+      outcome: outcome({ status: 400, bodyText: "{}" }),
+      expected: { retry: false, reason: "permanent" },
+    },
     { name: "403 is permanent", outcome: outcome({ status: 403 }), expected: { retry: false, reason: "permanent" } },
     { name: "501 is permanent", outcome: outcome({ status: 501 }), expected: { retry: false, reason: "permanent" } },
-    { name: "429 honours Retry-After seconds", outcome: outcome({ status: 429, headers: { "retry-after": "7" } }), expected: { retry: true, delayInMs: 7_000, reason: "throttled" } },
-    { name: "429 honours Retry-After HTTP-date", outcome: outcome({ status: 429, headers: { "retry-after": new Date(now + 12_000).toUTCString() } }), expected: { retry: true, delayInMs: 12_000, reason: "throttled" } },
-    { name: "503 honours retry-after-ms", outcome: outcome({ status: 503, headers: { "retry-after-ms": "250", "retry-after": "9" } }), expected: { retry: true, delayInMs: 250, reason: "throttled" } },
-    { name: "429 without Retry-After backs off", outcome: outcome({ status: 429, retryCount: 1 }), expected: { retry: true, delayInMs: 1_500, reason: "throttled" } },
-    { name: "concurrency text on a 400 is throttling", outcome: outcome({ status: 400, bodyText: concurrencyBody, headers: { "retry-after": "2" } }), expected: { retry: true, delayInMs: 2_000, reason: "throttled" } },
-    { name: "500 backs off", outcome: outcome({ status: 500 }), expected: { retry: true, delayInMs: 750, reason: "transient" } },
-    { name: "504 backs off exponentially", outcome: outcome({ status: 504, retryCount: 2 }), expected: { retry: true, delayInMs: 3_000, reason: "transient" } },
-    { name: "408 backs off", outcome: outcome({ status: 408 }), expected: { retry: true, delayInMs: 750, reason: "transient" } },
-    { name: "socket reset backs off", outcome: outcome({ errorCode: "ECONNRESET" }), expected: { retry: true, delayInMs: 750, reason: "transient" } },
-    { name: "timeout backs off", outcome: outcome({ errorCode: "REQUEST_TIMEOUT" }), expected: { retry: true, delayInMs: 750, reason: "transient" } },
-    { name: "unknown error is permanent", outcome: outcome({ errorCode: "ERR_TLS_CERT_ALTNAME_INVALID" }), expected: { retry: false, reason: "permanent" } },
-    { name: "attempt budget", outcome: outcome({ status: 503, retryCount: 3, headers: { "retry-after": "1" } }), expected: { retry: false, reason: "budget-exhausted" } },
-    { name: "time budget: wait would overrun", outcome: outcome({ status: 429, elapsedInMs: 55_000, headers: { "retry-after": "10" } }), expected: { retry: false, reason: "budget-exhausted" } },
-    { name: "time budget: wait fits", outcome: outcome({ status: 429, elapsedInMs: 49_000, headers: { "retry-after": "10" } }), expected: { retry: true, delayInMs: 10_000, reason: "throttled" } },
+    {
+      name: "429 honours Retry-After seconds",
+      outcome: outcome({ status: 429, headers: { "retry-after": "7" } }),
+      expected: { retry: true, delayInMs: 7_000, reason: "throttled" },
+    },
+    {
+      name: "429 honours Retry-After HTTP-date",
+      outcome: outcome({ status: 429, headers: { "retry-after": new Date(now + 12_000).toUTCString() } }),
+      expected: { retry: true, delayInMs: 12_000, reason: "throttled" },
+    },
+    {
+      name: "503 honours retry-after-ms",
+      outcome: outcome({ status: 503, headers: { "retry-after-ms": "250", "retry-after": "9" } }),
+      expected: { retry: true, delayInMs: 250, reason: "throttled" },
+    },
+    {
+      name: "429 without Retry-After backs off",
+      outcome: outcome({ status: 429, retryCount: 1 }),
+      expected: { retry: true, delayInMs: 1_500, reason: "throttled" },
+    },
+    {
+      name: "concurrency text on a 400 is throttling",
+      outcome: outcome({ status: 400, bodyText: concurrencyBody, headers: { "retry-after": "2" } }),
+      expected: { retry: true, delayInMs: 2_000, reason: "throttled" },
+    },
+    {
+      name: "500 backs off",
+      outcome: outcome({ status: 500 }),
+      expected: { retry: true, delayInMs: 750, reason: "transient" },
+    },
+    {
+      name: "504 backs off exponentially",
+      outcome: outcome({ status: 504, retryCount: 2 }),
+      expected: { retry: true, delayInMs: 3_000, reason: "transient" },
+    },
+    {
+      name: "408 backs off",
+      outcome: outcome({ status: 408 }),
+      expected: { retry: true, delayInMs: 750, reason: "transient" },
+    },
+    {
+      name: "socket reset backs off",
+      outcome: outcome({ errorCode: "ECONNRESET" }),
+      expected: { retry: true, delayInMs: 750, reason: "transient" },
+    },
+    {
+      name: "timeout backs off",
+      outcome: outcome({ errorCode: "REQUEST_TIMEOUT" }),
+      expected: { retry: true, delayInMs: 750, reason: "transient" },
+    },
+    {
+      name: "unknown error is permanent",
+      outcome: outcome({ errorCode: "ERR_TLS_CERT_ALTNAME_INVALID" }),
+      expected: { retry: false, reason: "permanent" },
+    },
+    {
+      name: "attempt budget",
+      outcome: outcome({ status: 503, retryCount: 3, headers: { "retry-after": "1" } }),
+      expected: { retry: false, reason: "budget-exhausted" },
+    },
+    {
+      name: "time budget: wait would overrun",
+      outcome: outcome({ status: 429, elapsedInMs: 55_000, headers: { "retry-after": "10" } }),
+      expected: { retry: false, reason: "budget-exhausted" },
+    },
+    {
+      name: "time budget: wait fits",
+      outcome: outcome({ status: 429, elapsedInMs: 49_000, headers: { "retry-after": "10" } }),
+      expected: { retry: true, delayInMs: 10_000, reason: "throttled" },
+    },
   ];
   for (const { name, outcome: attempt, expected } of cases) {
-    assert.deepEqual(decideRetry(attempt, budget, () => 0.5), expected, name);
+    assert.deepEqual(
+      decideRetry(attempt, budget, () => 0.5),
+      expected,
+      name,
+    );
   }
 });
 
 test("backoffDelayInMs: grows, caps and jitters within [step/2, step]", () => {
-  assert.equal(backoffDelayInMs(0, budget, () => 0), 500);
-  assert.equal(backoffDelayInMs(0, budget, () => 1), 1_000);
-  assert.equal(backoffDelayInMs(3, budget, () => 1), 8_000);
-  assert.equal(backoffDelayInMs(10, budget, () => 0), 4_000, "capped at maxDelayInMs");
+  assert.equal(
+    backoffDelayInMs(0, budget, () => 0),
+    500,
+  );
+  assert.equal(
+    backoffDelayInMs(0, budget, () => 1),
+    1_000,
+  );
+  assert.equal(
+    backoffDelayInMs(3, budget, () => 1),
+    8_000,
+  );
+  assert.equal(
+    backoffDelayInMs(10, budget, () => 0),
+    4_000,
+    "capped at maxDelayInMs",
+  );
 });
 
 test("parseRetryAfterInMs: ignores junk and past dates", () => {

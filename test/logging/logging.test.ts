@@ -5,9 +5,14 @@ import { contextMethodFor, createInvocationLogger, createRootLogger, redactText 
 
 const JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sifQ.c2lnbmF0dXJlLXBhcnQ";
 const PEM = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----";
-const CONNECTION = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net";
+const CONNECTION =
+  "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5MTIzNDU2Nzg5MA==;EndpointSuffix=core.windows.net";
 
-function capture(): { lines: () => Record<string, unknown>[]; raw: () => string; destination: { write(line: string): void } } {
+function capture(): {
+  lines: () => Record<string, unknown>[];
+  raw: () => string;
+  destination: { write(line: string): void };
+} {
   const written: string[] = [];
   return {
     destination: { write: (line: string) => void written.push(line) },
@@ -19,9 +24,18 @@ function capture(): { lines: () => Record<string, unknown>[]; raw: () => string;
 test("redactText removes credentials by shape and leaves the rest", () => {
   assert.equal(redactText(`Authorization: Bearer ${JWT}`), "Authorization: Bearer [Redacted]");
   assert.equal(redactText(`token ${JWT} expired`), "token [Redacted] expired");
-  assert.equal(redactText(CONNECTION), "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[Redacted];EndpointSuffix=core.windows.net");
-  assert.equal(redactText(`key: ${PEM} end`), "key: -----BEGIN PRIVATE KEY-----[Redacted]-----END PRIVATE KEY----- end");
-  assert.equal(redactText("https://acct.queue.core.windows.net/q?sv=2024&sig=abc%2Fdef&se=1"), "https://acct.queue.core.windows.net/q?sv=2024&sig=[Redacted]&se=1");
+  assert.equal(
+    redactText(CONNECTION),
+    "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[Redacted];EndpointSuffix=core.windows.net",
+  );
+  assert.equal(
+    redactText(`key: ${PEM} end`),
+    "key: -----BEGIN PRIVATE KEY-----[Redacted]-----END PRIVATE KEY----- end",
+  );
+  assert.equal(
+    redactText("https://acct.queue.core.windows.net/q?sv=2024&sig=abc%2Fdef&se=1"),
+    "https://acct.queue.core.windows.net/q?sv=2024&sig=[Redacted]&se=1",
+  );
   assert.equal(redactText("Set-Mailbox failed for alice@contoso.com"), "Set-Mailbox failed for alice@contoso.com");
 });
 
@@ -40,11 +54,23 @@ test("the root logger redacts by key and by shape, everywhere in the record", ()
   );
   logger.error({ err: new Error(`connection failed: ${CONNECTION}`) }, "boom");
   const raw = sink.raw();
-  for (const secret of ["abcdefghijkl", "plain-token-value", "s3cr3t", "c2VjcmV0a2V5MTIzNDU2Nzg5MA==", "t0k3n", "MIGHAgEAMBMG", JWT]) {
+  for (const secret of [
+    "abcdefghijkl",
+    "plain-token-value",
+    "s3cr3t",
+    "c2VjcmV0a2V5MTIzNDU2Nzg5MA==",
+    "t0k3n",
+    "MIGHAgEAMBMG",
+    JWT,
+  ]) {
     assert.ok(!raw.includes(secret), `leaked ${secret}`);
   }
   const [first, second] = sink.lines();
-  assert.equal((first?.["request"] as { headers: Record<string, string> }).headers["client-request-id"], "c-1", "non-secrets kept");
+  assert.equal(
+    (first?.["request"] as { headers: Record<string, string> }).headers["client-request-id"],
+    "c-1",
+    "non-secrets kept",
+  );
   assert.equal(first?.["msg"], "calling with Bearer [Redacted]");
   assert.equal((first?.["config"] as Record<string, string>)["clientSecret"], "[Redacted]");
   assert.match(String((second?.["err"] as { message: string }).message), /AccountKey=\[Redacted\]/);
@@ -56,11 +82,21 @@ test("the level gates output", () => {
   const logger = createRootLogger({ level: "warn", destination: sink.destination });
   logger.info("hidden");
   logger.warn("shown");
-  assert.deepEqual(sink.lines().map((line) => line["msg"]), ["shown"]);
+  assert.deepEqual(
+    sink.lines().map((line) => line["msg"]),
+    ["shown"],
+  );
 });
 
 test("contextMethodFor maps pino levels to InvocationContext methods", () => {
-  assert.deepEqual([10, 20, 30, 40, 50, 60].map(contextMethodFor), ["trace", "debug", "info", "warn", "error", "error"]);
+  assert.deepEqual([10, 20, 30, 40, 50, 60].map(contextMethodFor), [
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+    "error",
+  ]);
 });
 
 test("the invocation logger forwards redacted lines to the InvocationContext with its bindings", () => {
@@ -75,7 +111,10 @@ test("the invocation logger forwards redacted lines to the InvocationContext wit
   logger.warn({ authorization: "Bearer zzzzzzzzzzzz" }, "throttled");
   logger.error("failed");
   logger.debug("detail");
-  assert.deepEqual(received.map((entry) => entry.level), ["information", "warning", "error", "debug"]);
+  assert.deepEqual(
+    received.map((entry) => entry.level),
+    ["information", "warning", "error", "debug"],
+  );
   const first = JSON.parse(String(received[0]?.args[0])) as Record<string, unknown>;
   assert.equal(first["invocationId"], "inv-42");
   assert.equal(first["functionName"], "auditSweep");
