@@ -249,4 +249,21 @@ describe("RestExchangeTransport against the emulator", async () => {
     );
     exchangeFaultsCleared();
   });
+
+  it("holds the configured limit even where the service would allow more", async () => {
+    const roomy = await withEmulator(createEmptyTenant(), {
+      cmdlets: testCmdlets,
+      maxConcurrentRequestsPerTenant: 100,
+      latencyInMs: { min: 5, max: 20 },
+    });
+    const options = { tenantId: roomy.tenantId, baseUrl: roomy.exchangeBaseUrl, extraCaPem: roomy.caCertificatePem };
+    const first = transport({ ...options, maxConcurrency: 2 });
+    const second = transport({ ...options, maxConcurrency: 2 });
+    await Promise.all(
+      Array.from({ length: 16 }, (_, index) =>
+        (index % 2 ? first : second).invoke({ cmdlet: "Get-TestItem", parameters: { Count: 25 } }, {}),
+      ),
+    );
+    assert.equal(roomy.maxObservedConcurrency, 2);
+  });
 });
