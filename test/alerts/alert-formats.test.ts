@@ -120,7 +120,12 @@ describe("email format and channel", () => {
   it("sends through the MailSender port from the configured mailbox", async () => {
     const sent: { from: string; message: AlertMailMessage }[] = [];
     const channel = emailChannel({
-      sender: { sendMail: async (from, message) => void sent.push({ from, message }) },
+      sender: {
+        sendMail: (from, message) => {
+          sent.push({ from, message });
+          return Promise.resolve();
+        },
+      },
       from: "alerts@contoso.com",
       to: ["soc@contoso.com", "it@contoso.com"],
       maxListedEvents: 2,

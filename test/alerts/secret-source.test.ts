@@ -16,13 +16,13 @@ function countingSource(): SecretSource & { reads: number; failNext: boolean } {
   const source = {
     reads: 0,
     failNext: false,
-    async getSecret(name: string) {
+    getSecret(name: string): Promise<string> {
       source.reads += 1;
       if (source.failNext) {
         source.failNext = false;
-        throw new Error("vault unavailable");
+        return Promise.reject(new Error("vault unavailable"));
       }
-      return `${name}-value-${source.reads}`;
+      return Promise.resolve(`${name}-value-${source.reads}`);
     },
   };
   return source;
@@ -72,15 +72,15 @@ describe("keyVaultSecretSource", () => {
   it("returns the secret's value and rejects a secret without one", async () => {
     const requested: string[] = [];
     const source = keyVaultSecretSource({
-      getSecret: async (name: string) => {
+      getSecret: (name: string) => {
         requested.push(name);
-        return {
+        return Promise.resolve({
           name,
           value: name === "empty" ? undefined : "https://hooks.example/x",
           properties: { name, vaultUrl: "https://kv" },
-        };
+        });
       },
-    } as never);
+    });
     assert.equal(await source.getSecret("alert-webhook-url"), "https://hooks.example/x");
     await assert.rejects(source.getSecret("empty"), /has no value/);
     assert.deepEqual(requested, ["alert-webhook-url", "empty"]);

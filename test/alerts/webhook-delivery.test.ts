@@ -135,7 +135,10 @@ describe("webhook channel", () => {
 
   it("reads the URL through the cached secret source once per TTL", async () => {
     let reads = 0;
-    const secrets = cachedSecretSource({ getSecret: async () => ((reads += 1), receiver.url) }, { ttlInMs: 60_000 });
+    const secrets = cachedSecretSource(
+      { getSecret: () => ((reads += 1), Promise.resolve(receiver.url)) },
+      { ttlInMs: 60_000 },
+    );
     const cachedChannel = webhookChannel({ secrets, secretName: SECRET_NAME, format: "generic" });
     await cachedChannel.deliver(anAlert());
     await cachedChannel.deliver(anAlert());
@@ -160,10 +163,14 @@ describe("deliverRunAlerts", () => {
       webhookChannel({ secrets: secretsFor(receiver.url), secretName: SECRET_NAME, format: "generic", maxRetries: 0 }),
       emailChannel({
         sender: {
-          sendMail: async (_from, message) => {
-            if (options.mailFails?.())
-              throw Object.assign(new Error("Graph refused"), { code: "ErrorAccessDenied", requestId: "g-1" });
+          sendMail: (_from, message) => {
+            if (options.mailFails?.()) {
+              return Promise.reject(
+                Object.assign(new Error("Graph refused"), { code: "ErrorAccessDenied", requestId: "g-1" }),
+              );
+            }
             mail.push(message);
+            return Promise.resolve();
           },
         },
         from: "alerts@contoso.com",
@@ -279,11 +286,10 @@ describe("deliverRunAlerts", () => {
 
   it("an unreadable state store: alerting failed, nothing sent", async () => {
     const store: AlertStateStore = {
-      // eslint-disable-next-line require-yield
-      async *list() {
-        throw new Error("table unavailable");
-      },
-      update: async () => assert.fail("must not write"),
+      list: () => ({
+        [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("table unavailable")) }),
+      }),
+      update: () => assert.fail("must not write"),
     };
     const { run, logger } = setup({ store });
     const result = await run();
