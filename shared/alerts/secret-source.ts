@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { SecretClient } from "@azure/keyvault-secrets";
+import type { TokenCredential } from "@azure/core-auth";
+import { SecretClient } from "@azure/keyvault-secrets";
 
 /**
  * Port: where secrets (the alert webhook URL) come from. Key Vault in Azure; an environment variable or a
@@ -76,4 +77,26 @@ export function cachedSecretSource(inner: SecretSource, options: CachedSecretSou
       return value;
     },
   };
+}
+
+export interface SecretSourceOptions {
+  /** `https://<vault>.vault.azure.net`; when absent, secrets come from the environment (development). */
+  readonly vaultUrl?: string;
+  /** Required with `vaultUrl`: the app's managed identity. */
+  readonly credential?: TokenCredential;
+  /** Default 5 minutes. */
+  readonly ttlInMs?: number;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The app's secret source: Key Vault when a vault is configured, else the environment; cached either way. */
+export function createSecretSource(options: SecretSourceOptions): SecretSource {
+  let inner: SecretSource;
+  if (options.vaultUrl) {
+    if (!options.credential) throw new TypeError("A Key Vault secret source needs a credential");
+    inner = keyVaultSecretSource(new SecretClient(options.vaultUrl, options.credential));
+  } else {
+    inner = environmentSecretSource(options.env);
+  }
+  return cachedSecretSource(inner, { ttlInMs: options.ttlInMs ?? DEFAULT_SECRET_TTL_IN_MS });
 }

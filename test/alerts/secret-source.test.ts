@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
   cachedSecretSource,
+  createSecretSource,
   environmentSecretSource,
   keyVaultSecretSource,
   secretVariableName,
@@ -114,5 +115,19 @@ describe("environmentSecretSource", () => {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe("createSecretSource", () => {
+  it("without a vault: the environment, cached", async () => {
+    const env: Record<string, string> = { ALERT_WEBHOOK_URL: "https://hooks.example/one" };
+    const source = createSecretSource({ env, ttlInMs: 60_000 });
+    assert.equal(await source.getSecret("alert-webhook-url"), "https://hooks.example/one");
+    env["ALERT_WEBHOOK_URL"] = "https://hooks.example/two";
+    assert.equal(await source.getSecret("alert-webhook-url"), "https://hooks.example/one");
+  });
+
+  it("a vault needs a credential", () => {
+    assert.throws(() => createSecretSource({ vaultUrl: "https://kv.vault.azure.net" }), TypeError);
   });
 });

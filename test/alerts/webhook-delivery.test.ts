@@ -101,6 +101,16 @@ describe("webhook channel", () => {
     assert.equal(receiver.posts.length, 2);
   });
 
+  it("a receiver that does not answer in time is a delivery failure", async () => {
+    receiver.stallNext(1);
+    const started = Date.now();
+    await assert.rejects(
+      channel({ timeoutInMs: 200, maxRetries: 0 }).deliver(anAlert()),
+      (error: unknown) => error instanceof AlertDeliveryError && error.code === "Timeout",
+    );
+    assert.ok(Date.now() - started < 5_000);
+  });
+
   it("refuses plain HTTP to anything but loopback", async () => {
     const insecure = webhookChannel({
       secrets: secretsFor("http://hooks.example.com/secret-token"),

@@ -12,7 +12,7 @@ export interface ReceivedPost {
   readonly bodyText: string;
   /** The body parsed as JSON, or undefined when it is not JSON. */
   readonly body: unknown;
-  /** The status this receiver answered. */
+  /** The status this receiver answered; 0 when it stalled. */
   readonly status: number;
 }
 
@@ -25,13 +25,18 @@ export interface WebhookReceiver {
   readonly accepted: readonly ReceivedPost[];
   /** Answers the next `count` posts with `status` (default 500) instead of 200. */
   failNext(count: number, status?: number): void;
+  /** Never answers the next `count` posts (until `close`): for client timeouts. Recorded with status 0. */
+  stallNext(count: number): void;
   /** Forgets the recorded posts and any failures still pending. */
   clear(): void;
   close(): Promise<void>;
 }
 
+const STALL = 0;
+
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const posts: ReceivedPost[] = [];
+  /** Pending answers: an HTTP status, or `STALL`. */
   const failures: number[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -50,6 +55,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       }
       const status = failures.shift() ?? 200;
       posts.push({ path: request.url ?? "/", headers: request.headers, bodyText, body, status });
+      if (status === STALL) return;
       response.writeHead(status, { "content-type": "text/plain" }).end(status < 300 ? "1" : "failed");
     });
   });
@@ -66,10 +72,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       return [...posts];
     },
     get accepted() {
-      return posts.filter((post) => post.status < 300);
+      return posts.filter((post) => post.status >= 200 && post.status < 300);
     },
     failNext(count, status = 500) {
       for (let index = 0; index < count; index += 1) failures.push(status);
+    },
+    stallNext(count) {
+      for (let index = 0; index < count; index += 1) failures.push(STALL);
     },
     clear() {
       posts.length = 0;
