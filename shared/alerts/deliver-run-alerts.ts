@@ -11,7 +11,7 @@ import type { AlertStateStore } from "./alert-state-store";
 
 /**
  * The alert step of a run: read the tenant's alert state, decide, deliver one alert per channel, and store
- * the state each channel's result calls for. Never throws: every failure is logged (without secrets) and
+ * the state each channel's result calls for. Storage and delivery failures do not throw: each is logged (without secrets) and
  * reported as `alertingFailed`, so the caller can mark the run failed; the state is left such that the next
  * run raises whatever was not delivered.
  */
