@@ -3,6 +3,7 @@
  * `local.settings.json` locally, the shell for the CLI). Every problem is reported at once.
  */
 import { z } from "zod";
+import { parseCaptureSettings, type CaptureSettings } from "./capture/settings";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -76,6 +77,16 @@ export const SETTINGS = Object.freeze([
     description: "PEM CA certificate to trust in addition to the public roots (the local emulator's).",
   },
   { name: "LOG_LEVEL", description: `Log level: ${LOG_LEVELS.join(", ")}.`, defaultValue: "info" },
+  { name: "AUDIT_POLICY_PATH", description: "JSON file with a custom audit policy (same schema as policy/audit-baseline.v1.json); default: the shipped ASD + CIS baseline." },
+  { name: "AUDIT_LOG_AGE_LIMIT_DAYS", description: "Minimum mailbox AuditLogAgeLimit to enforce, in days (overrides the policy's minimumAuditLogAgeInDays).", defaultValue: "180" },
+  { name: "FULL_SWEEP_INTERVAL_DAYS", description: "Days between full sweeps of every mailbox; runs in between read only changed mailboxes (overrides the policy).", defaultValue: "7" },
+  { name: "CAPTURE_MODE", description: "Journaling-equivalent capture: off, transport-rules (cloud-only tenants, the ASD design) or journaling (hybrid).", defaultValue: "off" },
+  { name: "CAPTURE_MAILBOX", description: "transport-rules mode: SMTP address of the shared capture mailbox." },
+  { name: "CAPTURE_ACCESS_GROUP", description: "transport-rules mode: the mail-enabled security group that alone gets FullAccess to the capture mailbox (name, alias or address)." },
+  { name: "CAPTURE_CREATE_MAILBOX", description: "transport-rules mode: create the capture mailbox as a shared mailbox when it is missing (true/false).", defaultValue: "false" },
+  { name: "CAPTURE_EXPECTED_DAILY_MESSAGES", description: "Messages per day the capture mailbox is expected to receive (checked against the 3,600 messages/hour receiving limit)." },
+  { name: "JOURNAL_EMAIL_ADDRESS", description: "journaling mode: the external or on-premises journaling mailbox address." },
+  { name: "JOURNAL_NDR_MAILBOX", description: "journaling mode: mailbox for undeliverable journal reports (JournalingReportNdrTo)." },
   {
     name: "IDENTITY_ENDPOINT",
     description: "Set by App Service/Functions: the managed identity endpoint (read, never set by hand in Azure).",
@@ -115,6 +126,12 @@ export interface AppConfig {
   readonly logLevel: LogLevel;
   /** The App Service managed identity endpoint, when the platform (or the emulator) provides one. */
   readonly managedIdentity?: { readonly endpoint: string; readonly header: string };
+  readonly auditPolicyPath?: string;
+  /** Overrides of the audit policy's minimum AuditLogAgeLimit and full-sweep period. */
+  readonly auditLogAgeLimitDays?: number;
+  readonly fullSweepIntervalDays?: number;
+  /** Capture settings (validated), or undefined when CAPTURE_MODE is off. */
+  readonly capture?: CaptureSettings;
 }
 
 /** Configuration that failed validation; `problems` lists every one, one per setting. */
@@ -185,6 +202,16 @@ const envSchema = z.object({
     (value) => (typeof blank(value) === "string" ? String(blank(value)).toLowerCase() : blank(value)),
     z.enum(LOG_LEVELS).default("info"),
   ),
+  AUDIT_POLICY_PATH: optional(z.string()),
+  AUDIT_LOG_AGE_LIMIT_DAYS: optional(z.coerce.number().int("must be a whole number").min(1).max(24855)),
+  FULL_SWEEP_INTERVAL_DAYS: optional(z.coerce.number().positive()),
+  CAPTURE_MODE: z.preprocess(blank, z.enum(["off", "transport-rules", "journaling"]).default("off")),
+  CAPTURE_MAILBOX: optional(z.string()),
+  CAPTURE_ACCESS_GROUP: optional(z.string()),
+  CAPTURE_CREATE_MAILBOX: z.preprocess(blank, z.enum(["true", "false"], { error: "must be true or false" }).default("false")),
+  CAPTURE_EXPECTED_DAILY_MESSAGES: optional(z.coerce.number().int("must be a whole number").nonnegative()),
+  JOURNAL_EMAIL_ADDRESS: optional(z.string()),
+  JOURNAL_NDR_MAILBOX: optional(z.string()),
   IDENTITY_ENDPOINT: optional(z.url()),
   IDENTITY_HEADER: optional(z.string()),
 } satisfies Record<SettingName, z.ZodType>);
@@ -240,6 +267,7 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(env)"}: ${issue.message}`);
   problems.push(...crossSettingProblems(env, options.requireStorage ?? true));
+  const capture = parsed.success ? captureSettings(parsed.data, problems) : undefined;
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
   const storage: StorageConfig | undefined = values.AzureWebJobsStorage
@@ -267,10 +295,35 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     ...(values.AZURE_CLIENT_ID ? { azureClientId: values.AZURE_CLIENT_ID } : {}),
     ...(certificate ? { certificate } : {}),
     ...(values.EXTRA_CA_CERT_PATH ? { extraCaCertPath: values.EXTRA_CA_CERT_PATH } : {}),
+    ...(values.AUDIT_POLICY_PATH ? { auditPolicyPath: values.AUDIT_POLICY_PATH } : {}),
+    ...(values.AUDIT_LOG_AGE_LIMIT_DAYS !== undefined ? { auditLogAgeLimitDays: values.AUDIT_LOG_AGE_LIMIT_DAYS } : {}),
+    ...(values.FULL_SWEEP_INTERVAL_DAYS !== undefined ? { fullSweepIntervalDays: values.FULL_SWEEP_INTERVAL_DAYS } : {}),
+    ...(capture ? { capture } : {}),
     ...(values.IDENTITY_ENDPOINT && values.IDENTITY_HEADER
       ? { managedIdentity: { endpoint: values.IDENTITY_ENDPOINT, header: values.IDENTITY_HEADER } }
       : {}),
   });
+}
+
+/** Capture settings from the CAPTURE_* / JOURNAL_* variables; problems are added to `problems`. */
+function captureSettings(values: z.output<typeof envSchema>, problems: string[]): CaptureSettings | undefined {
+  if (values.CAPTURE_MODE === "off") return undefined;
+  try {
+    return parseCaptureSettings({
+      mode: values.CAPTURE_MODE,
+      ...(values.CAPTURE_MAILBOX
+        ? { captureMailbox: { address: values.CAPTURE_MAILBOX, createIfMissing: values.CAPTURE_CREATE_MAILBOX === "true" } }
+        : {}),
+      ...(values.CAPTURE_ACCESS_GROUP ? { accessGroup: values.CAPTURE_ACCESS_GROUP } : {}),
+      ...(values.CAPTURE_EXPECTED_DAILY_MESSAGES !== undefined ? { expectedDailyMessages: values.CAPTURE_EXPECTED_DAILY_MESSAGES } : {}),
+      ...(values.JOURNAL_EMAIL_ADDRESS || values.JOURNAL_NDR_MAILBOX
+        ? { journaling: { journalEmailAddress: values.JOURNAL_EMAIL_ADDRESS, ndrMailbox: values.JOURNAL_NDR_MAILBOX } }
+        : {}),
+    });
+  } catch (error) {
+    problems.push(`CAPTURE_MODE=${values.CAPTURE_MODE}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 function deepFreeze<T extends object>(value: T): T {

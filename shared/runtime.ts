@@ -1,0 +1,118 @@
+/**
+ * The composition root: turns the validated configuration into the production clients (credential, Exchange
+ * transport, Graph client, Table Storage stores) and the services one enforcement run needs. The CLI, every
+ * Function and the end-to-end tests build their dependencies here, so all of them run the production path.
+ */
+import type { TokenCredential } from "@azure/core-auth";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { defaultAuditPolicy, parseAuditPolicy, type AuditPolicy } from "./audit";
+import type { CaptureGraphPort } from "./capture/run-capture";
+import type { AppConfig } from "./config";
+import { createCredential, readExtraCaPem } from "./credentials";
+import type { EnforcementServices } from "./enforcement";
+import { GraphClient } from "./graph/client";
+import { GraphError } from "./graph/errors";
+import { RestExchangeTransport, type ExchangeCall } from "./exchange/rest-transport";
+import { graphLicenceSource } from "./licences";
+import type { AuditLogger } from "./audit/ports";
+import { TableLeaseStore } from "./storage/table-lease";
+import { TableOutcomeStore } from "./storage/table-outcome-store";
+import type { TableConnection } from "./storage/table-connection";
+import { TABLE_NAMES } from "./storage/storage-layout";
+import { readFile } from "node:fs/promises";
+
+export interface Runtime {
+  readonly config: AppConfig;
+  readonly credential: TokenCredential;
+  readonly transport: RestExchangeTransport;
+  readonly graph: GraphClient;
+  readonly store: TableOutcomeStore;
+  readonly leases: TableLeaseStore;
+  readonly tableConnection: TableConnection;
+  readonly auditPolicy: AuditPolicy;
+  /** The services of one enforcement run (a fresh licence cache per run). */
+  enforcementServices(logger?: AuditLogger): EnforcementServices;
+}
+
+export interface RuntimeOptions {
+  /** Called after every Exchange HTTP call (logging, accounting). */
+  readonly onExchangeCall?: (call: ExchangeCall) => void;
+}
+
+function storageConnection(config: AppConfig): TableConnection {
+  const storage = config.storage;
+  if (!storage) throw new Error("Table Storage is not configured (AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri).");
+  if (storage.kind === "connectionString") return { connectionString: storage.connectionString };
+  const credential = storage.clientId ? new ManagedIdentityCredential({ clientId: storage.clientId }) : new DefaultAzureCredential();
+  return { endpoint: storage.tableServiceUri, credential };
+}
+
+/** The policy file (or the shipped baseline) with the app settings' overrides applied, validated again. */
+async function loadAuditPolicy(config: AppConfig): Promise<AuditPolicy> {
+  const policy = config.auditPolicyPath
+    ? parseAuditPolicy(JSON.parse(await readFile(config.auditPolicyPath, "utf8")) as unknown)
+    : defaultAuditPolicy();
+  return parseAuditPolicy({
+    ...policy,
+    mailboxes: { ...policy.mailboxes, minimumAuditLogAgeInDays: config.auditLogAgeLimitDays ?? policy.mailboxes.minimumAuditLogAgeInDays },
+    scan: { ...policy.scan, fullSweepIntervalInDays: config.fullSweepIntervalDays ?? policy.scan.fullSweepIntervalInDays },
+  });
+}
+
+/** Adapts the Graph client to the capture's port: a 404 means the account is unknown. */
+function captureGraphPort(graph: GraphClient): CaptureGraphPort {
+  return {
+    async getUser(userId) {
+      try {
+        const user = await graph.getUser(userId, { select: ["id", "accountEnabled", "userPrincipalName"] });
+        return { id: user.id, accountEnabled: user.accountEnabled ?? true };
+      } catch (error) {
+        if (error instanceof GraphError && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+    blockSignIn: (userId) => graph.updateUser(userId, { accountEnabled: false }),
+  };
+}
+
+/** Builds the production clients from the configuration. */
+export async function createRuntime(config: AppConfig, options: RuntimeOptions = {}): Promise<Runtime> {
+  const credential = await createCredential(config);
+  const extraCaPem = await readExtraCaPem(config);
+  const common = { tenantId: config.tenantId, credential, ...(extraCaPem ? { extraCaPem } : {}) };
+  const transport = new RestExchangeTransport({
+    ...common,
+    baseUrl: config.exchangeBaseUrl,
+    maxConcurrency: config.exchangeMaxConcurrency,
+    ...(options.onExchangeCall ? { onCall: options.onExchangeCall } : {}),
+  });
+  const graph = new GraphClient({ ...common, baseUrl: config.graphBaseUrl });
+  const tableConnection = storageConnection(config);
+  const store = new TableOutcomeStore({
+    connection: tableConnection,
+    tableNames: { runs: TABLE_NAMES.runs, latest: TABLE_NAMES.latest, history: TABLE_NAMES.history, watermarks: TABLE_NAMES.watermarks },
+  });
+  const leases = new TableLeaseStore({ connection: tableConnection, tableName: TABLE_NAMES.leases });
+  const auditPolicy = await loadAuditPolicy(config);
+  const capture = config.capture ? { settings: config.capture, graph: captureGraphPort(graph) } : undefined;
+  return {
+    config,
+    credential,
+    transport,
+    graph,
+    store,
+    leases,
+    tableConnection,
+    auditPolicy,
+    enforcementServices: (logger) => ({
+      tenantId: config.tenantId,
+      transport,
+      store,
+      auditPolicy,
+      licences: graphLicenceSource(graph),
+      clock: { now: () => new Date() },
+      ...(capture ? { capture } : {}),
+      ...(logger ? { logger } : {}),
+    }),
+  };
+}
