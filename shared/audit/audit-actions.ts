@@ -37,6 +37,8 @@ export const SUBSTITUTIONS: ReadonlyMap<string, string> = new Map([["MessageBind
 /** Actions that need the Audit (Premium) plan (`M365_ADVANCED_AUDITING`) on the mailbox's account. */
 export const LICENCE_GATED_ACTIONS: ReadonlySet<string> = new Set(["MailItemsAccessed", "Send", "SearchQueryInitiated"]);
 
+/** Exchange's rejection of an Add of an action the mailbox already audits (lower-cased). */
+export const ALREADY_AUDITED_TEXT = "is/are already being audited";
 /** Text Exchange returns when a gated action is set on a mailbox without the licence. */
 export const LICENCE_REJECTION_TEXT = "only available for users with appropriate license";
 

@@ -16,7 +16,7 @@
  */
 import { ensureError, ExchangeError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
-import { LICENCE_REJECTION_TEXT } from "./audit-actions";
+import { ALREADY_AUDITED_TEXT, LICENCE_REJECTION_TEXT } from "./audit-actions";
 import { diffMailbox, diffOrganization, GROUP_MAILBOX } from "./diff";
 import {
   BYPASS_SELECT,
@@ -342,7 +342,9 @@ class AuditRun {
       const outcome = expected.get(action.targetId);
       const result = results[index];
       if (!outcome || result === undefined) continue;
-      if (result.error === undefined) {
+      if (result.error === undefined || isAlreadyAudited(result.error)) {
+        // "Already being audited" answers a write whose earlier attempt landed (a retried timeout, a crashed run
+        // re-sending): nothing is assumed either way; the read-back decides the outcome.
         this.park(action, outcome, observedFor);
       } else if (action.licenceFallback !== undefined && isLicenceRejection(result.error)) {
         retries.push({ action, outcome: withLicenceRejection(outcome, result.error) });
@@ -560,6 +562,10 @@ function toOutcomeError(error: unknown): OutcomeError {
     };
   }
   return { code: "Error", message: ensureError(error).message };
+}
+
+function isAlreadyAudited(error: OutcomeError): boolean {
+  return error.message.toLowerCase().includes(ALREADY_AUDITED_TEXT);
 }
 
 function isLicenceRejection(error: OutcomeError): boolean {

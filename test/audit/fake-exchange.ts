@@ -33,6 +33,8 @@ export class FakeExchange implements ExchangeTransport {
   readonly failSet = new Map<string, ExchangeError>();
   /** Set-Mailbox identities acknowledged but not changed (verify must catch it). */
   readonly dropWrite = new Set<string>();
+  /** Identities whose Set-Mailbox lands and then answers with this error (a retried write whose first attempt landed). */
+  readonly landThenFail = new Map<string, ExchangeError>();
   /** A cmdlet whose read throws (run-level failure). */
   throwOnRead: string | undefined;
 
@@ -155,6 +157,8 @@ export class FakeExchange implements ExchangeTransport {
     if (this.dropWrite.has(identity)) return;
     next.WhenChangedUTC = this.clock.now().toISOString();
     this.mailboxes.set(identity, next);
+    const lateFailure = this.landThenFail.get(identity);
+    if (lateFailure) throw lateFailure;
   }
 }
 

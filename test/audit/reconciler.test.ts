@@ -111,6 +111,21 @@ test("partial batch failure: the failed mailbox carries Exchange's error id, tex
   assert.ok(!store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`), "a failed target keeps the watermark, so the next run retries it");
 });
 
+test("'already being audited' on a write that landed is settled by the read-back, not reported as a failure", async () => {
+  const { exchange, store, deps, room, unlicensedUser } = setup();
+  const alreadyAudited = new ExchangeError({
+    errorId: "", exceptionType: "InvalidOperationException", text: "The input operation(s) is/are already being audited", status: 400, requestId: "req-7",
+  });
+  exchange.landThenFail.set(room.Guid ?? "", alreadyAudited);
+  exchange.failSet.set(unlicensedUser.Guid ?? "", alreadyAudited);
+  const { summary } = await runAuditBaseline(deps, request());
+  assert.equal(store.outcomes.find((candidate) => candidate.targetId === room.ExternalDirectoryObjectId)?.status, "remediated");
+  const notLanded = store.outcomes.find((candidate) => candidate.targetId === unlicensedUser.ExternalDirectoryObjectId);
+  assert.equal(notLanded?.status, "failed");
+  assert.equal(notLanded?.error?.code, "VerifyMismatch");
+  assert.equal(summary.counts.failed, 1);
+});
+
 test("licence rejection despite the licence input: retried once without gated actions, licence-gap recorded", async () => {
   const { exchange, store, deps, licensedUser } = setup();
   exchange.licensed.clear();
