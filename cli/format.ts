@@ -2,9 +2,15 @@ import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../share
 
 const statusOrder: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
 
+const MAX_LISTED_VALUES = 6;
+
 function formatValue(value: unknown): string {
   if (value === undefined) return "(unset)";
-  if (Array.isArray(value)) return value.length === 0 ? "(none)" : value.join(", ");
+  if (Array.isArray(value)) {
+    if (value.length === 0) return "(none)";
+    const listed = value.slice(0, MAX_LISTED_VALUES).join(", ");
+    return value.length > MAX_LISTED_VALUES ? `${listed}, ... (${value.length} in all)` : listed;
+  }
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
@@ -16,9 +22,17 @@ function formatFinding(finding: Finding): string {
   return `      ${finding.kind} ${finding.setting}: ${finding.message}${values}`;
 }
 
-/** A readable report of one target: status, name, findings and error. */
+/**
+ * A readable report of one target: status, name, then its findings with current and desired values and its error.
+ * A remediated target gets one line naming what was changed (the details are in --json and the report).
+ */
 export function formatOutcome(outcome: TargetOutcome): string {
-  const lines = [`  ${outcome.status.toUpperCase().padEnd(11)} ${outcome.kind} ${outcome.displayName}`];
+  const header = `  ${outcome.status.toUpperCase().padEnd(11)} ${outcome.kind} ${outcome.displayName}`;
+  if (outcome.status === "remediated" || outcome.status === "exempt") {
+    const settings = [...new Set(outcome.findings.filter((finding) => finding.kind === "drift" || finding.kind === "exemption").map((finding) => finding.setting))];
+    return settings.length > 0 ? `${header}: ${settings.join(", ")}` : header;
+  }
+  const lines = [header];
   for (const finding of outcome.findings) lines.push(formatFinding(finding));
   if (outcome.error) {
     const requestId = outcome.error.requestId ? ` [request-id ${outcome.error.requestId}]` : "";

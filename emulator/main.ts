@@ -16,9 +16,11 @@ export interface EmulatorCliOptions extends EmulatorOptions {
   readonly until?: Promise<unknown>;
 }
 
-/** The lines (`NAME=value`) a client process needs, NODE_EXTRA_CA_CERTS included. */
+/** The lines (`NAME=value`) a client process needs: the CA as EXTRA_CA_CERT_PATH (the app) and NODE_EXTRA_CA_CERTS. */
 export function emulatorEnvLines(emulator: RunningEmulator, caCertificatePath: string): string[] {
-  return Object.entries({ ...emulator.env(), NODE_EXTRA_CA_CERTS: caCertificatePath }).map(([name, value]) => `${name}=${value}`);
+  return Object.entries({ ...emulator.env(), EXTRA_CA_CERT_PATH: caCertificatePath, NODE_EXTRA_CA_CERTS: caCertificatePath }).map(
+    ([name, value]) => `${name}=${value}`,
+  );
 }
 
 /** Starts the emulator, prints its environment and serves until stopped; returns the emulator after it stopped. */

@@ -67,10 +67,36 @@ function parseSample(value: string | undefined): CaptureStatisticsSample | undef
   }
 }
 
-/** Runs the audit baseline and the capture for one tenant and records one run. */
+/**
+ * Runs the capture, then the audit baseline, for one tenant and records one run. The capture goes first so that a
+ * capture mailbox it creates is audited by the same run.
+ */
 export async function runEnforcement(services: EnforcementServices, request: EnforcementRequest): Promise<EnforcementResult> {
   const { tenantId, transport, store, clock, logger } = services;
+  const startedAt = clock.now();
   const callsAtStart = { ...transport.callCounts() };
+  const capture = services.capture;
+  const wantCapture = capture !== undefined && request.capture !== false && (request.mailboxes?.length ?? 0) === 0;
+  let captureOutcomes: TargetOutcome[] = [];
+  let captureError: OutcomeError | undefined;
+  if (wantCapture) {
+    try {
+      const previous = await store.getWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK);
+      const previousSample = parseSample(previous?.value);
+      const result = await runCapture(
+        { transport, graph: capture.graph, settings: capture.settings, clock },
+        { tenantId, mode: request.mode, ...(previousSample ? { previousSample } : {}) },
+      );
+      captureOutcomes = result.outcomes;
+      await store.recordOutcomes(tenantId, request.runId, startedAt.toISOString(), captureOutcomes);
+      if (result.sample) await store.setWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK, JSON.stringify(result.sample));
+    } catch (error) {
+      const failure = ensureError(error);
+      captureError = { code: failure.name === "CaptureConfigurationError" ? "CaptureConfiguration" : "CaptureFailed", message: failure.message };
+      logger?.error({ tenantId, runId: request.runId, err: failure }, "capture run failed");
+    }
+  }
+
   const audit = await runAuditBaseline(
     {
       transport,
@@ -92,37 +118,18 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
       ...(request.sampleSize !== undefined ? { sampleSize: request.sampleSize } : {}),
     },
   );
-  const capture = services.capture;
-  const wantCapture = capture !== undefined && request.capture !== false && (request.mailboxes?.length ?? 0) === 0;
   if (!wantCapture) return audit;
-
-  let captureOutcomes: TargetOutcome[] = [];
-  let captureError: OutcomeError | undefined;
-  try {
-    const previous = await store.getWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK);
-    const previousSample = parseSample(previous?.value);
-    const result = await runCapture(
-      { transport, graph: capture.graph, settings: capture.settings, clock },
-      { tenantId, mode: request.mode, ...(previousSample ? { previousSample } : {}) },
-    );
-    captureOutcomes = result.outcomes;
-    await store.recordOutcomes(tenantId, request.runId, audit.summary.startedAt, captureOutcomes);
-    if (result.sample) await store.setWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK, JSON.stringify(result.sample));
-  } catch (error) {
-    const failure = ensureError(error);
-    captureError = { code: failure.name === "CaptureConfigurationError" ? "CaptureConfiguration" : "CaptureFailed", message: failure.message };
-    logger?.error({ tenantId, runId: request.runId, err: failure }, "capture run failed");
-  }
 
   const counts = { ...audit.summary.counts };
   const findingCounts = { ...audit.summary.findingCounts };
   for (const outcome of captureOutcomes) tallyOutcome(counts, findingCounts, outcome);
   const finishedAt = clock.now();
-  const error = audit.summary.error ?? captureError;
+  const error = captureError ?? audit.summary.error;
   const summary: RunSummary = {
     ...audit.summary,
+    startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationInMs: finishedAt.getTime() - Date.parse(audit.summary.startedAt),
+    durationInMs: finishedAt.getTime() - startedAt.getTime(),
     counts,
     findingCounts,
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),

@@ -173,7 +173,8 @@ export class GraphClient {
   /** `assignedPlans` of one user (`licenseDetails` is not available to application permissions). */
   /** `GET /v1.0/users/{id|upn}` with `$select`; a missing user is a `GraphError` with status 404. */
   async getUser(idOrUpn: string, options: { select?: readonly string[]; abortSignal?: AbortSignal } = {}): Promise<GraphUser> {
-    return this.send("GET", this.url(`/v1.0/users/${userKey(idOrUpn)}${selectQuery(options.select)}`), userSchema, options);
+    const query = selectQuery(options.select);
+    return this.send("GET", this.url(`/v1.0/users/${userKey(idOrUpn)}${query ? `?${query}` : ""}`), userSchema, options);
   }
 
   async getUserAssignedPlans(

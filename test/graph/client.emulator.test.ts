@@ -94,6 +94,16 @@ describe("GraphClient against the emulator", async () => {
     await assert.rejects(client.getUserAssignedPlans("x' or 1 eq 1"), TypeError);
   });
 
+  it("reads a user with $select, and a missing user is a 404 GraphError", async () => {
+    const user = [...tenant.users.values()][0];
+    assert.ok(user);
+    const read = await client.getUser(user.id, { select: ["id", "accountEnabled"] });
+    assert.equal(read.id, user.id);
+    assert.equal(read.accountEnabled, user.accountEnabled);
+    assert.equal(read.displayName, undefined, "only the selected properties come back");
+    await assert.rejects(client.getUser(randomUUID()), (error: unknown) => (error as { status?: number }).status === 404);
+  });
+
   it("finds groups by id, mail and display name with quotes escaped", async () => {
     const tricky = {
       ExternalDirectoryObjectId: randomUUID(),

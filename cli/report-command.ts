@@ -1,0 +1,1 @@
+export async function runReport(_command: unknown, _env: NodeJS.ProcessEnv): Promise<number> { throw new Error("report: not wired yet"); }
