@@ -1,0 +1,64 @@
+import type { Finding } from "../audit/outcome";
+import type { RecordedOutcome } from "../storage/outcome-store";
+
+/**
+ * CSV rendering of recorded outcomes: RFC 4180 (every field quoted, quotes doubled, CRLF record ends) and safe to
+ * open in a spreadsheet. Display names, rule names and error messages come from the tenant and may be hostile: a
+ * field starting with a formula trigger (`=`, `+`, `-`, `@`, tab, CR, NUL) gets a leading `'`, which Excel and
+ * LibreOffice read as "text", as OWASP and ASVS 1.2.10 recommend.
+ */
+
+export const OUTCOME_CSV_COLUMNS = [
+  "kind",
+  "targetId",
+  "displayName",
+  "recipientType",
+  "status",
+  "findings",
+  "errorCode",
+  "errorMessage",
+  "errorRequestId",
+  "runId",
+  "runStartedAt",
+] as const;
+
+const FORMULA_TRIGGER = /^[=+\-@\t\r\0]/;
+const RECORD_END = "\r\n";
+
+/** One field: neutralised against formula injection, then quoted. */
+export function csvField(value: string): string {
+  const text = FORMULA_TRIGGER.test(value) ? `'${value}` : value;
+  return `"${text.replaceAll('"', '""')}"`;
+}
+
+/** One record, ending in CRLF. */
+export function csvRecord(values: readonly string[]): string {
+  return values.map(csvField).join(",") + RECORD_END;
+}
+
+/** `kind setting` of each finding, `; `-separated: enough to filter on; the JSON report has the details. */
+export function findingsSummary(findings: readonly Finding[]): string {
+  return findings.map((finding) => `${finding.kind} ${finding.setting}`).join("; ");
+}
+
+export function outcomeCsvValues(outcome: RecordedOutcome): string[] {
+  return [
+    outcome.kind,
+    outcome.targetId,
+    outcome.displayName,
+    outcome.recipientType ?? "",
+    outcome.status,
+    findingsSummary(outcome.findings),
+    outcome.error?.code ?? "",
+    outcome.error?.message ?? "",
+    outcome.error?.requestId ?? "",
+    outcome.runId,
+    outcome.runStartedAt,
+  ];
+}
+
+export const OUTCOME_CSV_HEADER = csvRecord(OUTCOME_CSV_COLUMNS);
+
+export function outcomeCsvRecord(outcome: RecordedOutcome): string {
+  return csvRecord(outcomeCsvValues(outcome));
+}

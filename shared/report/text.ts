@@ -1,0 +1,71 @@
+import type { OutcomeStatus, TargetKind } from "../audit/outcome";
+import type { MailboxHistory, ReportRow, ReportSection, StatusCounts, TenantReport } from "./tenant-report";
+
+/** The report for a terminal: counts first, then the targets that need attention, at most `maxRows` per section. */
+
+const STATUS_ORDER: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
+
+function countsLine(counts: StatusCounts): string {
+  const parts = STATUS_ORDER.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
+  return parts.length === 0 ? "none" : parts.join(", ");
+}
+
+/** Control characters in tenant data would rewrite the terminal (escape sequences) or fake extra lines. */
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => (char === "\n" ? "\\n" : "?"));
+}
+
+function rowLine(row: ReportRow): string {
+  const parts = [`  ${row.status.toUpperCase().padEnd(14)} ${row.kind} ${printable(row.displayName)} (${printable(row.targetId)})`];
+  if (row.error) {
+    const requestId = row.error.requestId ? ` [request-id ${printable(row.error.requestId)}]` : "";
+    parts.push(`      error ${printable(row.error.code)}: ${printable(row.error.message)}${requestId}`);
+  }
+  if ("failingSince" in row && typeof row.failingSince === "string") parts.push(`      failing since ${row.failingSince}`);
+  for (const finding of row.findings) parts.push(`      ${finding.kind} ${printable(finding.setting)}: ${printable(finding.message)}`);
+  return parts.join("\n");
+}
+
+function sectionLines(title: string, section: ReportSection, maxRows: number): string[] {
+  if (section.total === 0) return [];
+  const lines = ["", `${title} (${section.total}):`, ...section.rows.slice(0, maxRows).map(rowLine)];
+  const shown = Math.min(maxRows, section.rows.length);
+  if (section.total > shown) lines.push(`  ... and ${section.total - shown} more (use --json or --csv for every target)`);
+  return lines;
+}
+
+export function renderTextReport(report: TenantReport, maxRows = 20): string {
+  const lines = [`Tenant ${report.tenant}: ${report.targets} targets, report generated ${report.generatedAt}`];
+  if (report.runId !== undefined) lines.push(`  restricted to targets last recorded by run ${report.runId}`);
+  const [latest] = report.runs;
+  if (latest) {
+    const failed = latest.error ? ` FAILED ${latest.error.code}: ${printable(latest.error.message)}` : "";
+    lines.push(`  latest run ${latest.runId} (${latest.mode}, ${latest.scope}) started ${latest.startedAt}${failed}`);
+  } else lines.push("  no run recorded");
+  lines.push(`  ${countsLine(report.counts.byStatus)}`);
+  for (const [kind, counts] of Object.entries(report.counts.byKind) as [TargetKind, StatusCounts][]) {
+    lines.push(`    ${kind}: ${countsLine(counts)}`);
+  }
+  const findings = Object.entries(report.counts.byFinding).filter(([, count]) => count > 0);
+  if (findings.length > 0) lines.push(`  targets with findings: ${findings.map(([kind, count]) => `${count} ${kind}`).join(", ")}`);
+  if (report.truncatedTargets > 0) lines.push(`  ${report.truncatedTargets} targets have fields shortened by storage`);
+  lines.push(
+    ...sectionLines("Failed", report.failures, maxRows),
+    ...sectionLines("Hazards", report.hazards, maxRows),
+    ...sectionLines("Drift", report.drift, maxRows),
+    ...sectionLines("Licence gaps", report.licenceGaps, maxRows),
+    ...sectionLines("Exemptions", report.exemptions, maxRows),
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function renderTextHistory(history: MailboxHistory): string {
+  if (history.targetId === undefined) return `No recorded mailbox matches ${printable(history.mailbox)} in tenant ${history.tenant}.\n`;
+  const lines = [`History of ${printable(history.displayName ?? history.mailbox)} (${history.targetId}), newest first:`];
+  for (const entry of history.entries) {
+    lines.push(`  ${entry.runStartedAt} run ${entry.runId}`, rowLine(entry));
+  }
+  if (history.entries.length === 0) lines.push("  (no entries)");
+  return lines.join("\n") + "\n";
+}
