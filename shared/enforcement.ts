@@ -5,7 +5,7 @@
  */
 import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
 import { tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./audit/outcome";
-import type { AuditLogger, Clock } from "./audit/ports";
+import type { AuditLogger, Clock, MailboxChangeSink } from "./audit/ports";
 import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
 import type { CaptureSettings } from "./capture/settings";
 import type { CaptureStatisticsSample } from "./capture/capture-mailbox";
@@ -39,6 +39,8 @@ export interface EnforcementRequest {
   readonly capture?: boolean;
   readonly sampleSize?: number;
   readonly onProgress?: (progress: AuditProgress) => void;
+  /** Apply mode: fan mailbox changes out through this sink instead of sending them inline. */
+  readonly mailboxSink?: MailboxChangeSink;
 }
 
 export interface EnforcementResult {
@@ -46,6 +48,8 @@ export interface EnforcementResult {
   /** A bounded sample of the run's outcomes (capture outcomes first, then the audit sample); all are in the store. */
   readonly outcomes: readonly TargetOutcome[];
   readonly outcomesTruncated: boolean;
+  /** Mailbox changes handed to `mailboxSink`, still to be applied and recorded by whoever drains it. */
+  readonly deferredChanges: number;
 }
 
 function callsSince(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
@@ -107,6 +111,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
       exchangeCalls: () => transport.callCounts(),
       ...(logger ? { logger } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
+      ...(request.mailboxSink ? { mailboxSink: request.mailboxSink } : {}),
     },
     {
       tenantId,
@@ -136,5 +141,10 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     ...(error ? { error } : {}),
   };
   await store.recordRun(summary);
-  return { summary, outcomes: [...captureOutcomes, ...audit.outcomes], outcomesTruncated: audit.outcomesTruncated };
+  return {
+    summary,
+    outcomes: [...captureOutcomes, ...audit.outcomes],
+    outcomesTruncated: audit.outcomesTruncated,
+    deferredChanges: audit.deferredChanges,
+  };
 }

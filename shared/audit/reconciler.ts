@@ -13,6 +13,10 @@
  * - `full`: the organisation, every bypass association and every mailbox. Chosen when asked, when there is no
  *   watermark, or when the last full sweep is older than the policy's `scan.fullSweepIntervalInDays`.
  * Watermarks advance (to the run's start) only after an apply run with no run error and no failed target.
+ *
+ * Fan-out: with a `mailboxSink`, an apply run hands each page's mailbox changes to the sink instead of sending
+ * them (organisation and bypass changes stay inline) and leaves the watermarks to whoever completes those changes;
+ * `applyMailboxChanges` then applies, verifies (one identity-filtered read per 20 mailboxes) and records them.
  */
 import { ensureError, ExchangeError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
@@ -42,7 +46,7 @@ import {
 } from "./outcome";
 import { planRun, type PlannedAction, type PlannedTarget } from "./plan";
 import type { AuditPolicy } from "./policy";
-import type { AuditLogger, AuditProgress, AuditStore, Clock, LicenceSource } from "./ports";
+import type { AuditLogger, AuditProgress, AuditStore, Clock, DeferredMailboxChange, LicenceSource, MailboxChangeSink } from "./ports";
 
 export const INCREMENTAL_WATERMARK = "mailbox-audit";
 export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
@@ -63,6 +67,8 @@ export interface AuditBaselineDeps {
   readonly onProgress?: (progress: AuditProgress) => void;
   /** Cumulative Exchange HTTP calls by cmdlet (from the transport); the run reports the difference. */
   readonly exchangeCalls?: () => Readonly<Record<string, number>>;
+  /** Apply mode: hand mailbox changes here instead of sending them (see the module comment). */
+  readonly mailboxSink?: MailboxChangeSink;
 }
 
 export interface AuditBaselineRequest {
@@ -85,6 +91,15 @@ export interface AuditBaselineResult {
   readonly outcomes: readonly TargetOutcome[];
   /** Whether the run produced more outcomes than `outcomes` holds. */
   readonly outcomesTruncated: boolean;
+  /** Mailbox changes handed to `mailboxSink` (not in `summary.counts`; watermarks left as they were when > 0). */
+  readonly deferredChanges: number;
+}
+
+/** What `applyMailboxChanges` did: one outcome per change, all recorded under the run. */
+export interface MailboxChangesResult {
+  readonly counts: Readonly<Record<OutcomeStatus, number>>;
+  readonly findingCounts: Readonly<Partial<Record<FindingKind, number>>>;
+  readonly outcomes: readonly TargetOutcome[];
 }
 
 /** Raised (as a rejected promise) for an invalid request, before any Exchange call. */
@@ -105,6 +120,25 @@ export async function runAuditBaseline(deps: AuditBaselineDeps, request: AuditBa
     throw new AuditRequestError(`changeLimit must be a non-negative integer, got ${request.changeLimit}`);
   }
   return new AuditRun(deps, request, identities).run();
+}
+
+/**
+ * Applies changes a fan-out run deferred: sends them (with the licence fallback), reads exactly those mailboxes
+ * back and records their outcomes under the run (`runStartedAt` keys them with the run's other outcomes).
+ * Records no run summary and moves no watermark. Rejects only when the outcomes cannot be recorded.
+ */
+export async function applyMailboxChanges(
+  deps: Omit<AuditBaselineDeps, "mailboxSink">,
+  run: { readonly tenantId: string; readonly runId: string; readonly runStartedAt: string },
+  changes: readonly DeferredMailboxChange[],
+): Promise<MailboxChangesResult> {
+  const auditRun = new AuditRun(
+    deps,
+    { tenantId: run.tenantId, runId: run.runId, mode: "apply", sampleSize: changes.length },
+    undefined,
+    new Date(run.runStartedAt),
+  );
+  return auditRun.applyDeferred(changes);
 }
 
 interface PendingMailbox {
@@ -131,13 +165,18 @@ class AuditRun {
   private readonly pendingMailboxes = new Map<string, PendingMailbox>();
   private readonly pendingBypass = new Map<string, TargetOutcome>();
   private pendingOrganization: TargetOutcome | undefined;
+  private deferredChanges = 0;
+  /** Deferred changes are verified by reading exactly their mailboxes, not every mailbox changed since apply. */
+  private readonly verifyByIdentity: boolean;
 
   constructor(
     private readonly deps: AuditBaselineDeps,
     private readonly request: AuditBaselineRequest,
     private readonly identities: readonly MailboxIdentity[] | undefined,
+    runStartedAt?: Date,
   ) {
-    this.startedAt = deps.clock.now();
+    this.startedAt = runStartedAt ?? deps.clock.now();
+    this.verifyByIdentity = runStartedAt !== undefined;
     this.callsAtStart = { ...(deps.exchangeCalls?.() ?? {}) };
     this.sampleSize = request.sampleSize ?? DEFAULT_SAMPLE_SIZE;
     this.changesLeft = request.changeLimit ?? Number.POSITIVE_INFINITY;
@@ -173,7 +212,8 @@ class AuditRun {
 
     // A failed target keeps the watermark where it was, so the next incremental run reads it again (its WhenChanged
     // may not have moved) and finishes the job; a full sweep bounds how far back that window can grow.
-    if (!runError && this.counts.failed === 0 && this.request.mode === "apply" && scope !== "mailboxes") {
+    const complete = this.deferredChanges === 0;
+    if (!runError && complete && this.counts.failed === 0 && this.request.mode === "apply" && scope !== "mailboxes") {
       await this.advanceWatermarks(scope, incremental, fullSweep);
     }
     const finishedAt = this.deps.clock.now();
@@ -192,7 +232,31 @@ class AuditRun {
     };
     await store.recordRun(summary);
     logger?.info({ tenantId, runId: this.request.runId, counts: summary.counts, durationInMs: summary.durationInMs }, "audit baseline run finished");
-    return { summary, outcomes: this.sample, outcomesTruncated: this.produced > this.sample.length };
+    return {
+      summary,
+      outcomes: this.sample,
+      outcomesTruncated: this.produced > this.sample.length,
+      deferredChanges: this.deferredChanges,
+    };
+  }
+
+  async applyDeferred(changes: readonly DeferredMailboxChange[]): Promise<MailboxChangesResult> {
+    const byTargetId = new Map(changes.map((change) => [change.action.targetId, change]));
+    try {
+      await this.handlePlan(
+        { targets: changes.map(({ outcome, action }) => ({ outcome, action })), actions: changes.map((change) => change.action) },
+        (targetId) => {
+          const change = byTargetId.get(targetId);
+          return change ? { observed: change.observed, licensed: change.licensed } : undefined;
+        },
+      );
+      await this.verify();
+    } catch (error) {
+      this.failPending({ code: "RunAborted", message: `Failed before verification: ${toOutcomeError(error).message}` });
+    }
+    await this.flush();
+    if (this.recordFailure) throw new Error(`Outcomes not recorded: ${this.recordFailure.message}`);
+    return { counts: { ...this.counts }, findingCounts: { ...this.findingCounts }, outcomes: this.sample };
   }
 
   private fullSweepDue(fullSweep: { value: string } | undefined): boolean {
@@ -336,9 +400,10 @@ class AuditRun {
     if (!applying || plan.actions.length === 0) return;
 
     const expected = new Map(plan.targets.filter((target) => target.action).map((target) => [target.outcome.targetId, target.outcome]));
-    const results = await this.send(plan.actions);
+    const actions = await this.deferMailboxChanges(plan.actions, expected, observedFor);
+    const results = await this.send(actions);
     const retries: { action: PlannedAction; outcome: TargetOutcome }[] = [];
-    for (const [index, action] of plan.actions.entries()) {
+    for (const [index, action] of actions.entries()) {
       const outcome = expected.get(action.targetId);
       const result = results[index];
       if (!outcome || result === undefined) continue;
@@ -346,6 +411,8 @@ class AuditRun {
         // "Already being audited" answers a write whose earlier attempt landed (a retried timeout, a crashed run
         // re-sending): nothing is assumed either way; the read-back decides the outcome.
         this.park(action, outcome, observedFor);
+      } else if (action.targetKind === "organization" && needsOrganizationCustomization(result.error)) {
+        await this.customizeOrganizationAndRetry(action, outcome);
       } else if (action.licenceFallback !== undefined && isLicenceRejection(result.error)) {
         retries.push({ action, outcome: withLicenceRejection(outcome, result.error) });
       } else {
@@ -372,6 +439,60 @@ class AuditRun {
       if (error === undefined) this.park(action, outcome, unlicensed);
       else this.emit(failed(outcome, error));
     }
+  }
+
+  /** With a sink, hands the mailbox changes over and returns the actions still to send inline. */
+  private async deferMailboxChanges(
+    actions: readonly PlannedAction[],
+    expected: ReadonlyMap<string, TargetOutcome>,
+    observedFor?: (targetId: string) => { observed: ObservedMailbox; licensed: boolean | undefined } | undefined,
+  ): Promise<readonly PlannedAction[]> {
+    const sink = this.deps.mailboxSink;
+    if (!sink || !observedFor) return actions;
+    const deferred: DeferredMailboxChange[] = [];
+    const inline: PlannedAction[] = [];
+    for (const action of actions) {
+      const found = action.targetKind === "mailbox" ? observedFor(action.targetId) : undefined;
+      const outcome = expected.get(action.targetId);
+      if (found && outcome) {
+        deferred.push({ action, outcome, observed: found.observed, ...(found.licensed !== undefined ? { licensed: found.licensed } : {}) });
+      } else {
+        inline.push(action);
+      }
+    }
+    if (deferred.length > 0) {
+      await sink.accept(deferred);
+      this.deferredChanges += deferred.length;
+      this.changesSent += deferred.length;
+      this.progress("apply");
+    }
+    return inline;
+  }
+
+  /**
+   * A dehydrated tenant refuses Set-AdminAuditLogConfig until Enable-OrganizationCustomization has run; that switch is
+   * a prerequisite of the policy's unified audit log setting, so apply runs it once and resends the change.
+   */
+  private async customizeOrganizationAndRetry(action: PlannedAction, outcome: TargetOutcome): Promise<void> {
+    try {
+      await this.deps.transport.invoke({ cmdlet: "Enable-OrganizationCustomization" });
+    } catch (error) {
+      if (!/already enabled/i.test(ensureError(error).message)) {
+        this.emit(failed(outcome, toOutcomeError(error)));
+        return;
+      }
+    }
+    const finding: Finding = {
+      kind: "drift",
+      setting: "IsDehydrated",
+      current: true,
+      desired: false,
+      message: "The tenant was dehydrated: Enable-OrganizationCustomization was run so the unified audit log could be turned on",
+    };
+    const customized = { ...outcome, findings: [...outcome.findings, finding] };
+    const [retry] = await this.send([action]);
+    if (retry?.error === undefined) this.park(action, customized);
+    else this.emit(failed(customized, retry.error));
   }
 
   private park(
@@ -455,13 +576,8 @@ class AuditRun {
 
   private async verifyMailboxes(): Promise<void> {
     this.progress("verify");
-    const since = new Date((this.applyStartedAt ?? this.startedAt).getTime() - VERIFY_WINDOW_IN_MS);
-    const needGroups = [...this.pendingMailboxes.values()].some((pending) => pending.observed.RecipientTypeDetails === GROUP_MAILBOX);
-    const needOthers = [...this.pendingMailboxes.values()].some((pending) => pending.observed.RecipientTypeDetails !== GROUP_MAILBOX);
-    const [others, groups] = mailboxReads(changedSinceFilter(since));
     try {
-      for (const request of [needOthers ? others : undefined, needGroups ? groups : undefined]) {
-        if (!request) continue;
+      for (const request of this.readBackRequests()) {
         for await (const page of this.deps.transport.pages(request)) {
           for (const row of page) {
             const parsed = observedMailboxSchema.safeParse(row);
@@ -479,6 +595,31 @@ class AuditRun {
     }
     for (const pending of this.pendingMailboxes.values()) this.emit(missingFromReadBack(pending.outcome));
     this.pendingMailboxes.clear();
+  }
+
+  /**
+   * The reads that find the pending mailboxes again: every mailbox changed since the apply started (one stream,
+   * for a whole run), or exactly the pending ones by identity, 20 per filter (for deferred changes).
+   */
+  private readBackRequests(): CmdletRequest[] {
+    const pending = [...this.pendingMailboxes.values()].map((entry) => entry.observed);
+    const readsFor = (filter: string, mailboxes: readonly ObservedMailbox[]): CmdletRequest[] => {
+      const [others, groups] = mailboxReads(filter);
+      return [
+        ...(mailboxes.some((mailbox) => mailbox.RecipientTypeDetails !== GROUP_MAILBOX) ? [others] : []),
+        ...(mailboxes.some((mailbox) => mailbox.RecipientTypeDetails === GROUP_MAILBOX) ? [groups] : []),
+      ];
+    };
+    if (!this.verifyByIdentity) {
+      const since = new Date((this.applyStartedAt ?? this.startedAt).getTime() - VERIFY_WINDOW_IN_MS);
+      return readsFor(changedSinceFilter(since), pending);
+    }
+    const requests: CmdletRequest[] = [];
+    for (let index = 0; index < pending.length; index += IDENTITIES_PER_FILTER) {
+      const chunk = pending.slice(index, index + IDENTITIES_PER_FILTER);
+      requests.push(...readsFor(identityFilter(chunk.map(readBackIdentity)), chunk));
+    }
+    return requests;
   }
 
   private failPending(error: OutcomeError): void {
@@ -544,6 +685,13 @@ function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest
   ];
 }
 
+/** The identity that finds a mailbox again: its Entra object id, else its primary address. */
+function readBackIdentity(mailbox: ObservedMailbox): MailboxIdentity {
+  return mailbox.ExternalDirectoryObjectId
+    ? { kind: "guid", value: mailbox.ExternalDirectoryObjectId.toLowerCase() }
+    : { kind: "address", value: mailbox.PrimarySmtpAddress ?? "" };
+}
+
 function matchesIdentity(mailbox: ObservedMailbox, identity: MailboxIdentity): boolean {
   const wanted = identity.value.toLowerCase();
   const candidates = identity.kind === "guid"
@@ -562,6 +710,10 @@ function toOutcomeError(error: unknown): OutcomeError {
     };
   }
   return { code: "Error", message: ensureError(error).message };
+}
+
+function needsOrganizationCustomization(error: OutcomeError): boolean {
+  return error.message.includes("Enable-OrganizationCustomization");
 }
 
 function isAlreadyAudited(error: OutcomeError): boolean {
