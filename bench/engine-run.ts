@@ -1,0 +1,76 @@
+/**
+ * One benchmark run of the enforcement engine, in a child process of `audit-bench` so that its memory is measured
+ * alone (the emulated tenant and Azurite live in the parent). Production path: configuration from the environment,
+ * `createRuntime` (managed identity credential, REST transport over HTTPS, Table Storage), `runEnforcement`.
+ *
+ * Protocol (IPC): the parent sends one `EngineRunRequest`; the child answers one `EngineRunReport` and exits.
+ */
+import { loadConfig } from "../shared/config";
+import { runEnforcement } from "../shared/enforcement";
+import { createRuntime } from "../shared/runtime";
+import type { RunSummary } from "../shared/audit/outcome";
+
+export interface EngineRunRequest {
+  readonly runId: string;
+  /** Added to the real clock, so that consecutive runs can be "nights" apart (the emulator uses the same offset). */
+  readonly clockOffsetInMs: number;
+  readonly full?: boolean;
+}
+
+export interface MemoryPeak {
+  /** Before the run, after the runtime was built (modules loaded, clients created). */
+  readonly baselineRssInBytes: number;
+  readonly baselineHeapUsedInBytes: number;
+  readonly peakRssInBytes: number;
+  readonly peakHeapUsedInBytes: number;
+}
+
+export type EngineRunReport =
+  | { readonly ok: true; readonly summary: RunSummary; readonly wallTimeInMs: number; readonly memory: MemoryPeak }
+  | { readonly ok: false; readonly error: string };
+
+const MEMORY_SAMPLE_INTERVAL_IN_MS = 50;
+
+async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
+  const runtime = await createRuntime(loadConfig(process.env));
+  const services = runtime.enforcementServices();
+  const clock = { now: () => new Date(Date.now() + request.clockOffsetInMs) };
+  const baseline = process.memoryUsage();
+  let peakRss = baseline.rss;
+  let peakHeap = baseline.heapUsed;
+  const sample = (): void => {
+    const usage = process.memoryUsage();
+    peakRss = Math.max(peakRss, usage.rss);
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+  };
+  const sampler = setInterval(sample, MEMORY_SAMPLE_INTERVAL_IN_MS);
+  const startedAtInMs = performance.now();
+  try {
+    const result = await runEnforcement(
+      { ...services, clock },
+      { runId: request.runId, mode: "apply", capture: false, ...(request.full !== undefined ? { full: request.full } : {}) },
+    );
+    const wallTimeInMs = performance.now() - startedAtInMs;
+    sample();
+    return {
+      ok: true,
+      summary: result.summary,
+      wallTimeInMs,
+      memory: {
+        baselineRssInBytes: baseline.rss,
+        baselineHeapUsedInBytes: baseline.heapUsed,
+        peakRssInBytes: peakRss,
+        peakHeapUsedInBytes: peakHeap,
+      },
+    };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+process.once("message", (message: EngineRunRequest) => {
+  runOnce(message)
+    .catch((error: unknown): EngineRunReport => ({ ok: false, error: error instanceof Error ? (error.stack ?? error.message) : String(error) }))
+    .then((report) => process.send?.(report, () => process.exit(0)))
+    .catch(() => process.exit(1));
+});
