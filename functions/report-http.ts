@@ -1,0 +1,120 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import { z } from "zod";
+import { loadConfig } from "../shared/config";
+import { createInvocationLogger } from "../shared/logging";
+import { isMailboxIdentifier, reportChunks, type ReportRequest } from "../shared/report";
+import { createRuntime } from "../shared/runtime";
+import type { OutcomeStore } from "../shared/storage/outcome-store";
+
+/**
+ * `GET /api/report?format=json|csv[&tenant=<tenant>][&mailbox=<GUID or SMTP address>][&runId=<run>]`: the latest
+ * recorded state of every target (or one mailbox's history) for auditors. Function-key protected. The body streams
+ * from the store when the host streams HTTP; otherwise the worker buffers it.
+ */
+
+export interface ReportDependencies {
+  readonly store: OutcomeStore;
+  /** Tenants this app enforces; a `tenant` parameter must name one of them (case-insensitively). */
+  readonly tenants: readonly string[];
+}
+
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const PARAMETERS = ["format", "tenant", "mailbox", "runId"] as const;
+
+const querySchema = z
+  .object({
+    format: z.enum(["json", "csv"], { error: "must be json or csv" }).default("json"),
+    tenant: z.string().max(256).optional(),
+    mailbox: z.string().refine(isMailboxIdentifier, "must be a mailbox object id (GUID) or an SMTP address").optional(),
+    runId: z.string().regex(RUN_ID, "must be a run id").optional(),
+  })
+  .refine((query) => query.mailbox === undefined || query.runId === undefined, {
+    message: "mailbox history covers every run: give mailbox or runId, not both",
+    path: ["runId"],
+  });
+
+const problem = (status: number, detail: string, extra: Record<string, unknown> = {}): HttpResponseInit => ({
+  status,
+  jsonBody: { status, detail, ...extra },
+});
+
+/** Parses the query into a report request and the tenant (as configured), or the 400 that answers it. */
+export function parseReportQuery(
+  query: URLSearchParams,
+  tenants: readonly string[],
+): { request: ReportRequest; tenantId: string } | { response: HttpResponseInit } {
+  const repeated = PARAMETERS.filter((name) => query.getAll(name).length > 1);
+  if (repeated.length > 0) return { response: problem(400, `Repeated query parameter: ${repeated.join(", ")}`) };
+  const parsed = querySchema.safeParse(
+    Object.fromEntries(PARAMETERS.flatMap((name) => (query.has(name) ? [[name, query.get(name)?.trim()]] : []))),
+  );
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => `${issue.path.map(String).join(".")}: ${issue.message}`);
+    return { response: problem(400, "Invalid query", { errors }) };
+  }
+  const { format, tenant, mailbox, runId } = parsed.data;
+  const tenantId = tenant === undefined ? tenants[0] : tenants.find((known) => known.toLowerCase() === tenant.toLowerCase());
+  if (tenantId === undefined) return { response: problem(400, "tenant: not a tenant this app enforces") };
+  return {
+    tenantId,
+    request: { format, ...(mailbox !== undefined && { mailbox }), ...(runId !== undefined && { runId }) },
+  };
+}
+
+const encoder = new TextEncoder();
+
+async function* encoded(chunks: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) yield encoder.encode(chunk);
+}
+
+/** The handler over the given dependencies (tests pass a store over Azurite). */
+export function createReportHandler(
+  dependencies: () => Promise<ReportDependencies>,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  return async (request, context): Promise<HttpResponseInit> => {
+    const { store, tenants } = await dependencies();
+    const parsed = parseReportQuery(request.query, tenants);
+    if ("response" in parsed) return parsed.response;
+    const { tenantId, request: reportRequest } = parsed;
+    const logger = createInvocationLogger(context, { tenant: tenantId });
+    if (reportRequest.runId !== undefined && !(await store.getRun(tenantId, reportRequest.runId))) {
+      return problem(404, `runId: no run ${reportRequest.runId} is recorded for this tenant`);
+    }
+    logger.info({ format: reportRequest.format, mailbox: reportRequest.mailbox, runId: reportRequest.runId }, "report requested");
+    const now = new Date();
+    const body = encoded(reportChunks(store, tenantId, { ...reportRequest, now }));
+    if (reportRequest.format === "json") {
+      return { status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body };
+    }
+    const subject = reportRequest.mailbox === undefined ? "tenant" : "mailbox-history";
+    const stamp = now.toISOString().replace(/[:.]/g, "-");
+    return {
+      status: 200,
+      headers: {
+        "content-type": "text/csv; charset=utf-8; header=present",
+        // The tenant is a validated GUID or *.onmicrosoft.com name, so the file name needs no escaping.
+        "content-disposition": `attachment; filename="mailbox-audit-${subject}-${tenantId}-${stamp}.csv"`,
+        "x-content-type-options": "nosniff",
+      },
+      body,
+    };
+  };
+}
+
+let runtimeDependencies: Promise<ReportDependencies> | undefined;
+
+/** The production dependencies: configuration and clients built once per process, on first use. */
+function productionDependencies(): Promise<ReportDependencies> {
+  runtimeDependencies ??= (async () => {
+    const runtime = await createRuntime(loadConfig(process.env));
+    return { store: runtime.store, tenants: [runtime.config.tenantId] };
+  })().catch((error: unknown) => {
+    runtimeDependencies = undefined;
+    throw error;
+  });
+  return runtimeDependencies;
+}
+
+export const reportHttp = createReportHandler(productionDependencies);
+
+app.http("report", { methods: ["GET"], authLevel: "function", route: "report", handler: reportHttp });
