@@ -53,7 +53,8 @@ export function parseReportQuery(
     return { response: problem(400, "Invalid query", { errors }) };
   }
   const { format, tenant, mailbox, runId } = parsed.data;
-  const tenantId = tenant === undefined ? tenants[0] : tenants.find((known) => known.toLowerCase() === tenant.toLowerCase());
+  const tenantId =
+    tenant === undefined ? tenants[0] : tenants.find((known) => known.toLowerCase() === tenant.toLowerCase());
   if (tenantId === undefined) return { response: problem(400, "tenant: not a tenant this app enforces") };
   return {
     tenantId,
@@ -80,7 +81,10 @@ export function createReportHandler(
     if (reportRequest.runId !== undefined && !(await store.getRun(tenantId, reportRequest.runId))) {
       return problem(404, `runId: no run ${reportRequest.runId} is recorded for this tenant`);
     }
-    logger.info({ format: reportRequest.format, mailbox: reportRequest.mailbox, runId: reportRequest.runId }, "report requested");
+    logger.info(
+      { format: reportRequest.format, mailbox: reportRequest.mailbox, runId: reportRequest.runId },
+      "report requested",
+    );
     const now = new Date();
     const body = encoded(reportChunks(store, tenantId, { ...reportRequest, now }));
     if (reportRequest.format === "json") {

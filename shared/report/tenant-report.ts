@@ -1,11 +1,4 @@
-import type {
-  Finding,
-  FindingKind,
-  OutcomeError,
-  OutcomeStatus,
-  RunSummary,
-  TargetKind,
-} from "../audit/outcome";
+import type { Finding, FindingKind, OutcomeError, OutcomeStatus, RunSummary, TargetKind } from "../audit/outcome";
 import type { OutcomeStore, RecordedOutcome, TruncatableField } from "../storage/outcome-store";
 
 /**
@@ -181,7 +174,8 @@ export async function* streamTenantReport(
       counts[outcome.status] += 1;
       byRecipientType.set(outcome.recipientType, counts);
     }
-    for (const kind of new Set(outcome.findings.map((finding) => finding.kind))) byFinding[kind] = (byFinding[kind] ?? 0) + 1;
+    for (const kind of new Set(outcome.findings.map((finding) => finding.kind)))
+      byFinding[kind] = (byFinding[kind] ?? 0) + 1;
     if (outcome.truncated.length > 0) truncatedTargets += 1;
 
     if (outcome.status === "failed") failures.add(() => reportRow(outcome, outcome.findings));
@@ -238,7 +232,9 @@ async function withFailingSince(
 }
 
 /** The unbroken series of failed outcomes at the head of a newest-first history. */
-export function failingSince(history: readonly RecordedOutcome[]): Pick<FailureRow, "failingSince" | "consecutiveFailedRuns"> {
+export function failingSince(
+  history: readonly RecordedOutcome[],
+): Pick<FailureRow, "failingSince" | "consecutiveFailedRuns"> {
   let oldest: RecordedOutcome | undefined;
   let consecutiveFailedRuns = 0;
   for (const outcome of history) {
@@ -283,8 +279,8 @@ export async function mailboxHistory(
 ): Promise<MailboxHistory> {
   const resolved = GUID.test(mailbox) ? { targetId: mailbox } : await resolveAddress(store, tenantId, mailbox);
   if (!resolved) return { tenant: tenantId, mailbox, entries: [] };
-  const entries = (await store.listHistory(tenantId, resolved.targetId, { limit: options.limit ?? 50 })).filter((entry) =>
-    MAILBOX_KINDS.has(entry.kind),
+  const entries = (await store.listHistory(tenantId, resolved.targetId, { limit: options.limit ?? 50 })).filter(
+    (entry) => MAILBOX_KINDS.has(entry.kind),
   );
   const displayName = entries[0]?.displayName;
   return {

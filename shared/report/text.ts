@@ -3,7 +3,14 @@ import type { MailboxHistory, ReportRow, ReportSection, StatusCounts, TenantRepo
 
 /** The report for a terminal: counts first, then the targets that need attention, at most `maxRows` per section. */
 
-const STATUS_ORDER: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
+const STATUS_ORDER: readonly OutcomeStatus[] = [
+  "failed",
+  "drift",
+  "remediated",
+  "exempt",
+  "not-applicable",
+  "compliant",
+];
 
 function countsLine(counts: StatusCounts): string {
   const parts = STATUS_ORDER.filter((status) => counts[status] > 0).map((status) => `${counts[status]} ${status}`);
@@ -17,13 +24,17 @@ function printable(text: string): string {
 }
 
 function rowLine(row: ReportRow): string {
-  const parts = [`  ${row.status.toUpperCase().padEnd(14)} ${row.kind} ${printable(row.displayName)} (${printable(row.targetId)})`];
+  const parts = [
+    `  ${row.status.toUpperCase().padEnd(14)} ${row.kind} ${printable(row.displayName)} (${printable(row.targetId)})`,
+  ];
   if (row.error) {
     const requestId = row.error.requestId ? ` [request-id ${printable(row.error.requestId)}]` : "";
     parts.push(`      error ${printable(row.error.code)}: ${printable(row.error.message)}${requestId}`);
   }
-  if ("failingSince" in row && typeof row.failingSince === "string") parts.push(`      failing since ${row.failingSince}`);
-  for (const finding of row.findings) parts.push(`      ${finding.kind} ${printable(finding.setting)}: ${printable(finding.message)}`);
+  if ("failingSince" in row && typeof row.failingSince === "string")
+    parts.push(`      failing since ${row.failingSince}`);
+  for (const finding of row.findings)
+    parts.push(`      ${finding.kind} ${printable(finding.setting)}: ${printable(finding.message)}`);
   return parts.join("\n");
 }
 
@@ -31,7 +42,8 @@ function sectionLines(title: string, section: ReportSection, maxRows: number): s
   if (section.total === 0) return [];
   const lines = ["", `${title} (${section.total}):`, ...section.rows.slice(0, maxRows).map(rowLine)];
   const shown = Math.min(maxRows, section.rows.length);
-  if (section.total > shown) lines.push(`  ... and ${section.total - shown} more (use --json or --csv for every target)`);
+  if (section.total > shown)
+    lines.push(`  ... and ${section.total - shown} more (use --json or --csv for every target)`);
   return lines;
 }
 
@@ -48,7 +60,8 @@ export function renderTextReport(report: TenantReport, maxRows = 20): string {
     lines.push(`    ${kind}: ${countsLine(counts)}`);
   }
   const findings = Object.entries(report.counts.byFinding).filter(([, count]) => count > 0);
-  if (findings.length > 0) lines.push(`  targets with findings: ${findings.map(([kind, count]) => `${count} ${kind}`).join(", ")}`);
+  if (findings.length > 0)
+    lines.push(`  targets with findings: ${findings.map(([kind, count]) => `${count} ${kind}`).join(", ")}`);
   if (report.truncatedTargets > 0) lines.push(`  ${report.truncatedTargets} targets have fields shortened by storage`);
   lines.push(
     ...sectionLines("Failed", report.failures, maxRows),
@@ -61,8 +74,11 @@ export function renderTextReport(report: TenantReport, maxRows = 20): string {
 }
 
 export function renderTextHistory(history: MailboxHistory): string {
-  if (history.targetId === undefined) return `No recorded mailbox matches ${printable(history.mailbox)} in tenant ${history.tenant}.\n`;
-  const lines = [`History of ${printable(history.displayName ?? history.mailbox)} (${history.targetId}), newest first:`];
+  if (history.targetId === undefined)
+    return `No recorded mailbox matches ${printable(history.mailbox)} in tenant ${history.tenant}.\n`;
+  const lines = [
+    `History of ${printable(history.displayName ?? history.mailbox)} (${history.targetId}), newest first:`,
+  ];
   for (const entry of history.entries) {
     lines.push(`  ${entry.runStartedAt} run ${entry.runId}`, rowLine(entry));
   }

@@ -45,7 +45,12 @@ const mailbox = (targetId: string, displayName: string, overrides: Partial<Targe
 const failedAdele = (requestId: string): TargetOutcome =>
   mailbox(ADELE, "adele@contoso.com", {
     status: "failed",
-    error: { code: "ManagementObjectNotFound", message: "The operation couldn't be performed, \"really\".", requestId, status: 404 },
+    error: {
+      code: "ManagementObjectNotFound",
+      message: 'The operation couldn\'t be performed, "really".',
+      requestId,
+      status: 404,
+    },
   });
 
 /** What each run recorded: later runs re-record some targets, so the latest state mixes runs. */
@@ -62,35 +67,75 @@ const RECORDED: Record<RunId, TargetOutcome[]> = {
       status: "drift",
       recipientType: "SharedMailbox",
       findings: [
-        { kind: "drift", setting: "AuditOwner", current: ["Update"], desired: ["Update", "MailboxLogin"], message: "missing MailboxLogin" },
-        { kind: "licence-gap", setting: "AuditOwner", message: "MailItemsAccessed needs an E5 / Audit (Premium) licence" },
+        {
+          kind: "drift",
+          setting: "AuditOwner",
+          current: ["Update"],
+          desired: ["Update", "MailboxLogin"],
+          message: "missing MailboxLogin",
+        },
+        {
+          kind: "licence-gap",
+          setting: "AuditOwner",
+          message: "MailItemsAccessed needs an E5 / Audit (Premium) licence",
+        },
         { kind: "custom-audit-set", setting: "DefaultAuditSet", message: "Owner no longer follows the default set" },
       ],
     }),
     mailbox(PLUS, "+SUM(1,2)@contoso.com", {
-      findings: [{ kind: "substitution", setting: "AuditDelegate", message: "MessageBind replaced by MailItemsAccessed" }],
+      findings: [
+        { kind: "substitution", setting: "AuditDelegate", message: "MessageBind replaced by MailItemsAccessed" },
+      ],
     }),
     {
       kind: "bypass-association",
       targetId: "svc-backup",
       displayName: "@svc-backup",
       status: "exempt",
-      findings: [{ kind: "exemption", setting: "AuditBypassEnabled", current: true, message: "Allow-listed: backup service, ticket CHG-42" }],
+      findings: [
+        {
+          kind: "exemption",
+          setting: "AuditBypassEnabled",
+          current: true,
+          message: "Allow-listed: backup service, ticket CHG-42",
+        },
+      ],
     },
-    { kind: "organization", targetId: "organization", displayName: "Organization config", status: "compliant", findings: [] },
+    {
+      kind: "organization",
+      targetId: "organization",
+      displayName: "Organization config",
+      status: "compliant",
+      findings: [],
+    },
     {
       kind: "transport-rule",
-      targetId: "Block external, \"all\"",
-      displayName: "Block external, \"all\"",
+      targetId: 'Block external, "all"',
+      displayName: 'Block external, "all"',
       status: "drift",
-      findings: [{ kind: "hazard", setting: "Priority", message: "a higher-priority rule stops processing before capture" }],
+      findings: [
+        { kind: "hazard", setting: "Priority", message: "a higher-priority rule stops processing before capture" },
+      ],
     },
-    { kind: "capture-mailbox", targetId: CAPTURE, displayName: "capture@contoso.com", status: "compliant", findings: [] },
+    {
+      kind: "capture-mailbox",
+      targetId: CAPTURE,
+      displayName: "capture@contoso.com",
+      status: "compliant",
+      findings: [],
+    },
   ],
 };
 
 function runSummary(runId: RunId): RunSummary {
-  const counts: Record<OutcomeStatus, number> = { compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 };
+  const counts: Record<OutcomeStatus, number> = {
+    compliant: 0,
+    remediated: 0,
+    drift: 0,
+    exempt: 0,
+    "not-applicable": 0,
+    failed: 0,
+  };
   for (const outcome of RECORDED[runId]) counts[outcome.status] += 1;
   return {
     runId,
@@ -118,11 +163,20 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return result;
 }
 
-async function reportText(store: TableOutcomeStore, format: ReportFormat, extra: { mailbox?: string; runId?: string } = {}) {
+async function reportText(
+  store: TableOutcomeStore,
+  format: ReportFormat,
+  extra: { mailbox?: string; runId?: string } = {},
+) {
   const chunks: string[] = [];
-  const result = await runReportCommand(store, TENANT, { format, now: new Date("2024-05-04T00:00:00.000Z"), ...extra }, (chunk) => {
-    chunks.push(chunk);
-  });
+  const result = await runReportCommand(
+    store,
+    TENANT,
+    { format, now: new Date("2024-05-04T00:00:00.000Z"), ...extra },
+    (chunk) => {
+      chunks.push(chunk);
+    },
+  );
   return { text: chunks.join(""), chunks, result };
 }
 
@@ -138,7 +192,10 @@ describe("report against Azurite", () => {
         history: uniqueTableName("history"),
         watermarks: uniqueTableName("marks"),
       };
-      seeded = new TableOutcomeStore({ connection: { connectionString: azurite().connectionString }, tableNames: names });
+      seeded = new TableOutcomeStore({
+        connection: { connectionString: azurite().connectionString },
+        tableNames: names,
+      });
       await recordAll(seeded);
     }
     return seeded;
@@ -150,15 +207,46 @@ describe("report against Azurite", () => {
       assert.equal(report.generatedAt, "2024-05-04T00:00:00.000Z");
       assert.equal(report.tenant, TENANT);
       assert.equal(report.targets, 8);
-      assert.deepEqual(report.counts.byStatus, { compliant: 4, remediated: 0, drift: 2, exempt: 1, "not-applicable": 0, failed: 1 });
-      assert.deepEqual(report.counts.byKind.mailbox, { compliant: 2, remediated: 0, drift: 1, exempt: 0, "not-applicable": 0, failed: 1 });
+      assert.deepEqual(report.counts.byStatus, {
+        compliant: 4,
+        remediated: 0,
+        drift: 2,
+        exempt: 1,
+        "not-applicable": 0,
+        failed: 1,
+      });
+      assert.deepEqual(report.counts.byKind.mailbox, {
+        compliant: 2,
+        remediated: 0,
+        drift: 1,
+        exempt: 0,
+        "not-applicable": 0,
+        failed: 1,
+      });
       assert.equal(report.counts.byKind["transport-rule"]?.drift, 1);
       assert.equal(report.counts.byKind["bypass-association"]?.exempt, 1);
-      assert.deepEqual(report.counts.byRecipientType["SharedMailbox"], { compliant: 1, remediated: 0, drift: 1, exempt: 0, "not-applicable": 0, failed: 0 });
+      assert.deepEqual(report.counts.byRecipientType["SharedMailbox"], {
+        compliant: 1,
+        remediated: 0,
+        drift: 1,
+        exempt: 0,
+        "not-applicable": 0,
+        failed: 0,
+      });
       assert.equal(report.counts.byRecipientType["UserMailbox"]?.compliant, 1);
       assert.equal(report.counts.byRecipientType["UserMailbox"]?.failed, 1);
-      assert.deepEqual(report.counts.byFinding, { drift: 1, "licence-gap": 1, "custom-audit-set": 1, substitution: 1, exemption: 1, hazard: 1 });
-      assert.deepEqual(report.runs.map((run) => run.runId), ["r3", "r2", "r1"]);
+      assert.deepEqual(report.counts.byFinding, {
+        drift: 1,
+        "licence-gap": 1,
+        "custom-audit-set": 1,
+        substitution: 1,
+        exemption: 1,
+        hazard: 1,
+      });
+      assert.deepEqual(
+        report.runs.map((run) => run.runId),
+        ["r3", "r2", "r1"],
+      );
     });
 
     it("lists failures with the Exchange error, request id and since when they fail", async () => {
@@ -175,18 +263,32 @@ describe("report against Azurite", () => {
 
     it("keeps exemptions with their reasons, licence gaps, substitutions, hazards and drift", async () => {
       const report = await buildTenantReport(await store(), TENANT, { now: new Date() });
-      assert.deepEqual(report.exemptions.rows.map((row) => [row.targetId, row.findings[0]?.message]), [
-        ["svc-backup", "Allow-listed: backup service, ticket CHG-42"],
-      ]);
-      assert.deepEqual(report.licenceGaps.rows.map((row) => [row.targetId, row.findings.map((f) => f.kind)]), [[HOSTILE, ["licence-gap"]]]);
-      assert.deepEqual(report.substitutions.rows.map((row) => row.displayName), ["+SUM(1,2)@contoso.com"]);
-      assert.deepEqual(report.hazards.rows.map((row) => row.kind), ["transport-rule"]);
+      assert.deepEqual(
+        report.exemptions.rows.map((row) => [row.targetId, row.findings[0]?.message]),
+        [["svc-backup", "Allow-listed: backup service, ticket CHG-42"]],
+      );
+      assert.deepEqual(
+        report.licenceGaps.rows.map((row) => [row.targetId, row.findings.map((f) => f.kind)]),
+        [[HOSTILE, ["licence-gap"]]],
+      );
+      assert.deepEqual(
+        report.substitutions.rows.map((row) => row.displayName),
+        ["+SUM(1,2)@contoso.com"],
+      );
+      assert.deepEqual(
+        report.hazards.rows.map((row) => row.kind),
+        ["transport-rule"],
+      );
       assert.deepEqual(report.drift.rows.map((row) => row.targetId).sort(), [HOSTILE, 'Block external, "all"'].sort());
       assert.equal(report.drift.rows.find((row) => row.targetId === HOSTILE)?.displayName, HOSTILE_NAME);
     });
 
     it("bounds each section but still counts every target in it", async () => {
-      const report = await buildTenantReport(await store(), TENANT, { now: new Date(), rowLimit: 1, failingSinceLookups: 0 });
+      const report = await buildTenantReport(await store(), TENANT, {
+        now: new Date(),
+        rowLimit: 1,
+        failingSinceLookups: 0,
+      });
       assert.equal(report.drift.total, 2);
       assert.equal(report.drift.rows.length, 1);
       assert.equal(report.failures.rows[0]?.failingSince, undefined, "no history read when lookups are 0");
@@ -204,7 +306,14 @@ describe("report against Azurite", () => {
     it("returns a mailbox's outcomes newest first, by object id", async () => {
       const history = await mailboxHistory(await store(), TENANT, ADELE);
       assert.equal(history.targetId, ADELE);
-      assert.deepEqual(history.entries.map((entry) => [entry.runId, entry.status]), [["r3", "failed"], ["r2", "failed"], ["r1", "compliant"]]);
+      assert.deepEqual(
+        history.entries.map((entry) => [entry.runId, entry.status]),
+        [
+          ["r3", "failed"],
+          ["r2", "failed"],
+          ["r1", "compliant"],
+        ],
+      );
     });
 
     it("resolves an SMTP address through the latest state, case-insensitively", async () => {
@@ -212,7 +321,10 @@ describe("report against Azurite", () => {
       assert.equal(history.targetId, ADELE);
       assert.equal(history.entries.length, 3);
       const capture = await mailboxHistory(await store(), TENANT, "capture@contoso.com");
-      assert.deepEqual(capture.entries.map((entry) => entry.kind), ["capture-mailbox"]);
+      assert.deepEqual(
+        capture.entries.map((entry) => entry.kind),
+        ["capture-mailbox"],
+      );
     });
 
     it("says so when no mailbox matches", async () => {
@@ -247,7 +359,10 @@ describe("report against Azurite", () => {
       }
       const hostile = byTarget.get(HOSTILE);
       assert.equal(hostile?.[column("displayName")], `'${HOSTILE_NAME}`);
-      assert.equal(hostile?.[column("findings")], "drift AuditOwner; licence-gap AuditOwner; custom-audit-set DefaultAuditSet");
+      assert.equal(
+        hostile?.[column("findings")],
+        "drift AuditOwner; licence-gap AuditOwner; custom-audit-set DefaultAuditSet",
+      );
       assert.equal(byTarget.get(PLUS)?.[column("displayName")], "'+SUM(1,2)@contoso.com");
       assert.equal(byTarget.get(LEGACY)?.[column("displayName")], "'-legacy@contoso.com");
       assert.equal(byTarget.get("svc-backup")?.[column("displayName")], "'@svc-backup");
@@ -280,10 +395,18 @@ describe("report against Azurite", () => {
     });
 
     it("writes a mailbox's history in each format", async () => {
-      const json = JSON.parse((await reportText(await store(), "json", { mailbox: ADELE })).text) as { entries: RecordedOutcome[] };
-      assert.deepEqual(json.entries.map((entry) => entry.runId), ["r3", "r2", "r1"]);
+      const json = JSON.parse((await reportText(await store(), "json", { mailbox: ADELE })).text) as {
+        entries: RecordedOutcome[];
+      };
+      assert.deepEqual(
+        json.entries.map((entry) => entry.runId),
+        ["r3", "r2", "r1"],
+      );
       const [, ...rows] = parseCsv((await reportText(await store(), "csv", { mailbox: "adele@contoso.com" })).text);
-      assert.deepEqual(rows.map((row) => row[OUTCOME_CSV_COLUMNS.indexOf("errorRequestId")]), ["req-r3", "req-r2", ""]);
+      assert.deepEqual(
+        rows.map((row) => row[OUTCOME_CSV_COLUMNS.indexOf("errorRequestId")]),
+        ["req-r3", "req-r2", ""],
+      );
       const text = (await reportText(await store(), "text", { mailbox: ADELE })).text;
       assert.ok(text.indexOf("run r3") < text.indexOf("run r2") && text.indexOf("run r2") < text.indexOf("run r1"));
     });
@@ -312,7 +435,10 @@ describe("report against Azurite", () => {
       const response = await get("?format=csv&tenant=CONTOSO.onmicrosoft.com");
       assert.equal(response.status, 200);
       assert.match(response.headers.get("content-type") ?? "", /^text\/csv/);
-      assert.match(response.headers.get("content-disposition") ?? "", /^attachment; filename="mailbox-audit-tenant-contoso\.onmicrosoft\.com-[0-9TZ-]+\.csv"$/);
+      assert.match(
+        response.headers.get("content-disposition") ?? "",
+        /^attachment; filename="mailbox-audit-tenant-contoso\.onmicrosoft\.com-[0-9TZ-]+\.csv"$/,
+      );
       const rows = parseCsv(await response.text());
       assert.equal(rows.length, 9);
     });
@@ -321,7 +447,10 @@ describe("report against Azurite", () => {
       const response = await get(`?format=json&mailbox=${ADELE}`);
       assert.equal(response.status, 200);
       const parsed = (await response.json()) as { entries: RecordedOutcome[] };
-      assert.deepEqual(parsed.entries.map((entry) => entry.runId), ["r3", "r2", "r1"]);
+      assert.deepEqual(
+        parsed.entries.map((entry) => entry.runId),
+        ["r3", "r2", "r1"],
+      );
     });
 
     it("restricts to a recorded run and refuses an unknown one", async () => {
@@ -331,7 +460,13 @@ describe("report against Azurite", () => {
       assert.equal((await get("?runId=r9")).status, 404);
     });
 
-    for (const query of ["?format=xml", "?tenant=fabrikam.onmicrosoft.com", "?mailbox=not-a-mailbox", "?format=csv&format=json", "?mailbox=%3D1%2B1"]) {
+    for (const query of [
+      "?format=xml",
+      "?tenant=fabrikam.onmicrosoft.com",
+      "?mailbox=not-a-mailbox",
+      "?format=csv&format=json",
+      "?mailbox=%3D1%2B1",
+    ]) {
       it(`refuses ${query} with 400`, async () => {
         const response = await get(query);
         assert.equal(response.status, 400);
@@ -353,7 +488,12 @@ describe("report against Azurite", () => {
       try {
         const deployed = new TableOutcomeStore({
           connection: { connectionString: azurite().connectionString },
-          tableNames: { runs: TABLE_NAMES.runs, latest: TABLE_NAMES.latest, history: TABLE_NAMES.history, watermarks: TABLE_NAMES.watermarks },
+          tableNames: {
+            runs: TABLE_NAMES.runs,
+            latest: TABLE_NAMES.latest,
+            history: TABLE_NAMES.history,
+            watermarks: TABLE_NAMES.watermarks,
+          },
         });
         await recordAll(deployed);
         const init = await reportHttp(
