@@ -165,6 +165,8 @@ class AuditRun {
   private readonly pendingMailboxes = new Map<string, PendingMailbox>();
   private readonly pendingBypass = new Map<string, TargetOutcome>();
   private pendingOrganization: TargetOutcome | undefined;
+  /** The outcome recording in flight (see `flush`); never rejects. */
+  private recording: Promise<void> = Promise.resolve();
   private deferredChanges = 0;
   /** Deferred changes are verified by reading exactly their mailboxes, not every mailbox changed since apply. */
   private readonly verifyByIdentity: boolean;
@@ -207,7 +209,7 @@ class AuditRun {
       this.failPending({ code: "RunAborted", message: `The run failed before verification: ${runError.message}` });
     }
     this.progress("record");
-    await this.flush();
+    await this.drain();
     runError ??= this.recordFailure;
 
     // A failed target keeps the watermark where it was, so the next incremental run reads it again (its WhenChanged
@@ -254,7 +256,7 @@ class AuditRun {
     } catch (error) {
       this.failPending({ code: "RunAborted", message: `Failed before verification: ${toOutcomeError(error).message}` });
     }
-    await this.flush();
+    await this.drain();
     if (this.recordFailure) throw new Error(`Outcomes not recorded: ${this.recordFailure.message}`);
     return { counts: { ...this.counts }, findingCounts: { ...this.findingCounts }, outcomes: this.sample };
   }
@@ -654,10 +656,26 @@ class AuditRun {
     this.deps.onProgress?.({ phase, targetsSeen: this.produced, changesSent: this.changesSent });
   }
 
-  /** Called between pages (bounded buffer) and at the end. */
+  /**
+   * Called between pages: hands the buffered outcomes to the store without waiting for them, so recording a page
+   * overlaps observing and applying the next one (Table writes stay off the Exchange critical path). At most one
+   * page is being recorded while the next is buffered, which keeps memory bounded.
+   */
   private async flush(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const chunk = this.buffer.splice(0, OUTCOME_CHUNK_SIZE);
+    await this.recording;
+    const outcomes = this.buffer.splice(0);
+    this.recording = this.record(outcomes);
+  }
+
+  /** Called at the end: every outcome recorded (or its failure noted in `recordFailure`). */
+  private async drain(): Promise<void> {
+    await this.flush();
+    await this.recording;
+  }
+
+  private async record(outcomes: readonly TargetOutcome[]): Promise<void> {
+    for (let index = 0; index < outcomes.length; index += OUTCOME_CHUNK_SIZE) {
+      const chunk = outcomes.slice(index, index + OUTCOME_CHUNK_SIZE);
       try {
         await this.deps.store.recordOutcomes(this.request.tenantId, this.request.runId, this.startedAt.toISOString(), chunk);
       } catch (error) {
