@@ -14,6 +14,11 @@ export interface SettingDescription {
   readonly description: string;
   /** Default when unset; undefined = no default. */
   readonly defaultValue?: string;
+  /**
+   * Where the setting is provided: `app` (default) by infra/app-settings.json on the Function App; `platform` by
+   * App Service itself; `cli` only when running the CLI; `local` only for local development and tests.
+   */
+  readonly scope?: "app" | "platform" | "cli" | "local";
 }
 
 /** Every setting the app reads. */
@@ -24,14 +29,16 @@ export const SETTINGS = Object.freeze([
   },
   {
     name: "EXCHANGE_BASE_URL",
-    description: "Exchange Online admin API host (https).",
+    description: "Exchange Online admin API host (https); changed only to point at the local emulator.",
     defaultValue: "https://outlook.office365.com",
+    scope: "local",
   },
-  { name: "GRAPH_BASE_URL", description: "Microsoft Graph host (https).", defaultValue: "https://graph.microsoft.com" },
+  { name: "GRAPH_BASE_URL", description: "Microsoft Graph host (https); changed only to point at the local emulator.", defaultValue: "https://graph.microsoft.com", scope: "local" },
   {
     name: "AzureWebJobsStorage",
     description:
       "Storage connection string (local development, Azurite). Either this or the identity-based AzureWebJobsStorage__* settings.",
+    scope: "local",
   },
   {
     name: "AzureWebJobsStorage__tableServiceUri",
@@ -62,19 +69,22 @@ export const SETTINGS = Object.freeze([
   {
     name: "AZURE_CLIENT_CERTIFICATE_PATH",
     description: "CLI against a real tenant: PEM file holding the app's certificate and private key.",
+    scope: "cli",
   },
   {
     name: "KEY_VAULT_URL",
     description:
-      "CLI against a real tenant: Key Vault holding the app's PEM certificate as a secret (with CERTIFICATE_SECRET_NAME).",
+      "Key Vault of the app: holds the alert webhook URL (ALERT_WEBHOOK_SECRET_NAME) and, for the CLI or other tenants, the app registration's PEM certificate (CERTIFICATE_SECRET_NAME, TENANTS).",
   },
   {
     name: "CERTIFICATE_SECRET_NAME",
-    description: "Name of the Key Vault secret holding the PEM certificate and private key.",
+    description: "CLI against a real tenant: name of the Key Vault secret holding the PEM certificate and private key.",
+    scope: "cli",
   },
   {
     name: "EXTRA_CA_CERT_PATH",
     description: "PEM CA certificate to trust in addition to the public roots (the local emulator's).",
+    scope: "local",
   },
   { name: "LOG_LEVEL", description: `Log level: ${LOG_LEVELS.join(", ")}.`, defaultValue: "info" },
   { name: "AUDIT_POLICY_PATH", description: "JSON file with a custom audit policy (same schema as policy/audit-baseline.v1.json); default: the shipped ASD + CIS baseline." },
@@ -88,12 +98,28 @@ export const SETTINGS = Object.freeze([
   { name: "JOURNAL_EMAIL_ADDRESS", description: "journaling mode: the external or on-premises journaling mailbox address." },
   { name: "JOURNAL_NDR_MAILBOX", description: "journaling mode: mailbox for undeliverable journal reports (JournalingReportNdrTo)." },
   {
+    name: "TENANTS",
+    description:
+      "Several tenants (a provider's customers): a comma-separated list of tenant ids, or a JSON array of {tenantId, clientId, certificateSecretName}. Each gets its own run, lease, watermarks and Exchange budget. The managed identity acts only in TENANT_ID; every other tenant needs clientId + certificateSecretName (an app registration whose PEM certificate is a secret in KEY_VAULT_URL). Empty: TENANT_ID alone.",
+  },
+  { name: "NIGHTLY_SCHEDULE", description: "NCRONTAB (six fields, UTC on Flex Consumption) of the nightly run; read by the Functions host.", defaultValue: "0 0 2 * * *" },
+  { name: "ALERT_WEBHOOK_SECRET_NAME", description: "Key Vault secret (in KEY_VAULT_URL) holding the alert webhook URL; locally, ALERT_WEBHOOK_URL stands in for it. Empty: no webhook alerts." },
+  { name: "ALERT_WEBHOOK_FORMAT", description: "Alert webhook body: teams, slack or generic.", defaultValue: "teams" },
+  { name: "ALERT_MAIL_FROM", description: "Mailbox alerts are sent from with Graph sendMail; empty disables mail alerts." },
+  { name: "ALERT_MAIL_TO", description: "Comma-separated recipients of alert mail." },
+  { name: "REPORT_BASE_URL", description: "Base URL of the app (https://<app>.azurewebsites.net), for report links in alerts." },
+  { name: "ALLOWED_CALLER_OBJECT_IDS", description: "Comma-separated Entra object ids allowed to call /api/runs (checked in the Easy Auth x-ms-client-principal header, in addition to the function key). Empty: the function key alone." },
+  { name: "RUN_LEASE_TTL_SECONDS", description: "Per-tenant run lease: expires this long after its holder's last renewal (a dead run frees the tenant after it).", defaultValue: "900" },
+  { name: "RUN_FANOUT_THRESHOLD", description: "Mailbox changes a run applies itself; beyond this many, its changes are fanned out on the work-item queue (0: always fan out).", defaultValue: "100" },
+  {
     name: "IDENTITY_ENDPOINT",
     description: "Set by App Service/Functions: the managed identity endpoint (read, never set by hand in Azure).",
+    scope: "platform",
   },
   {
     name: "IDENTITY_HEADER",
     description: "Set by App Service/Functions: the managed identity endpoint's secret header.",
+    scope: "platform",
   },
 ] as const satisfies readonly SettingDescription[]);
 
@@ -112,8 +138,36 @@ export type CertificateSource =
   | { readonly kind: "file"; readonly path: string }
   | { readonly kind: "keyVault"; readonly vaultUrl: string; readonly secretName: string };
 
+/** A tenant the app manages, and how it authenticates there (absent: the app's own credential). */
+export interface TenantConfig {
+  readonly tenantId: string;
+  /** An app registration with a PEM certificate in Key Vault, for tenants the managed identity cannot act in. */
+  readonly appCredential?: { readonly clientId: string; readonly certificateSecretName: string };
+}
+
+export type WebhookFormatSetting = "teams" | "slack" | "generic";
+
+export interface AlertConfig {
+  readonly webhook?: { readonly secretName: string; readonly format: WebhookFormatSetting };
+  readonly mail?: { readonly from: string; readonly to: readonly string[] };
+  readonly reportBaseUrl?: string;
+}
+
+export interface RunsConfig {
+  /** Tenants to run, TENANT_ID first when listed; at least one. */
+  readonly tenants: readonly TenantConfig[];
+  readonly leaseTtlInMs: number;
+  readonly fanOutThreshold: number;
+  /** Entra object ids allowed to start runs (lower case); empty = function key only. */
+  readonly allowedCallerObjectIds: readonly string[];
+  readonly keyVaultUrl?: string;
+  readonly alerts: AlertConfig;
+}
+
 export interface AppConfig {
   readonly tenantId: string;
+  /** Run orchestration: tenants, lease, fan-out, callers, alerts. */
+  readonly runs: RunsConfig;
   readonly exchangeBaseUrl: string;
   readonly graphBaseUrl: string;
   /** Undefined only when loaded with `requireStorage: false` and no storage setting is present. */
@@ -212,6 +266,16 @@ const envSchema = z.object({
   CAPTURE_EXPECTED_DAILY_MESSAGES: optional(z.coerce.number().int("must be a whole number").nonnegative()),
   JOURNAL_EMAIL_ADDRESS: optional(z.string()),
   JOURNAL_NDR_MAILBOX: optional(z.string()),
+  TENANTS: optional(z.string()),
+  NIGHTLY_SCHEDULE: optional(z.string().regex(/^\S+( \S+){5}$/, "must be a six-field NCRONTAB expression")),
+  ALERT_WEBHOOK_SECRET_NAME: optional(z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, hyphens)")),
+  ALERT_WEBHOOK_FORMAT: z.preprocess(blank, z.enum(["teams", "slack", "generic"]).default("teams")),
+  ALERT_MAIL_FROM: optional(z.email("must be an email address")),
+  ALERT_MAIL_TO: optional(z.string().transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean)).pipe(z.array(z.email("must be email addresses")).min(1))),
+  REPORT_BASE_URL: optional(httpsUrl),
+  ALLOWED_CALLER_OBJECT_IDS: optional(z.string().transform((value) => value.split(",").map((part) => part.trim().toLowerCase()).filter(Boolean)).pipe(z.array(guid))),
+  RUN_LEASE_TTL_SECONDS: z.preprocess(blank, z.coerce.number().positive().max(86_400).default(900)),
+  RUN_FANOUT_THRESHOLD: z.preprocess(blank, z.coerce.number().int("must be a whole number").nonnegative().default(100)),
   IDENTITY_ENDPOINT: optional(z.url()),
   IDENTITY_HEADER: optional(z.string()),
 } satisfies Record<SettingName, z.ZodType>);
@@ -235,17 +299,22 @@ function crossSettingProblems(env: Env, requireStorage: boolean): string[] {
       "AzureWebJobsStorage: is required (a connection string, or the identity-based AzureWebJobsStorage__tableServiceUri and __queueServiceUri)",
     );
   }
-  if (has("AZURE_CLIENT_CERTIFICATE_PATH") && has("KEY_VAULT_URL")) {
+  if (has("AZURE_CLIENT_CERTIFICATE_PATH") && has("CERTIFICATE_SECRET_NAME")) {
     problems.push(
       "AZURE_CLIENT_CERTIFICATE_PATH: set either a certificate file or KEY_VAULT_URL + CERTIFICATE_SECRET_NAME, not both",
     );
   }
-  if (has("KEY_VAULT_URL") !== has("CERTIFICATE_SECRET_NAME")) {
-    problems.push(
-      `${has("KEY_VAULT_URL") ? "CERTIFICATE_SECRET_NAME" : "KEY_VAULT_URL"}: is required with ${has("KEY_VAULT_URL") ? "KEY_VAULT_URL" : "CERTIFICATE_SECRET_NAME"}`,
-    );
+  // KEY_VAULT_URL alone is the app's vault (alert webhook secret); a certificate secret needs the vault.
+  if (has("CERTIFICATE_SECRET_NAME") && !has("KEY_VAULT_URL")) {
+    problems.push("KEY_VAULT_URL: is required with CERTIFICATE_SECRET_NAME");
   }
-  if ((has("AZURE_CLIENT_CERTIFICATE_PATH") || has("KEY_VAULT_URL")) && !has("AZURE_CLIENT_ID")) {
+  if (has("ALERT_WEBHOOK_SECRET_NAME") && !has("KEY_VAULT_URL") && !has("ALERT_WEBHOOK_URL") && !has("ALERT_WEBHOOK_URL_FILE")) {
+    problems.push("ALERT_WEBHOOK_SECRET_NAME: needs KEY_VAULT_URL (or, locally, ALERT_WEBHOOK_URL)");
+  }
+  if (has("ALERT_MAIL_FROM") !== has("ALERT_MAIL_TO")) {
+    problems.push(`${has("ALERT_MAIL_FROM") ? "ALERT_MAIL_TO" : "ALERT_MAIL_FROM"}: is required with ${has("ALERT_MAIL_FROM") ? "ALERT_MAIL_FROM" : "ALERT_MAIL_TO"}`);
+  }
+  if ((has("AZURE_CLIENT_CERTIFICATE_PATH") || has("CERTIFICATE_SECRET_NAME")) && !has("AZURE_CLIENT_ID")) {
     problems.push("AZURE_CLIENT_ID: is required with a certificate (the app registration's client id)");
   }
   if (has("IDENTITY_ENDPOINT") !== has("IDENTITY_HEADER")) {
@@ -268,6 +337,7 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     : parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "(env)"}: ${issue.message}`);
   problems.push(...crossSettingProblems(env, options.requireStorage ?? true));
   const capture = parsed.success ? captureSettings(parsed.data, problems) : undefined;
+  const tenants = parsed.success ? tenantList(parsed.data, problems) : [];
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const values = parsed.data;
   const storage: StorageConfig | undefined = values.AzureWebJobsStorage
@@ -287,6 +357,20 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
       : undefined;
   return deepFreeze({
     tenantId: values.TENANT_ID,
+    runs: {
+      tenants,
+      leaseTtlInMs: values.RUN_LEASE_TTL_SECONDS * 1000,
+      fanOutThreshold: values.RUN_FANOUT_THRESHOLD,
+      allowedCallerObjectIds: values.ALLOWED_CALLER_OBJECT_IDS ?? [],
+      ...(values.KEY_VAULT_URL ? { keyVaultUrl: values.KEY_VAULT_URL } : {}),
+      alerts: {
+        ...(values.ALERT_WEBHOOK_SECRET_NAME
+          ? { webhook: { secretName: values.ALERT_WEBHOOK_SECRET_NAME, format: values.ALERT_WEBHOOK_FORMAT } }
+          : {}),
+        ...(values.ALERT_MAIL_FROM && values.ALERT_MAIL_TO ? { mail: { from: values.ALERT_MAIL_FROM, to: values.ALERT_MAIL_TO } } : {}),
+        ...(values.REPORT_BASE_URL ? { reportBaseUrl: values.REPORT_BASE_URL } : {}),
+      },
+    },
     exchangeBaseUrl: values.EXCHANGE_BASE_URL,
     graphBaseUrl: values.GRAPH_BASE_URL,
     exchangeMaxConcurrency: values.EXCHANGE_MAX_CONCURRENCY,
@@ -303,6 +387,48 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
       ? { managedIdentity: { endpoint: values.IDENTITY_ENDPOINT, header: values.IDENTITY_HEADER } }
       : {}),
   });
+}
+
+const tenantEntrySchema = z.strictObject({
+  tenantId: z.string().refine((value) => GUID.test(value) || INITIAL_DOMAIN.test(value), "must be a GUID or a *.onmicrosoft.com domain"),
+  clientId: guid.optional(),
+  certificateSecretName: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).optional(),
+});
+
+/** TENANTS (comma list or JSON array), or TENANT_ID alone; problems are added to `problems`. */
+function tenantList(values: z.output<typeof envSchema>, problems: string[]): TenantConfig[] {
+  if (!values.TENANTS) return [{ tenantId: values.TENANT_ID }];
+  let entries: unknown;
+  try {
+    entries = values.TENANTS.startsWith("[")
+      ? JSON.parse(values.TENANTS)
+      : values.TENANTS.split(",").map((part) => ({ tenantId: part.trim() })).filter((entry) => entry.tenantId !== "");
+  } catch {
+    problems.push("TENANTS: is not valid JSON");
+    return [];
+  }
+  const parsed = z.array(tenantEntrySchema).min(1).safeParse(entries);
+  if (!parsed.success) {
+    problems.push(...parsed.error.issues.map((issue) => `TENANTS.${issue.path.map(String).join(".")}: ${issue.message}`));
+    return [];
+  }
+  const tenants: TenantConfig[] = [];
+  for (const entry of parsed.data) {
+    const key = entry.tenantId.toLowerCase();
+    if (tenants.some((tenant) => tenant.tenantId.toLowerCase() === key)) {
+      problems.push(`TENANTS: ${entry.tenantId} is listed twice`);
+    } else if (entry.clientId && entry.certificateSecretName) {
+      if (!values.KEY_VAULT_URL) problems.push(`TENANTS: ${entry.tenantId} has a certificate secret but KEY_VAULT_URL is not set`);
+      tenants.push({ tenantId: entry.tenantId, appCredential: { clientId: entry.clientId, certificateSecretName: entry.certificateSecretName } });
+    } else if (entry.clientId || entry.certificateSecretName) {
+      problems.push(`TENANTS: ${entry.tenantId} needs both clientId and certificateSecretName`);
+    } else if (key !== values.TENANT_ID.toLowerCase()) {
+      problems.push(`TENANTS: ${entry.tenantId} is not TENANT_ID: it needs clientId and certificateSecretName (the managed identity acts only in its home tenant)`);
+    } else {
+      tenants.push({ tenantId: entry.tenantId });
+    }
+  }
+  return tenants;
 }
 
 /** Capture settings from the CAPTURE_* / JOURNAL_* variables; problems are added to `problems`. */

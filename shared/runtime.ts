@@ -7,7 +7,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { defaultAuditPolicy, parseAuditPolicy, type AuditPolicy } from "./audit";
 import type { CaptureGraphPort } from "./capture/run-capture";
-import type { AppConfig } from "./config";
+import type { AppConfig, TenantConfig } from "./config";
 import { createCredential, readExtraCaPem } from "./credentials";
 import type { EnforcementServices } from "./enforcement";
 import { GraphClient } from "./graph/client";
@@ -72,6 +72,22 @@ function captureGraphPort(graph: GraphClient): CaptureGraphPort {
       }
     },
     blockSignIn: (userId) => graph.updateUser(userId, { accountEnabled: false }),
+  };
+}
+
+/**
+ * The configuration of one managed tenant: the app's own credential (the managed identity, home tenant only), or
+ * the tenant's app registration with its PEM certificate read from the app's Key Vault.
+ */
+export function configForTenant(config: AppConfig, tenant: TenantConfig): AppConfig {
+  if (!tenant.appCredential) return { ...config, tenantId: tenant.tenantId };
+  if (!config.runs.keyVaultUrl) throw new Error(`Tenant ${tenant.tenantId} has an app certificate but KEY_VAULT_URL is not set`);
+  const { managedIdentity: _ignored, ...rest } = config;
+  return {
+    ...rest,
+    tenantId: tenant.tenantId,
+    azureClientId: tenant.appCredential.clientId,
+    certificate: { kind: "keyVault", vaultUrl: config.runs.keyVaultUrl, secretName: tenant.appCredential.certificateSecretName },
   };
 }
 

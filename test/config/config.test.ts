@@ -25,6 +25,7 @@ test("defaults, and a deeply frozen result", () => {
     exchangeMaxConcurrency: 3,
     logLevel: "info",
     storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
+    runs: { tenants: [{ tenantId: TENANT }], leaseTtlInMs: 900_000, fanOutThreshold: 100, allowedCallerObjectIds: [], alerts: {} },
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.storage));
@@ -98,7 +99,6 @@ test("reports every problem at once, one per setting", () => {
       "AZURE_CLIENT_ID",
       "LOG_LEVEL",
       "AzureWebJobsStorage",
-      "CERTIFICATE_SECRET_NAME",
       "IDENTITY_HEADER",
     ]),
   );

@@ -1,0 +1,211 @@
+/**
+ * Run orchestration state in Table Storage (table `runstate`):
+ * - one row per run (partition: tenant; row: run id): request, status, item count, final summary;
+ * - per run (partition: tenant|run id): one completion row per work item (`item|<id>`, created once: a redelivered
+ *   item finds its row and does nothing) and the `finalised` claim, created once so that of two workers finishing
+ *   together exactly one finalises.
+ */
+import type { TableClient } from "@azure/data-tables";
+import { odata } from "@azure/data-tables";
+import type { FindingKind, OutcomeError, OutcomeStatus, RunMode, RunSummary } from "../audit/outcome";
+import { storageStatus } from "../storage/errors";
+import { createTableClient, tableCreator, type TableConnection } from "../storage/table-connection";
+import { compositeKey } from "../storage/table-keys";
+
+export type RunStatus =
+  /** Accepted; the lease is held; the run message is on the queue. */
+  | "queued"
+  /** Observing and planning (and fanning changes out). */
+  | "running"
+  /** Observation done; `itemCount` work items are being applied. */
+  | "dispatched"
+  | "completed"
+  | "failed"
+  /** Superseded: its lease expired and another run of the tenant started. */
+  | "abandoned";
+
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "dispatched"];
+
+export interface RunRecord {
+  readonly tenantId: string;
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly trigger: "http" | "timer";
+  readonly mode: RunMode;
+  readonly full: boolean;
+  /** Named mailboxes; undefined = the whole tenant. */
+  readonly mailboxes?: readonly string[];
+  readonly requestedAt: string;
+  readonly startedAt?: string;
+  /** Work items to wait for (known once the run is dispatched). */
+  readonly itemCount?: number;
+  readonly deferredChanges?: number;
+  /** The observing part's summary while dispatched; the whole run's once finished. */
+  readonly summary?: RunSummary;
+  readonly error?: OutcomeError;
+}
+
+export interface ItemResult {
+  readonly counts: Readonly<Record<OutcomeStatus, number>>;
+  readonly findingCounts: Readonly<Partial<Record<FindingKind, number>>>;
+}
+
+/** Strings in a Table property hold at most 32K UTF-16 characters: long lists are split over several. */
+const CHUNK_CHARS = 30_000;
+const MAX_CHUNKS = 20;
+
+function runKeys(tenantId: string, runId: string) {
+  return { partitionKey: compositeKey(tenantId), rowKey: compositeKey(runId) };
+}
+
+function itemPartition(tenantId: string, runId: string): string {
+  return compositeKey(tenantId, runId);
+}
+
+function toEntity(record: Partial<RunRecord>): Record<string, unknown> {
+  const { mailboxes, summary, error, ...plain } = record;
+  const entity: Record<string, unknown> = { ...plain };
+  if (mailboxes) {
+    const text = JSON.stringify(mailboxes);
+    const chunks = Math.ceil(text.length / CHUNK_CHARS);
+    if (chunks > MAX_CHUNKS) throw new RangeError("Too many mailboxes to record with the run");
+    for (let index = 0; index < chunks; index++) entity[`mailboxes${index}`] = text.slice(index * CHUNK_CHARS, (index + 1) * CHUNK_CHARS);
+  }
+  if (summary) entity["summary"] = JSON.stringify(summary);
+  if (error) entity["error"] = JSON.stringify(error);
+  return entity;
+}
+
+function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string } {
+  let mailboxText = "";
+  for (let index = 0; typeof entity[`mailboxes${index}`] === "string"; index++) mailboxText += String(entity[`mailboxes${index}`]);
+  const text = (name: string) => (typeof entity[name] === "string" ? String(entity[name]) : undefined);
+  const number = (name: string) => (typeof entity[name] === "number" ? Number(entity[name]) : undefined);
+  const startedAt = text("startedAt");
+  const itemCount = number("itemCount");
+  const deferredChanges = number("deferredChanges");
+  const summary = text("summary");
+  const error = text("error");
+  return {
+    tenantId: String(entity["tenantId"]),
+    runId: String(entity["runId"]),
+    status: String(entity["status"]) as RunStatus,
+    trigger: String(entity["trigger"]) as RunRecord["trigger"],
+    mode: String(entity["mode"]) as RunMode,
+    full: entity["full"] === true,
+    requestedAt: String(entity["requestedAt"]),
+    ...(mailboxText ? { mailboxes: JSON.parse(mailboxText) as string[] } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
+    ...(itemCount !== undefined ? { itemCount } : {}),
+    ...(deferredChanges !== undefined ? { deferredChanges } : {}),
+    ...(summary ? { summary: JSON.parse(summary) as RunSummary } : {}),
+    ...(error ? { error: JSON.parse(error) as OutcomeError } : {}),
+    etag: String(entity["etag"]),
+  };
+}
+
+export class RunStateStore {
+  private readonly client: TableClient;
+  private readonly ensure: () => Promise<void>;
+
+  constructor(connection: TableConnection, tableName: string) {
+    this.client = createTableClient(connection, tableName);
+    this.ensure = tableCreator(this.client);
+  }
+
+  async create(record: RunRecord): Promise<void> {
+    await this.ensure();
+    await this.client.createEntity({ ...runKeys(record.tenantId, record.runId), ...toEntity(record) });
+  }
+
+  async get(tenantId: string, runId: string): Promise<(RunRecord & { etag: string }) | undefined> {
+    await this.ensure();
+    try {
+      const { partitionKey, rowKey } = runKeys(tenantId, runId);
+      return fromEntity(await this.client.getEntity<Record<string, unknown>>(partitionKey, rowKey));
+    } catch (error) {
+      if (storageStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** A run by id alone (for `GET /api/runs/{id}`): one query across tenants. */
+  async find(runId: string): Promise<(RunRecord & { etag: string }) | undefined> {
+    await this.ensure();
+    const rowKey = compositeKey(runId);
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${rowKey} and runId eq ${runId}` } })) {
+      return fromEntity(entity);
+    }
+    return undefined;
+  }
+
+  /** Merges `patch` into the run's row; with `etag`, only if unchanged since read (412 otherwise). */
+  async update(tenantId: string, runId: string, patch: Partial<Omit<RunRecord, "tenantId" | "runId">>, etag?: string): Promise<void> {
+    await this.client.updateEntity({ ...runKeys(tenantId, runId), ...toEntity(patch) }, "Merge", etag ? { etag } : {});
+  }
+
+  /** The tenant's runs that are not finished. */
+  async listActive(tenantId: string): Promise<(RunRecord & { etag: string })[]> {
+    await this.ensure();
+    const runs: (RunRecord & { etag: string })[] = [];
+    const partitionKey = compositeKey(tenantId);
+    const filter = odata`PartitionKey eq ${partitionKey} and (status eq 'queued' or status eq 'running' or status eq 'dispatched')`;
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) runs.push(fromEntity(entity));
+    return runs;
+  }
+
+  /** Records a work item's completion once; false when it was already recorded. */
+  async recordItem(tenantId: string, runId: string, itemId: string, result: ItemResult): Promise<boolean> {
+    await this.ensure();
+    try {
+      await this.client.createEntity({
+        partitionKey: itemPartition(tenantId, runId),
+        rowKey: compositeKey("item", itemId),
+        itemId,
+        counts: JSON.stringify(result.counts),
+        findingCounts: JSON.stringify(result.findingCounts),
+      });
+      return true;
+    } catch (error) {
+      if (storageStatus(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  async hasItem(tenantId: string, runId: string, itemId: string): Promise<boolean> {
+    await this.ensure();
+    try {
+      await this.client.getEntity(itemPartition(tenantId, runId), compositeKey("item", itemId));
+      return true;
+    } catch (error) {
+      if (storageStatus(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async listItems(tenantId: string, runId: string): Promise<ItemResult[]> {
+    await this.ensure();
+    const partitionKey = itemPartition(tenantId, runId);
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge 'item|' and RowKey lt 'item}'`;
+    const items: ItemResult[] = [];
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      items.push({
+        counts: JSON.parse(String(entity["counts"])) as ItemResult["counts"],
+        findingCounts: JSON.parse(String(entity["findingCounts"])) as ItemResult["findingCounts"],
+      });
+    }
+    return items;
+  }
+
+  /** Claims the run's finalisation; true for exactly one caller. */
+  async claimFinalise(tenantId: string, runId: string): Promise<boolean> {
+    await this.ensure();
+    try {
+      await this.client.createEntity({ partitionKey: itemPartition(tenantId, runId), rowKey: "finalised" });
+      return true;
+    } catch (error) {
+      if (storageStatus(error) === 409) return false;
+      throw error;
+    }
+  }
+}
