@@ -21,17 +21,17 @@ export interface RunRequest {
   readonly tenant?: string;
 }
 
+const mailboxScopeSchema = z.strictObject({
+  mailboxes: z
+    .array(z.string(), { error: "must be a list of mailbox identities" })
+    .min(1, "must name at least one mailbox")
+    .max(MAX_RUN_MAILBOXES, `must name at most ${MAX_RUN_MAILBOXES} mailboxes`),
+});
+
 const bodySchema = z.strictObject({
   mode: z.enum(["plan", "apply"], { error: "must be 'plan' or 'apply'" }),
-  scope: z.union([
-    z.literal("tenant"),
-    z.strictObject({
-      mailboxes: z
-        .array(z.string(), { error: "must be a list of mailbox identities" })
-        .min(1, "must name at least one mailbox")
-        .max(MAX_RUN_MAILBOXES, `must name at most ${MAX_RUN_MAILBOXES} mailboxes`),
-    }),
-  ], { error: "must be 'tenant' or { mailboxes: [...] }" }),
+  // An object scope is checked on its own, so its own problem (too many mailboxes...) is what the caller reads.
+  scope: z.union([z.literal("tenant"), z.looseObject({})], { error: "must be 'tenant' or { mailboxes: [...] }" }),
   full: z.boolean().default(false),
   tenant: z.string().min(1).max(256).optional(),
 });
@@ -59,7 +59,12 @@ export function parseRunRequest(bodyText: string): RunRequest {
   if (!parsed.success) {
     throw new RunRequestError(parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`));
   }
-  const { mode, scope, full, tenant } = parsed.data;
+  const { mode, full, tenant } = parsed.data;
+  const scopeParsed = mailboxScopeSchema.safeParse(parsed.data.scope);
+  if (parsed.data.scope !== "tenant" && !scopeParsed.success) {
+    throw new RunRequestError(scopeParsed.error.issues.map((issue) => `scope.${issue.path.map(String).join(".")}: ${issue.message}`));
+  }
+  const scope = scopeParsed.success ? scopeParsed.data : "tenant";
   if (scope !== "tenant") {
     try {
       parseMailboxIdentities(scope.mailboxes);

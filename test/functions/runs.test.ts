@@ -1,0 +1,125 @@
+/**
+ * Acceptance: the run functions driven directly (HTTP, timer, queue handlers) against in-process Azurite and the
+ * tenant emulator, through the production runtime built from the environment.
+ */
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { HttpRequest, InvocationContext, type HttpResponseInit } from "@azure/functions";
+import { QueueClient } from "@azure/storage-queue";
+import { generateTenant } from "../../emulator/generate";
+import { startLocalStack, type LocalStack } from "../../emulator/local-stack";
+import { getRun, postRun } from "../../functions/runs-http";
+import { nightlyTimer } from "../../functions/nightly-timer";
+import { workQueue, workQueuePoison } from "../../functions/work-queue";
+import { resetRunsApp } from "../../shared/runs/runs-app";
+import { QUEUE_NAMES } from "../../shared/storage/storage-layout";
+import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
+
+const tenant = generateTenant({ seed: 7, counts: { user: 24, shared: 4, room: 2 }, driftShare: 0.5 });
+const mailFrom = [...tenant.users.values()][0]?.userPrincipalName ?? "";
+let stack: LocalStack;
+let receiver: WebhookReceiver;
+let restoreEnv: () => void;
+let queue: QueueClient;
+
+before(async () => {
+  stack = await startLocalStack({ tenant });
+  receiver = await startWebhookReceiver();
+  restoreEnv = stack.applyEnv();
+  Object.assign(process.env, {
+    LOG_LEVEL: "silent",
+    RUN_FANOUT_THRESHOLD: "0",
+    RUN_LEASE_TTL_SECONDS: "2",
+    ALERT_WEBHOOK_SECRET_NAME: "alert-webhook-url",
+    ALERT_WEBHOOK_URL: receiver.url,
+    ALERT_WEBHOOK_FORMAT: "generic",
+    ALERT_MAIL_FROM: mailFrom,
+    ALERT_MAIL_TO: "soc@contoso.com",
+  });
+  resetRunsApp();
+  queue = new QueueClient(stack.azurite.connectionString, QUEUE_NAMES.workItems);
+});
+
+after(async () => {
+  for (const name of ["LOG_LEVEL", "RUN_FANOUT_THRESHOLD", "RUN_LEASE_TTL_SECONDS", "ALERT_WEBHOOK_SECRET_NAME", "ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_FORMAT", "ALERT_MAIL_FROM", "ALERT_MAIL_TO"]) delete process.env[name];
+  restoreEnv();
+  resetRunsApp();
+  await receiver.close();
+  await stack.stop();
+});
+
+function context(functionName: string, dequeueCount = 1): InvocationContext {
+  return new InvocationContext({ invocationId: randomUUID(), functionName, triggerMetadata: { dequeueCount } });
+}
+
+function post(body: string | object, headers: Record<string, string> = {}): Promise<HttpResponseInit> {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return postRun(new HttpRequest({ method: "POST", url: "https://app.example/api/runs", body: { string: text }, headers: { "content-type": "application/json", ...headers } }), context("runs-post"));
+}
+
+async function status(runId: string): Promise<{ status: number; body: Record<string, any> }> {
+  const response = await getRun(new HttpRequest({ method: "GET", url: `https://app.example/api/runs/${runId}`, params: { runId } }), context("runs-get"));
+  return { status: response.status ?? 200, body: response.jsonBody as Record<string, any> };
+}
+
+/** Reads every message (as the trigger would: base64 JSON) and hands it to the queue handler until the queue is empty. */
+async function drain(options: { skip?: (message: Record<string, any>) => boolean } = {}): Promise<number> {
+  let handled = 0;
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
+    if (receivedMessageItems.length === 0) return handled;
+    for (const item of receivedMessageItems) {
+      const message = JSON.parse(Buffer.from(item.messageText, "base64").toString("utf8")) as Record<string, any>;
+      if (!options.skip?.(message)) {
+        await workQueue(message, context("work-queue", item.dequeueCount));
+        handled += 1;
+      }
+      await queue.deleteMessage(item.messageId, item.popReceipt);
+    }
+  }
+}
+
+function driftedMailboxes(): number {
+  return [...tenant.mailboxes.values()].filter((mailbox) => !mailbox.AuditEnabled).length;
+}
+
+test("bad requests get 400 with a clear message and start nothing", async () => {
+  const cases: [string | object, RegExp][] = [
+    ["{not json", /not valid JSON/],
+    [{ mode: "apply", scope: "tenant", extra: 1 }, /extra|Unrecognized/i],
+    [{ mode: "destroy", scope: "tenant" }, /mode/],
+    [{ mode: "plan", scope: { mailboxes: ["a' -or Name -like '*"] } }, /Not an SMTP address, UPN or GUID/],
+    [{ mode: "plan", scope: { mailboxes: Array.from({ length: 1001 }, (_, index) => `u${index}@contoso.com`) } }, /at most 1000/],
+    [`{"mode":"plan","scope":"tenant","pad":"${"x".repeat(70_000)}"}`, /larger than 65536 bytes/],
+  ];
+  for (const [body, message] of cases) {
+    const response = await post(body);
+    assert.equal(response.status, 400, JSON.stringify(response.jsonBody));
+    assert.match(String((response.jsonBody as { message: string }).message), message);
+  }
+  const { receivedMessageItems } = await queue.peekMessages({ numberOfMessages: 32 }).then((peek) => ({ receivedMessageItems: peek.peekedMessageItems })).catch(() => ({ receivedMessageItems: [] }));
+  assert.equal(receivedMessageItems.length, 0, "nothing queued");
+});
+
+test("on demand: 202 with a status URL, a second request gets 409, the drained run completes with counts, one alert and one mail", async () => {
+  const drifted = driftedMailboxes();
+  assert.ok(drifted > 0);
+  stack.emulator.faults.add({ cmdlet: "Set-Mailbox", status: 500, times: 1000 });
+  const accepted = await post({ mode: "apply", scope: "tenant" });
+  assert.equal(accepted.status, 202);
+  const { runId, statusUrl } = accepted.jsonBody as { runId: string; statusUrl: string };
+  assert.equal((accepted.headers as Record<string, string>)["location"], statusUrl);
+  assert.ok(statusUrl.endsWith(`/api/runs/${encodeURIComponent(runId)}`));
+
+  const refused = await post({ mode: "plan", scope: "tenant" });
+  assert.equal(refused.status, 409);
+  assert.equal((refused.jsonBody as { runId: string }).runId, runId);
+
+  assert.ok((await drain()) > 1, "the run message and its work items");
+  const { body } = await status(runId);
+  assert.equal(body["status"], "completed", "targets failed, but the run itself completed and alerted");
+  assert.equal(body["summary"].counts.failed, drifted);
+  assert.equal(receiver.accepted.length, 1, "one webhook alert");
+  assert.equal(tenant.sentMail.length, 1, "one Graph mail");
+});
