@@ -198,6 +198,10 @@ export class ExchangeApi {
       const method = typeof sub["method"] === "string" ? sub["method"].toUpperCase() : "GET";
       subRequests.push({ id, method, url, headers, body: sub["body"] });
     }
+    // The envelope itself can fail (a gateway 503, a held connection) before any sub-request runs.
+    const envelopeFault = this.#options.faults.take({ cmdlet: "$batch", parameters: {}, viaBatch: false });
+    if (envelopeFault?.kind === "timeout") return HELD;
+    if (envelopeFault) return faultAnswer(envelopeFault);
     const responses: unknown[] = [];
     for (const sub of subRequests) {
       const answer = await this.#batchItem(sub, batchUrl);

@@ -1,6 +1,6 @@
 /**
  * Faults injected from tests: throttling and transient failures, held (timed-out) requests, and latency.
- * A fault matches a call by cmdlet name (case-insensitive; a Graph route such as `GET /v1.0/users/delta`
+ * A fault matches a call by cmdlet name (case-insensitive; `$batch` fails a whole batch envelope; a Graph route such as `GET /v1.0/users/delta`
  * also works), by whether the call is a batch sub-request, and by an optional predicate; it fires `times` times.
  */
 

@@ -10,11 +10,11 @@ import { createEmptyTenant } from "../support/emulator";
 describe("runEmulatorCli", () => {
   it("writes the CA certificate, prints the client environment, serves until told to stop", async () => {
     const directory = await mkdtemp(join(tmpdir(), "emulator-cli-"));
+    let stop: () => void = () => undefined;
+    const until = new Promise<void>((resolve) => (stop = resolve));
     try {
       const caCertificatePath = join(directory, "ca.pem");
       let output = "";
-      let stop: () => void = () => undefined;
-      const until = new Promise<void>((resolve) => (stop = resolve));
       const running = runEmulatorCli({ tenant: createEmptyTenant(), caCertificatePath, until, write: (text) => (output += text) });
       while (!output.includes("Ctrl+C")) await new Promise((resolve) => setTimeout(resolve, 10));
 
@@ -26,6 +26,7 @@ describe("runEmulatorCli", () => {
       );
       assert.deepEqual(Object.keys(env).sort(), [
         "EXCHANGE_BASE_URL",
+        "EXTRA_CA_CERT_PATH",
         "GRAPH_BASE_URL",
         "IDENTITY_ENDPOINT",
         "IDENTITY_HEADER",
@@ -33,6 +34,7 @@ describe("runEmulatorCli", () => {
         "TENANT_ID",
       ]);
       assert.equal(env["NODE_EXTRA_CA_CERTS"], caCertificatePath);
+      assert.equal(env["EXTRA_CA_CERT_PATH"], caCertificatePath);
       assert.match(await readFile(caCertificatePath, "utf8"), /-----BEGIN CERTIFICATE-----/);
       const ca = await readFile(caCertificatePath, "utf8");
       const status = await new Promise<number | undefined>((resolve, reject) => {
@@ -44,6 +46,7 @@ describe("runEmulatorCli", () => {
       const emulator = await running;
       assert.equal(emulator.exchangeBaseUrl, env["EXCHANGE_BASE_URL"]);
     } finally {
+      stop();
       await rm(directory, { recursive: true, force: true });
     }
   });
