@@ -5,6 +5,7 @@
  */
 import { generateTenant, GENERATED_MAIL_ENABLED_GROUP } from "../emulator/generate";
 import { startLocalStack } from "../emulator/local-stack";
+import { runReport } from "./report-command";
 import { processOutput, runCommand, type Output } from "./run-command";
 
 export interface DemoOptions {
@@ -42,11 +43,10 @@ export async function runDemo(options: DemoOptions, output: Output = processOutp
     const apply = await runCommand({ mode: "apply", full: true, mailboxes: [], json: options.json, capture: true }, env, output);
     output.out("\nRe-reading the tenant (plan, no writes):\n");
     const plan = await runCommand({ mode: "plan", full: true, mailboxes: [], json: options.json, capture: true }, env, output);
-    output.out(
-      `\nOutcomes are recorded in Table Storage (tables runs, latest, history, watermarks). ` +
-        `Run 'mailbox-audit plan' or 'apply' against a real tenant with the settings in the README.\n`,
-    );
-    return Math.max(apply.exitCode, plan.exitCode);
+    output.out("\nRecorded in Table Storage (mailbox-audit report):\n");
+    const report = await runReport({ format: "text" }, env, (chunk) => output.out(chunk));
+    output.out(`\nRun 'mailbox-audit plan' or 'apply' against a real tenant with the settings in the README.\n`);
+    return Math.max(apply.exitCode, plan.exitCode, report);
   } finally {
     restoreEnv();
     await stack.stop();
