@@ -1,0 +1,155 @@
+/**
+ * Issue 4 acceptance, end to end against the emulator and Azurite: from a tenant with no capture, apply builds it;
+ * each kind of tampering is detected by plan (current and desired values) and repaired by apply where repair is
+ * safe; a second apply makes zero writes; outcomes are recorded in Table Storage.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { generateTenant, GENERATED_MAIL_ENABLED_GROUP } from "../../emulator/generate";
+import type { EmulatedTransportRule } from "../../emulator/tenant-state";
+import type { TargetOutcome } from "../../shared/audit/outcome";
+import { startE2e } from "./stack";
+
+const CAPTURE = "soc-capture@contoso.onmicrosoft.com";
+const RULE = "mailbox-audit-enforcer: capture all mail";
+
+describe("journaling-equivalent capture end to end", async () => {
+  const tenant = generateTenant({ seed: 21, counts: { user: 6, shared: 1 } });
+  const e2e = await startE2e(tenant, {
+    CAPTURE_MODE: "transport-rules",
+    CAPTURE_MAILBOX: CAPTURE,
+    CAPTURE_ACCESS_GROUP: GENERATED_MAIL_ENABLED_GROUP,
+    CAPTURE_CREATE_MAILBOX: "true",
+  });
+  const captureOutcomes = (outcomes: readonly TargetOutcome[]) =>
+    outcomes.filter((outcome) => outcome.kind === "capture-mailbox" || outcome.kind === "transport-rule");
+  const managedRule = (): EmulatedTransportRule | undefined => tenant.transportRules.find((rule) => rule.Name === RULE);
+  const captureMailbox = () => [...tenant.mailboxes.values()].find((mailbox) => mailbox.PrimarySmtpAddress === CAPTURE);
+
+  it("apply creates the restricted shared mailbox and the rule from nothing", async () => {
+    assert.equal(captureMailbox(), undefined);
+    const { summary, outcomes } = await e2e.run({ mode: "apply", full: true });
+    assert.equal(summary.counts.failed, 0, JSON.stringify(captureOutcomes(outcomes).filter((o) => o.status === "failed")));
+    const mailbox = captureMailbox();
+    assert.ok(mailbox);
+    assert.equal(mailbox.RecipientTypeDetails, "SharedMailbox");
+    assert.equal(mailbox.HiddenFromAddressListsEnabled, true);
+    assert.equal(tenant.users.get(mailbox.ExternalDirectoryObjectId)?.accountEnabled, false, "sign-in blocked");
+    const fullAccess = tenant.mailboxPermissions.filter(
+      (permission) => permission.Identity === mailbox.Identity && permission.AccessRights.includes("FullAccess") && !permission.IsInherited && !permission.Deny,
+    );
+    assert.deepEqual(fullAccess.map((permission) => permission.User).filter((user) => user !== "NT AUTHORITY\\SELF"), [GENERATED_MAIL_ENABLED_GROUP]);
+    assert.equal(fullAccess.find((permission) => permission.User === GENERATED_MAIL_ENABLED_GROUP)?.autoMapping, false);
+    const rule = managedRule();
+    assert.ok(rule);
+    assert.equal(rule.Mode, "Enforce");
+    assert.equal(rule.State, "Enabled");
+    assert.equal(rule.Priority, 0);
+    assert.deepEqual(rule.BlindCopyTo?.map((address) => address.toLowerCase()), [CAPTURE]);
+    assert.match(rule.Comments, /managed by mailbox-audit-enforcer/);
+  });
+
+  it("a second apply makes zero writes", async () => {
+    e2e.resetCalls();
+    const { summary } = await e2e.run({ mode: "apply" });
+    assert.deepEqual(e2e.writes(), []);
+    assert.equal(summary.counts.failed + summary.counts.drift + summary.counts.remediated, 0);
+  });
+
+  const tampering: { name: string; tamper: () => void; check: () => void }[] = [
+    {
+      name: "deleted rule",
+      tamper: () => tenant.transportRules.splice(tenant.transportRules.indexOf(managedRule()!), 1),
+      check: () => assert.ok(managedRule()),
+    },
+    {
+      name: "disabled rule",
+      tamper: () => (managedRule()!.State = "Disabled"),
+      check: () => assert.equal(managedRule()!.State, "Enabled"),
+    },
+    {
+      name: "Audit mode",
+      tamper: () => (managedRule()!.Mode = "Audit"),
+      check: () => assert.equal(managedRule()!.Mode, "Enforce"),
+    },
+    {
+      name: "changed scope",
+      tamper: () => (managedRule()!.FromScope = "NotInOrganization"),
+      check: () => assert.equal(managedRule()!.FromScope, null),
+    },
+    {
+      name: "extra exception",
+      tamper: () => (managedRule()!.ExceptIfFrom = [...(managedRule()!.ExceptIfFrom ?? []), "user1@contoso.onmicrosoft.com"]),
+      check: () => assert.ok(!(managedRule()!.ExceptIfFrom ?? []).includes("user1@contoso.onmicrosoft.com")),
+    },
+    {
+      name: "extra FullAccess grant",
+      tamper: () =>
+        tenant.mailboxPermissions.push({
+          Identity: captureMailbox()!.Identity,
+          User: "user2@contoso.onmicrosoft.com",
+          AccessRights: ["FullAccess"],
+          IsInherited: false,
+          Deny: false,
+          autoMapping: true,
+        }),
+      check: () =>
+        assert.ok(!tenant.mailboxPermissions.some((permission) => permission.Identity === captureMailbox()!.Identity && permission.User === "user2@contoso.onmicrosoft.com")),
+    },
+    {
+      name: "unhidden mailbox",
+      tamper: () => (captureMailbox()!.HiddenFromAddressListsEnabled = false),
+      check: () => assert.equal(captureMailbox()!.HiddenFromAddressListsEnabled, true),
+    },
+  ];
+  for (const { name, tamper, check } of tampering) {
+    it(`${name}: plan reports it with current and desired values, apply repairs it, the next apply writes nothing`, async () => {
+      tamper();
+      e2e.resetCalls();
+      const plan = await e2e.run({ mode: "plan" });
+      assert.deepEqual(e2e.writes(), [], "plan writes nothing");
+      const flagged = captureOutcomes(plan.outcomes).filter((outcome) => outcome.status === "drift" || outcome.status === "failed");
+      assert.ok(flagged.length > 0, `plan flags the ${name}`);
+      assert.ok(
+        flagged.some((outcome) => outcome.findings.some((finding) => finding.current !== undefined || finding.desired !== undefined)),
+        "findings carry current and desired values",
+      );
+      const apply = await e2e.run({ mode: "apply" });
+      assert.equal(apply.summary.counts.failed, 0, JSON.stringify(captureOutcomes(apply.outcomes).filter((o) => o.status === "failed")));
+      check();
+      e2e.resetCalls();
+      await e2e.run({ mode: "apply" });
+      assert.deepEqual(e2e.writes(), []);
+    });
+  }
+
+  it("a shadowing rule is reported as a failure and never modified", async () => {
+    const shadow: EmulatedTransportRule = {
+      ...structuredClone(managedRule()!),
+      Guid: randomUUID(),
+      Identity: "Drop everything",
+      Name: "Drop everything",
+      Priority: 0,
+      Comments: "",
+      BlindCopyTo: null,
+      DeleteMessage: true,
+      StopRuleProcessing: true,
+    };
+    for (const rule of tenant.transportRules) rule.Priority += 1;
+    tenant.transportRules.unshift(shadow);
+    const plan = await e2e.run({ mode: "plan" });
+    const hazard = plan.outcomes.find((outcome) => outcome.displayName === "Drop everything");
+    assert.equal(hazard?.status, "failed");
+    const before = structuredClone(shadow);
+    await e2e.run({ mode: "apply" });
+    const after = tenant.transportRules.find((rule) => rule.Name === "Drop everything");
+    assert.deepEqual({ ...after, Priority: 0 }, { ...before, Priority: 0 }, "the unmanaged rule is left as it was (only its number may shift)");
+  });
+
+  it("records the capture targets in Table Storage", async () => {
+    const kinds = new Set<string>();
+    for await (const row of e2e.runtime.store.listLatest(tenant.tenantId)) kinds.add(row.kind);
+    assert.ok(kinds.has("capture-mailbox") && kinds.has("transport-rule"));
+  });
+});
