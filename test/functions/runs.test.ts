@@ -105,7 +105,8 @@ test("bad requests get 400 with a clear message and start nothing", async () => 
 test("on demand: 202 with a status URL, a second request gets 409, the drained run completes with counts, one alert and one mail", async () => {
   const drifted = driftedMailboxes();
   assert.ok(drifted > 0);
-  stack.emulator.faults.add({ cmdlet: "Set-Mailbox", status: 500, times: 1000 });
+  // A non-retryable rejection keeps the test fast (a 500 is retried with backoff by the transport, per write).
+  stack.emulator.faults.add({ cmdlet: "Set-Mailbox", status: 400 as 500, text: "Rejected by the test", times: 1000 });
   const accepted = await post({ mode: "apply", scope: "tenant" });
   assert.equal(accepted.status, 202);
   const { runId, statusUrl } = accepted.jsonBody as { runId: string; statusUrl: string };
@@ -119,7 +120,47 @@ test("on demand: 202 with a status URL, a second request gets 409, the drained r
   assert.ok((await drain()) > 1, "the run message and its work items");
   const { body } = await status(runId);
   assert.equal(body["status"], "completed", "targets failed, but the run itself completed and alerted");
-  assert.equal(body["summary"].counts.failed, drifted);
+  assert.ok(body["summary"].counts.failed >= drifted, "every mailbox write failed");
+  assert.equal(body["summary"].counts.remediated, 0, "no mailbox remediated");
   assert.equal(receiver.accepted.length, 1, "one webhook alert");
   assert.equal(tenant.sentMail.length, 1, "one Graph mail");
+});
+
+test("the next night, with nothing changed, raises no second alert; a past-due timer still runs once", async () => {
+  await nightlyTimer({ isPastDue: true, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: "", lastUpdated: "" } }, context("nightly-timer"));
+  assert.ok((await drain()) >= 1);
+  assert.equal(receiver.accepted.length, 1);
+  assert.equal(tenant.sentMail.length, 1);
+});
+
+test("a poisoned work item is recorded as failures of its mailboxes and the run still finalises", async () => {
+  const accepted = await post({ mode: "apply", scope: "tenant" });
+  assert.equal(accepted.status, 202);
+  const { runId } = accepted.jsonBody as { runId: string };
+  const poisoned: Record<string, any>[] = [];
+  await drain({ skip: (message) => message["kind"] === "changes" && poisoned.push(message) > 0 });
+  assert.ok(poisoned.length > 0);
+  assert.equal((await status(runId)).body["status"], "dispatched");
+  for (const message of poisoned) await workQueuePoison(message, context("work-queue-poison"));
+  const { body } = await status(runId);
+  assert.equal(body["status"], "completed");
+  const changes = poisoned.reduce((sum, message) => sum + (message["changes"] as unknown[]).length, 0);
+  assert.equal(body["summary"].counts.failed, changes);
+});
+
+test("a killed run's lease expires and the next run finishes the work", async () => {
+  stack.emulator.faults.clear();
+  const first = await post({ mode: "apply", scope: "tenant" });
+  const { runId: deadRunId } = first.jsonBody as { runId: string };
+  await drain({ skip: () => true }); // the worker died: its messages are lost
+  assert.equal((await post({ mode: "apply", scope: "tenant" })).status, 409);
+  await new Promise((resolve) => setTimeout(resolve, 2_200));
+  const second = await post({ mode: "apply", scope: "tenant" });
+  assert.equal(second.status, 202);
+  await drain();
+  const { body } = await status((second.jsonBody as { runId: string }).runId);
+  assert.equal(body["status"], "completed");
+  assert.ok(body["summary"].counts.remediated > 0);
+  assert.equal(body["summary"].counts.failed, 0);
+  assert.equal((await status(deadRunId)).body["status"], "abandoned");
 });
