@@ -23,6 +23,21 @@ param captureAccessGroup string
 param captureMode string
 param instanceMemoryMB int
 param maximumInstanceCount int
+@description('Other tenants to manage (docs/operations.md); empty: TENANT_ID alone.')
+param tenants string = ''
+param alertWebhookFormat string = 'teams'
+@description('Base URL of the app for report links in alerts; default: the app itself.')
+param reportBaseUrl string = ''
+@description('Entra object ids allowed to call /api/runs (with Easy Auth); empty: the function key alone.')
+param allowedCallerObjectIds string = ''
+param runLeaseTtlSeconds int = 900
+param runFanOutThreshold int = 100
+param logLevel string = 'info'
+param auditPolicyPath string = ''
+param captureCreateMailbox bool = false
+param captureExpectedDailyMessages string = ''
+param journalEmailAddress string = ''
+param journalNdrMailbox string = ''
 
 // The single list of app settings (mirrored by infra/app-settings.json; test/infra checks both ways).
 // WEBSITE_TIME_ZONE is deliberately absent: Linux/Flex Consumption ignores it, so NIGHTLY_SCHEDULE is UTC.
@@ -47,6 +62,18 @@ var appSettings = {
   CAPTURE_MAILBOX: captureMailbox
   CAPTURE_ACCESS_GROUP: captureAccessGroup
   CAPTURE_MODE: captureMode
+  TENANTS: tenants
+  ALERT_WEBHOOK_FORMAT: alertWebhookFormat
+  REPORT_BASE_URL: empty(reportBaseUrl) ? 'https://${appName}.azurewebsites.net' : reportBaseUrl
+  ALLOWED_CALLER_OBJECT_IDS: allowedCallerObjectIds
+  RUN_LEASE_TTL_SECONDS: string(runLeaseTtlSeconds)
+  RUN_FANOUT_THRESHOLD: string(runFanOutThreshold)
+  LOG_LEVEL: logLevel
+  AUDIT_POLICY_PATH: auditPolicyPath
+  CAPTURE_CREATE_MAILBOX: string(captureCreateMailbox)
+  CAPTURE_EXPECTED_DAILY_MESSAGES: captureExpectedDailyMessages
+  JOURNAL_EMAIL_ADDRESS: journalEmailAddress
+  JOURNAL_NDR_MAILBOX: journalNdrMailbox
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -26,7 +26,7 @@ test("storage layout names are valid Azure names and are all created from the la
     tables: Record<string, string>;
     queues: Record<string, string>;
   };
-  assert.deepEqual(Object.keys(layout.tables).sort(), ["alerts", "history", "latest", "leases", "runs", "watermarks"]);
+  assert.deepEqual(Object.keys(layout.tables).sort(), ["alerts", "history", "latest", "leases", "runState", "runs", "watermarks"]);
   for (const table of Object.values(layout.tables)) assert.match(table, /^[A-Za-z][A-Za-z0-9]{2,62}$/, table);
   const queueOrContainer = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
   for (const queue of Object.values(layout.queues)) assert.match(queue, queueOrContainer, queue);
