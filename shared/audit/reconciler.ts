@@ -51,6 +51,8 @@ import type { AuditLogger, AuditProgress, AuditStore, Clock, DeferredMailboxChan
 export const INCREMENTAL_WATERMARK = "mailbox-audit";
 export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
 const VERIFY_WINDOW_IN_MS = 5 * 60_000;
+/** Changed mailboxes held for read-back before a verify read is made mid-run (bounds memory). */
+const VERIFY_WINDOW_TARGETS = 2000;
 const OUTCOME_CHUNK_SIZE = 100;
 const IDENTITIES_PER_FILTER = 20;
 const DEFAULT_SAMPLE_SIZE = 100;
@@ -370,6 +372,12 @@ class AuditRun {
         const observed = byTargetId.get(targetId);
         return observed ? { observed, licensed: licences.get(targetId) } : undefined;
       });
+      // Verify in windows so memory stays bounded however many mailboxes a run changes: one read-back of what
+      // changed since the window's first write, then the next window starts with the next write.
+      if (!this.verifyByIdentity && this.pendingMailboxes.size >= VERIFY_WINDOW_TARGETS) {
+        await this.verifyMailboxes();
+        this.applyStartedAt = undefined;
+      }
       await this.flush();
     }
   }
