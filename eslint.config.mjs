@@ -37,6 +37,14 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS scripts run by node: outside the TypeScript project, so no type-aware rules.
+    files: ["scripts/**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { sourceType: "commonjs", globals: { require: "readonly", __dirname: "readonly" } },
+    // require() is how a CommonJS script loads modules (and the compiled dist/ output).
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+  {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
       "@typescript-eslint/no-non-null-assertion": "off",

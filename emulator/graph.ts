@@ -57,7 +57,7 @@ export class GraphApi {
     this.#options = options;
   }
 
-  async handle(method: string, url: URL, headers: Readonly<Record<string, string | string[] | undefined>>, body: unknown): Promise<HttpAnswer> {
+  handle(method: string, url: URL, headers: Readonly<Record<string, string | string[] | undefined>>, body: unknown): HttpAnswer {
     const { route, run } = this.#dispatch(method, url, headers, body);
     const parameters: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(body === undefined ? {} : { body }) };
     const fault = this.#options.faults.take({ cmdlet: route, parameters, viaBatch: false });
@@ -266,7 +266,9 @@ export class GraphApi {
 
 /** A user as Graph returns it: the default property set, or exactly the `$select`ed properties. */
 function graphUser(user: EmulatedUser, select: readonly string[] | undefined): Record<string, unknown> {
-  const { lastModifiedDateTime: _lastModified, ...graphProperties } = user;
+  // lastModifiedDateTime only drives users/delta; Graph does not return it on a user.
+  const graphProperties: Partial<EmulatedUser> = { ...user };
+  delete graphProperties.lastModifiedDateTime;
   return project(graphProperties, select ?? DEFAULT_USER_PROPERTIES);
 }
 

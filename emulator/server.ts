@@ -87,7 +87,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (!token.ok) return send(graphError(401, "InvalidAuthenticationToken", graphTokenMessage(token.reason), now()));
       const body = parseJson(rawBody);
       if (body === INVALID_JSON) return send(graphError(400, "BadRequest", "Unable to read JSON request payload.", now()));
-      const answer = await graph.handle(method, url, request.headers, body);
+      const answer = graph.handle(method, url, request.headers, body);
       return answer.hold ? holdUntilClosed(request) : send(answer);
     }
     if (!exchangeRoute) return send({ status: 404, headers: { "content-type": "text/plain" }, body: "Not Found" });

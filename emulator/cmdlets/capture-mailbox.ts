@@ -70,7 +70,8 @@ function addressOwners(tenant: TenantState): Map<string, string> {
 const newMailbox: CmdletDefinition = {
   name: "New-Mailbox",
   parameters: ["Shared", "Name", "DisplayName", "Alias", "PrimarySmtpAddress"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     if (optionalBoolean(parameters, "Shared") !== true) throw missingMandatory("MicrosoftOnlineServicesID", "Password");
     const name = requiredString(parameters, "Name");
     const alias = optionalString(parameters, "Alias") ?? aliasFromName(name);
@@ -98,7 +99,7 @@ const newMailbox: CmdletDefinition = {
       if (owner !== undefined) throw proxyAddressInUse(address, owner);
     }
 
-    const timestamp = now().toISOString();
+    const timestamp = context.now().toISOString();
     const mailbox: EmulatedMailbox = {
       Guid: randomUUID(),
       ExternalDirectoryObjectId: randomUUID(),
@@ -237,7 +238,8 @@ const getMailboxPermission: CmdletDefinition = {
 const addMailboxPermission: CmdletDefinition = {
   name: "Add-MailboxPermission",
   parameters: ["Identity", "User", "AccessRights", "AutoMapping", "InheritanceType", "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const mailbox = requireMailbox(tenant, requiredString(parameters, "Identity"));
     const trustee = requireTrustee(tenant, requiredString(parameters, "User"));
     const rights = accessRights(parameters);
@@ -264,7 +266,7 @@ const addMailboxPermission: CmdletDefinition = {
       inheritanceTypes.set(permission, inheritanceType);
       tenant.mailboxPermissions.push(permission);
     }
-    if (added.length > 0) mailbox.WhenChangedUTC = now().toISOString();
+    if (added.length > 0) mailbox.WhenChangedUTC = context.now().toISOString();
     return {
       value: [{ Identity: mailbox.Identity, User: trustee, AccessRights: rights, IsInherited: false, Deny: false, InheritanceType: inheritanceType }],
     };
@@ -274,7 +276,8 @@ const addMailboxPermission: CmdletDefinition = {
 const removeMailboxPermission: CmdletDefinition = {
   name: "Remove-MailboxPermission",
   parameters: ["Identity", "User", "AccessRights", "InheritanceType", "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const mailbox = requireMailbox(tenant, requiredString(parameters, "Identity"));
     const user = requiredString(parameters, "User");
     const trustee = requireTrustee(tenant, user);
@@ -299,7 +302,7 @@ const removeMailboxPermission: CmdletDefinition = {
       permission.AccessRights = permission.AccessRights.filter((right) => !rights.includes(right));
     }
     tenant.mailboxPermissions = tenant.mailboxPermissions.filter((permission) => permission.AccessRights.length > 0);
-    mailbox.WhenChangedUTC = now().toISOString();
+    mailbox.WhenChangedUTC = context.now().toISOString();
     return {};
   },
 };

@@ -171,7 +171,7 @@ function ruleChanges(tenant: TenantState, parameters: Record<string, unknown>): 
       messageTypeValues,
     );
   }
-  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<EmulatedTransportRule>;
+  return Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined));
 }
 
 /** A rule's size, approximated as the length of its serialized conditions, exceptions and actions. */
@@ -229,7 +229,8 @@ const getTransportRule: CmdletDefinition = {
 const newTransportRule: CmdletDefinition = {
   name: "New-TransportRule",
   parameters: [...ruleParameters, "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const name = requiredString(parameters, "Name");
     if (tenant.transportRules.length >= MAX_TRANSPORT_RULES) {
       throw new CmdletFailure(
@@ -271,7 +272,7 @@ const newTransportRule: CmdletDefinition = {
       SetHeaderName: null,
       SetHeaderValue: null,
       ...ruleChanges(tenant, parameters),
-      WhenChangedUTC: now().toISOString(),
+      WhenChangedUTC: context.now().toISOString(),
     };
     validateRule(tenant, rule);
     placeAt(tenant, rule, priority);
@@ -282,7 +283,8 @@ const newTransportRule: CmdletDefinition = {
 const setTransportRule: CmdletDefinition = {
   name: "Set-TransportRule",
   parameters: ["Identity", ...ruleParameters, "Confirm"],
-  handle(parameters, { tenant, now }) {
+  handle(parameters, context) {
+    const { tenant } = context;
     const identity = requiredString(parameters, "Identity");
     const rule = requireRule(tenant, identity);
     const priority = optionalInteger(parameters, "Priority");
@@ -294,7 +296,7 @@ const setTransportRule: CmdletDefinition = {
     Object.assign(rule, changed);
     if (priority !== undefined) placeAt(tenant, rule, priority);
     if (JSON.stringify(rule) === before) return { warnings: [noChangeWarning(identity)] };
-    rule.WhenChangedUTC = now().toISOString();
+    rule.WhenChangedUTC = context.now().toISOString();
     return {};
   },
 };
@@ -303,11 +305,12 @@ function stateSetter(name: string, state: "Enabled" | "Disabled"): CmdletDefinit
   return {
     name,
     parameters: ["Identity", "Confirm"],
-    handle(parameters: Record<string, unknown>, { tenant, now }: CmdletContext) {
+    handle(parameters: Record<string, unknown>, context: CmdletContext) {
+      const { tenant } = context;
       const rule = requireRule(tenant, requiredString(parameters, "Identity"));
       if (rule.State !== state) {
         rule.State = state;
-        rule.WhenChangedUTC = now().toISOString();
+        rule.WhenChangedUTC = context.now().toISOString();
       }
       return {};
     },

@@ -7,7 +7,7 @@
  */
 import type { Finding, OutcomeError } from "../audit/outcome";
 import type { CapturePolicy, CaptureSettings } from "./settings";
-import { asFlag, asList, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
+import { asFlag, asList, asText, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
 
 const GIB = 1024 ** 3;
 /** Shared mailbox without a licence: 50 GB; with one (Exchange Online Plan 2 etc.): 100 GB. */
@@ -67,7 +67,7 @@ export interface CaptureMailboxPlanInput {
  */
 export function parseByteQuantity(value: unknown): number | undefined {
   if (typeof value === "number" && Number.isFinite(value)) return value;
-  const match = /\(([\d,.\s]+)\s*bytes?\)/i.exec(String(value ?? ""));
+  const match = /\(([\d,.\s]+)\s*bytes?\)/i.exec(asText(value));
   if (!match?.[1]) return undefined;
   const bytes = Number(match[1].replace(/[,.\s]/g, ""));
   return Number.isFinite(bytes) ? bytes : undefined;
@@ -116,7 +116,7 @@ function isFullAccess(entry: Readonly<Record<string, unknown>>): boolean {
 export function explicitFullAccessTrustees(permissions: readonly Readonly<Record<string, unknown>>[]): string[] {
   return permissions
     .filter((entry) => isFullAccess(entry) && !asFlag(entry["IsInherited"]) && !asFlag(entry["Deny"]))
-    .map((entry) => String(entry["User"] ?? ""))
+    .map((entry) => asText(entry["User"]))
     .filter((user) => user !== "" && normaliseText(user) !== SELF_TRUSTEE);
 }
 
@@ -130,10 +130,10 @@ export function planCaptureMailbox(input: CaptureMailboxPlanInput): TargetPlan {
   const capture = settings.captureMailbox;
   if (!capture) throw new Error("planCaptureMailbox needs settings.captureMailbox (transport-rules mode)");
   const mailbox = observed.mailbox;
-  const address = String(mailbox?.["PrimarySmtpAddress"] ?? capture.address);
+  const address = asText(mailbox?.["PrimarySmtpAddress"] ?? capture.address);
   const target = {
     kind: "capture-mailbox" as const,
-    targetId: String(mailbox?.["ExternalDirectoryObjectId"] ?? capture.address),
+    targetId: asText(mailbox?.["ExternalDirectoryObjectId"] ?? capture.address),
     displayName: address,
   };
 
@@ -173,7 +173,7 @@ export function planCaptureMailbox(input: CaptureMailboxPlanInput): TargetPlan {
   const actions: CaptureAction[] = [];
   const problems: OutcomeError[] = [];
 
-  const recipientType = String(mailbox["RecipientTypeDetails"] ?? "");
+  const recipientType = asText(mailbox["RecipientTypeDetails"]);
   if (normaliseText(recipientType) !== "sharedmailbox") {
     problems.push({
       code: "CaptureMailboxNotShared",

@@ -5,7 +5,7 @@
  */
 import type { Finding } from "../audit/outcome";
 import type { CapturePolicy, CaptureSettings } from "./settings";
-import { asFlag, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
+import { asFlag, asText, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
 
 export interface JournalPlanInput {
   readonly policy: CapturePolicy;
@@ -41,7 +41,7 @@ export function planJournaling(input: JournalPlanInput): TargetPlan[] {
       before: { Present: false },
     });
   } else {
-    const identity = String(current["Guid"] ?? current["Identity"] ?? name);
+    const identity = asText(current["Guid"] ?? current["Identity"] ?? name);
     const findings: Finding[] = [];
     const setParameters: Record<string, unknown> = {};
     for (const field of ["JournalEmailAddress", "Scope", "Recipient"] as const) {

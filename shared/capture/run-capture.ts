@@ -19,8 +19,8 @@ import {
 } from "./capture-mailbox";
 import { planJournaling } from "./journaling";
 import { CaptureConfigurationError, defaultCapturePolicy, type CapturePolicy, type CaptureSettings } from "./settings";
-import { plannedStatus, type CaptureAction, type TargetPlan } from "./target-plan";
-import { desiredTransportRules, planTransportRules, type CaptureRecipient, type ObservedTransportRule } from "./transport-rules";
+import { asText, plannedStatus, type CaptureAction, type TargetPlan } from "./target-plan";
+import { desiredTransportRules, planTransportRules, type CaptureRecipient } from "./transport-rules";
 
 /** What the capture needs from Microsoft Graph. */
 export interface CaptureGraphPort {
@@ -162,7 +162,7 @@ class CaptureRun {
           "A security group that is not mail-enabled cannot be granted FullAccess: mail-enable it or configure a mail-enabled security group.",
       );
     }
-    const type = String(group["RecipientTypeDetails"] ?? "");
+    const type = asText(group["RecipientTypeDetails"]);
     if (type.toLowerCase() !== "mailuniversalsecuritygroup") {
       throw new CaptureConfigurationError(
         "CaptureAccessGroupInvalid",
@@ -172,7 +172,7 @@ class CaptureRun {
     const identities = ["Name", "Alias", "DisplayName", "PrimarySmtpAddress", "Identity", "Guid", "ExternalDirectoryObjectId", "DistinguishedName"]
       .map((property) => group[property])
       .filter((value): value is string => typeof value === "string" && value !== "");
-    return { grantAs: String(group["PrimarySmtpAddress"] || name), identities: [name, ...identities] };
+    return { grantAs: asText(group["PrimarySmtpAddress"] || name), identities: [name, ...identities] };
   }
 
   private async observe(): Promise<Observation> {
@@ -206,7 +206,7 @@ class CaptureRun {
     const rulePlans = planTransportRules({
       policy: this.policy,
       desired: desiredTransportRules(this.policy, capture),
-      current: rules as ObservedTransportRule[],
+      current: rules,
       capture,
       ...(creatable ? {} : { blockedBecause: `capture mailbox ${capture.address} does not exist (Exchange rejects BlindCopyTo to an unknown recipient)` }),
     });
@@ -240,7 +240,7 @@ class CaptureRun {
     }
     if (!mailbox) return { permissions: [] };
 
-    const objectId = String(mailbox["ExternalDirectoryObjectId"] ?? "");
+    const objectId = asText(mailbox["ExternalDirectoryObjectId"]);
     const [account, permissions, statistics] = await Promise.all([
       objectId ? this.deps.graph.getUser(objectId) : Promise.resolve(undefined),
       this.invoke({ cmdlet: "Get-MailboxPermission", parameters: { Identity: address } }),
@@ -296,7 +296,7 @@ function sampleField(sample: CaptureStatisticsSample | undefined): { sample?: Ca
 }
 
 function captureRecipient(settings: CaptureSettings, mailbox: Readonly<Record<string, unknown>> | undefined): CaptureRecipient {
-  const address = String(mailbox?.["PrimarySmtpAddress"] ?? settings.captureMailbox?.address ?? "");
+  const address = asText(mailbox?.["PrimarySmtpAddress"] ?? settings.captureMailbox?.address);
   const identities = ["Guid", "ExternalDirectoryObjectId", "Identity", "Name", "Alias", "DisplayName", "UserPrincipalName"]
     .map((property) => mailbox?.[property])
     .filter((value): value is string => typeof value === "string" && value !== "");

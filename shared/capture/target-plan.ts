@@ -34,17 +34,26 @@ export function plannedStatus(plan: TargetPlan): OutcomeStatus {
   return plan.actions.length > 0 ? "drift" : "compliant";
 }
 
+/**
+ * The text of a scalar Exchange property (string, number or boolean). Null, undefined and the objects a
+ * scalar property never holds read as "", the same "absent" value.
+ */
+export function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  return "";
+}
+
 /** Case-insensitive, trimmed text; null/undefined/empty are the same "absent" value. */
 export function normaliseText(value: unknown): string {
-  if (value === null || value === undefined) return "";
-  return String(value).trim().toLowerCase();
+  return asText(value).trim().toLowerCase();
 }
 
 /** Exchange returns multi-valued properties as arrays, single strings or null. */
 export function asList(value: unknown): string[] {
   if (value === null || value === undefined || value === "") return [];
   if (Array.isArray(value)) return value.filter((item) => item !== null && item !== undefined && item !== "").map(String);
-  return [String(value)];
+  return [asText(value)];
 }
 
 /** Exchange booleans arrive as JSON booleans, or as "True"/"False" from some cmdlets. */

@@ -18,7 +18,7 @@
  */
 import type { Finding, OutcomeError } from "../audit/outcome";
 import type { CapturePolicy, TransportRuleTemplate } from "./settings";
-import { asFlag, asList, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
+import { asFlag, asList, asText, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
 
 /** A transport rule as `Get-TransportRule` returns it (Exchange's property names). */
 export type ObservedTransportRule = Readonly<Record<string, unknown>>;
@@ -180,7 +180,7 @@ function exceptionFieldsOf(rule: ObservedTransportRule): RuleFieldSpec[] {
 }
 
 function ruleName(rule: ObservedTransportRule): string {
-  return String(rule["Name"] ?? rule["Identity"] ?? "");
+  return asText(rule["Name"] ?? rule["Identity"]);
 }
 
 /** The identity to address a rule by in Set/Remove/Enable: its GUID when Exchange gave one (renames keep it). */
@@ -433,7 +433,7 @@ export function planTransportRules(input: TransportRulesPlanInput): TargetPlan[]
       if (rulePriority(rule) >= lastManagedPriority) continue;
       plans.push({
         kind: "transport-rule",
-        targetId: String(rule["Guid"] ?? name),
+        targetId: asText(rule["Guid"] ?? name),
         displayName: name,
         findings: [
           {

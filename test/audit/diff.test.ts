@@ -64,7 +64,7 @@ test("diffMailbox: every kind of user-mailbox drift, as a table", () => {
     const parameters = Object.keys(diff.change?.parameters ?? {}).filter((name) => name !== "Identity");
     assert.deepEqual(parameters.sort(), [...testCase.expect.parameters].sort(), testCase.name);
     const kinds = diff.findings.map((finding) => `${finding.kind}:${finding.setting}`);
-    for (const expected of testCase.expect.findings) assert.ok(kinds.includes(expected), `${testCase.name}: ${expected} in ${kinds}`);
+    for (const expected of testCase.expect.findings) assert.ok(kinds.includes(expected), `${testCase.name}: ${expected} in ${kinds.join(",")}`);
     assert.equal(diff.change?.cmdlet ?? "Set-Mailbox", "Set-Mailbox");
     assert.equal(diff.change?.parameters?.["Identity"] ?? testCase.mailbox.Guid, testCase.mailbox.Guid, "writes by Exchange GUID");
   }

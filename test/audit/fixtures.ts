@@ -1,6 +1,6 @@
 import type { ObservedMailbox } from "../../shared/audit/observed";
 import baselineDocument from "../../policy/audit-baseline.v1.json";
-import { parseAuditPolicy, type AuditPolicy } from "../../shared/audit/policy";
+import { parseAuditPolicy, type AuditPolicy, type BypassExemption } from "../../shared/audit/policy";
 
 /** Microsoft's default audit set for a new E3/E5 user mailbox (no MessageBind, no RecordDelete for Owner…). */
 export const MICROSOFT_DEFAULT = {
@@ -40,9 +40,15 @@ export function groupMailbox(overrides: Partial<ObservedMailbox> = {}): Observed
   return mailbox({ RecipientTypeDetails: "GroupMailbox", ...GROUP_FIXED_SET, ...overrides });
 }
 
+/**
+ * The shipped policy document as plain JSON (literals widened), so a test can also make it invalid. Its
+ * allow-list is empty in the file, which TypeScript would otherwise type as `never[]`.
+ */
+export type PolicyDocument = Omit<typeof baselineDocument, "bypass"> & { bypass: { allowList: BypassExemption[] } };
+
 /** The shipped policy, optionally edited before validation. */
-export function policy(edit: (document: Record<string, any>) => void = () => {}): AuditPolicy {
-  const document = structuredClone(baselineDocument) as Record<string, any>;
+export function policy(edit: (document: PolicyDocument) => void = () => {}): AuditPolicy {
+  const document: PolicyDocument = structuredClone(baselineDocument);
   edit(document);
   return parseAuditPolicy(document);
 }

@@ -216,7 +216,7 @@ test("missing with createIfMissing plans New-Mailbox -Shared", () => {
 });
 
 test("account not yet in Graph: failed with a clear message, other repairs still planned", () => {
-  const target = planFor({ observed: observed({ account: undefined } as Partial<ObservedCaptureMailbox>, { HiddenFromAddressListsEnabled: false }) });
+  const target = planFor({ observed: observed({ account: undefined }, { HiddenFromAddressListsEnabled: false }) });
   assert.equal(target.problem?.code, "CaptureAccountNotFound");
   assert.deepEqual(cmdlets(target.actions), ["Set-Mailbox"]);
 });

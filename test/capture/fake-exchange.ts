@@ -3,7 +3,7 @@
  * Exchange's behaviours that matter to the reconciler: unique contiguous rule priorities (insert/move shifts
  * the others), not-found errors, case-insensitive identities, FullAccess entries per trustee.
  */
-import { ExchangeError } from "../../shared/exchange/errors";
+import { ensureError, ExchangeError } from "../../shared/exchange/errors";
 import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
 import type { CaptureGraphPort } from "../../shared/capture/run-capture";
 import type { CaptureAccount } from "../../shared/capture/capture-mailbox";
@@ -97,16 +97,17 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
 
   constructor(readonly tenant: FakeTenant) {}
 
-  async getUser(userId: string): Promise<CaptureAccount | undefined> {
+  getUser(userId: string): Promise<CaptureAccount | undefined> {
     const user = this.tenant.users.get(userId);
-    return user ? { ...user } : undefined;
+    return Promise.resolve(user ? { ...user } : undefined);
   }
 
-  async blockSignIn(userId: string): Promise<void> {
+  blockSignIn(userId: string): Promise<void> {
     this.writeCalls.push("graph:blockSignIn");
     const user = this.tenant.users.get(userId);
-    if (!user) throw new Error(`user ${userId} not found`);
+    if (!user) return Promise.reject(new Error(`user ${userId} not found`));
     this.tenant.users.set(userId, { ...user, accountEnabled: false });
+    return Promise.resolve();
   }
 
   async *pages<T>(request: CmdletRequest): AsyncIterable<T[]> {
@@ -125,16 +126,20 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
     return results;
   }
 
-  async invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
+  invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
     this.calls.push(request.cmdlet);
     if (!request.cmdlet.startsWith("Get-")) this.writeCalls.push(request.cmdlet);
     const failure = this.failNext.get(request.cmdlet.toLowerCase());
     if (failure) {
       this.failNext.delete(request.cmdlet.toLowerCase());
-      throw failure;
+      return Promise.reject(failure);
     }
-    const value = this.handle(request.cmdlet, { ...(request.parameters ?? {}) });
-    return { value: structuredClone(value) as T[], warnings: [] };
+    try {
+      const value = this.handle(request.cmdlet, { ...(request.parameters ?? {}) });
+      return Promise.resolve({ value: structuredClone(value) as T[], warnings: [] });
+    } catch (error) {
+      return Promise.reject(ensureError(error));
+    }
   }
 
   private handle(cmdlet: string, parameters: Row): Row[] {

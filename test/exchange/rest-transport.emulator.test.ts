@@ -231,13 +231,10 @@ describe("RestExchangeTransport against the emulator", async () => {
       ...Array.from({ length: 20 }, (_, index) =>
         (index % 2 ? first : second).invoke({ cmdlet: "Get-TestItem", parameters: { Count: 15 } }, {}),
       ),
-      ...Array.from({ length: 5 }, (_, index) =>
-        first
-          .pages({ cmdlet: "Get-TestItem", parameters: { Count: 30 } }, { pageSize: 10 })
-          [Symbol.asyncIterator]()
-          .next()
-          .then(() => index),
-      ),
+      ...Array.from({ length: 5 }, (_, index) => {
+        const pages = first.pages({ cmdlet: "Get-TestItem", parameters: { Count: 30 } }, { pageSize: 10 });
+        return pages[Symbol.asyncIterator]().next().then(() => index);
+      }),
       first.batch(Array.from({ length: 25 }, () => ({ cmdlet: "Get-TestItem", parameters: { Count: 1 } }))),
     ]);
     assert.ok(emulator.maxObservedConcurrency >= 2, "the calls did overlap");
