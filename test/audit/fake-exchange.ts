@@ -2,7 +2,7 @@
  * An in-memory fake of the ExchangeTransport PORT for reconciler unit tests: just enough Exchange semantics
  * (paging, the two filter shapes the reconciler builds, Set-Mailbox Add/replace, licence rejection) plus faults.
  */
-import { ExchangeError } from "../../shared/exchange/errors";
+import { ensureError, ExchangeError } from "../../shared/exchange/errors";
 import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
 import type { ObservedBypass, ObservedMailbox } from "../../shared/audit/observed";
 import type { AuditStore } from "../../shared/audit/ports";
@@ -54,23 +54,25 @@ export class FakeExchange implements ExchangeTransport {
   }
 
   async *pages<T>(request: CmdletRequest): AsyncIterable<T[]> {
-    this.calls.push(request);
-    this.count(request.cmdlet);
-    const rows = this.read(request) as T[];
+    const { value: rows } = await this.invoke<T>(request);
     for (let index = 0; index < rows.length; index += this.pageSize) yield rows.slice(index, index + this.pageSize);
   }
 
-  async invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
+  invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
     this.calls.push(request);
     this.count(request.cmdlet);
-    if (request.cmdlet.startsWith("Get-")) return { value: this.read(request) as T[], warnings: [] };
-    this.write(request);
-    return { value: [], warnings: [] };
+    try {
+      if (request.cmdlet.startsWith("Get-")) return Promise.resolve({ value: this.read(request) as T[], warnings: [] });
+      this.write(request);
+      return Promise.resolve({ value: [], warnings: [] });
+    } catch (error) {
+      return Promise.reject(ensureError(error));
+    }
   }
 
-  async batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
+  batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
     for (let index = 0; index < requests.length; index += 10) this.count("$batch");
-    return requests.map((request) => {
+    return Promise.resolve(requests.map((request): BatchItemResult<T> => {
       this.calls.push(request);
       try {
         this.write(request);
@@ -78,7 +80,7 @@ export class FakeExchange implements ExchangeTransport {
       } catch (error) {
         return { ok: false, error: error as ExchangeError };
       }
-    });
+    }));
   }
 
   private read(request: CmdletRequest): Record<string, unknown>[] {
@@ -109,7 +111,7 @@ export class FakeExchange implements ExchangeTransport {
 
   private write(request: CmdletRequest): void {
     const parameters = request.parameters ?? {};
-    const identity = String(parameters["Identity"] ?? "");
+    const identity = typeof parameters["Identity"] === "string" ? parameters["Identity"] : "";
     switch (request.cmdlet) {
       case "Set-OrganizationConfig":
         this.organization.AuditDisabled = parameters["AuditDisabled"] as boolean;
@@ -181,21 +183,24 @@ export class FakeStore implements AuditStore {
   failRecordOutcomes = false;
   private etag = 0;
 
-  async getWatermark(tenantId: string, name: string) {
-    return this.watermarks.get(`${tenantId}/${name}`);
+  getWatermark(tenantId: string, name: string): Promise<{ value: string; etag: string } | undefined> {
+    return Promise.resolve(this.watermarks.get(`${tenantId}/${name}`));
   }
-  async setWatermark(tenantId: string, name: string, value: string, etag?: string) {
+  setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<void> {
     const key = `${tenantId}/${name}`;
-    if (etag !== undefined && this.watermarks.get(key)?.etag !== etag) throw new Error("etag mismatch");
+    if (etag !== undefined && this.watermarks.get(key)?.etag !== etag) return Promise.reject(new Error("etag mismatch"));
     this.etag += 1;
     this.watermarks.set(key, { value, etag: `e${this.etag}` });
+    return Promise.resolve();
   }
-  async recordOutcomes(_tenantId: string, _runId: string, _startedAt: string, outcomes: readonly TargetOutcome[]) {
-    if (this.failRecordOutcomes) throw new Error("table unavailable");
+  recordOutcomes(_tenantId: string, _runId: string, _startedAt: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    if (this.failRecordOutcomes) return Promise.reject(new Error("table unavailable"));
     this.chunkSizes.push(outcomes.length);
     this.outcomes.push(...outcomes);
+    return Promise.resolve();
   }
-  async recordRun(summary: RunSummary) {
+  recordRun(summary: RunSummary): Promise<void> {
     this.runs.push(summary);
+    return Promise.resolve();
   }
 }
