@@ -619,11 +619,11 @@ const setMailboxAuditBypassAssociation: CmdletDefinition = {
     if (enabled === undefined) throw missingMandatory("AuditBypassEnabled");
     const association = resolveBypass(tenant, identity);
     if (association.AuditBypassEnabled === enabled) return { warnings: [noChangeWarning(association.Identity)] };
-    tenant.bypassAssociations.set(association.Identity, {
-      ...association,
-      AuditBypassEnabled: enabled,
-      WhenChangedUTC: context.now().toISOString(),
-    });
+    const changedAt = context.now().toISOString();
+    tenant.bypassAssociations.set(association.Identity, { ...association, AuditBypassEnabled: enabled, WhenChangedUTC: changedAt });
+    // The bypass flag is an attribute of the account, so changing it changes the account's mailbox object too.
+    const mailbox = findMailbox(tenant, association.Identity);
+    if (mailbox && mailbox.RecipientTypeDetails !== "GroupMailbox") mailbox.WhenChangedUTC = changedAt;
     return {};
   },
 };

@@ -51,6 +51,8 @@ import type { AuditLogger, AuditProgress, AuditStore, Clock, DeferredMailboxChan
 export const INCREMENTAL_WATERMARK = "mailbox-audit";
 export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
 const VERIFY_WINDOW_IN_MS = 5 * 60_000;
+/** Changed mailboxes whose bypass state an incremental run looks up one by one; beyond this it lists them all. */
+const CHANGED_BYPASS_LOOKUPS = 200;
 /** Changed mailboxes held for read-back before a verify read is made mid-run (bounds memory). */
 const VERIFY_WINDOW_TARGETS = 2000;
 const OUTCOME_CHUNK_SIZE = 100;
@@ -170,6 +172,8 @@ class AuditRun {
   /** The outcome recording in flight (see `flush`); never rejects. */
   private recording: Promise<void> = Promise.resolve();
   private deferredChanges = 0;
+  /** Incremental runs: accounts of the changed mailboxes (undefined once past `CHANGED_BYPASS_LOOKUPS`). */
+  private changedAccounts: string[] | undefined = [];
   /** Deferred changes are verified by reading exactly their mailboxes, not every mailbox changed since apply. */
   private readonly verifyByIdentity: boolean;
 
@@ -201,8 +205,9 @@ class AuditRun {
       }
       logger?.info({ tenantId, runId: this.request.runId, mode: this.request.mode, scope }, "audit baseline run started");
       await this.reconcileOrganization();
-      if (scope !== "mailboxes") await this.reconcileBypass(scope === "full");
+      if (scope === "full") await this.reconcileBypass(true);
       await this.reconcileMailboxes(scope, incremental);
+      if (scope === "incremental") await this.reconcileChangedBypass();
       await this.verify();
     } catch (error) {
       runError = toOutcomeError(error);
@@ -321,6 +326,56 @@ class AuditRun {
     }
   }
 
+  /**
+   * Incremental runs check the bypass state of the accounts whose mailboxes changed (setting a bypass changes the
+   * account, which moves its mailbox's WhenChanged), one batched lookup each, so a night with no change costs no
+   * bypass call at all. Past `CHANGED_BYPASS_LOOKUPS` changed mailboxes one listing is cheaper, so the run lists
+   * every association instead. Accounts without a mailbox (service accounts) are listed by every full sweep.
+   */
+  private async reconcileChangedBypass(): Promise<void> {
+    if (this.changedAccounts === undefined) {
+      await this.reconcileBypass(false);
+      return;
+    }
+    if (this.changedAccounts.length === 0) return;
+    const requests = this.changedAccounts.map(
+      (identity): CmdletRequest => ({ cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT }),
+    );
+    const bypassAssociations: ObservedBypass[] = [];
+    for (const result of await this.deps.transport.batch(requests)) {
+      if (!result.ok && result.error.status === 404) continue; // removed since it was read: nothing left to bypass
+      if (!result.ok) throw result.error;
+      for (const row of result.result.value) {
+        const association = observedBypassSchema.parse(row);
+        if (association.AuditBypassEnabled) bypassAssociations.push(association);
+      }
+    }
+    await this.handlePlan(this.plan({ bypassAssociations }));
+    await this.flush();
+  }
+
+  /** Notes a changed mailbox's account for `reconcileChangedBypass`; past the lookup limit, a listing takes over. */
+  private noteChangedAccount(mailbox: ObservedMailbox): void {
+    if (this.changedAccounts === undefined || mailbox.RecipientTypeDetails === GROUP_MAILBOX) return;
+    if (this.changedAccounts.length >= CHANGED_BYPASS_LOOKUPS) this.changedAccounts = undefined;
+    else this.changedAccounts.push(mailbox.Guid ?? mailboxTargetId(mailbox));
+  }
+
+  /** The changed associations read back: one lookup each while they are few, else one listing of all. */
+  private async *bypassReadBack(): AsyncGenerator<ObservedBypass[]> {
+    if (this.pendingBypass.size > CHANGED_BYPASS_LOOKUPS) {
+      yield* this.bypassPages();
+      return;
+    }
+    const requests = [...this.pendingBypass.keys()].map(
+      (identity): CmdletRequest => ({ cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT }),
+    );
+    for (const result of await this.deps.transport.batch(requests)) {
+      if (!result.ok) throw result.error;
+      yield result.result.value.map((row) => observedBypassSchema.parse(row));
+    }
+  }
+
   private async *bypassPages(): AsyncGenerator<ObservedBypass[]> {
     const request: CmdletRequest = {
       cmdlet: "Get-MailboxAuditBypassAssociation",
@@ -351,7 +406,8 @@ class AuditRun {
       const overlapInMs = this.deps.policy.scan.watermarkOverlapInMinutes * 60_000;
       filter = changedSinceFilter(new Date(Date.parse(incremental.value) - overlapInMs));
     }
-    for (const request of mailboxReads(filter)) await this.reconcileMailboxPages(request);
+    const onMailbox = scope === "incremental" ? (mailbox: ObservedMailbox) => this.noteChangedAccount(mailbox) : undefined;
+    for (const request of mailboxReads(filter)) await this.reconcileMailboxPages(request, onMailbox);
   }
 
   private async reconcileMailboxPages(request: CmdletRequest, onMailbox?: (mailbox: ObservedMailbox) => void): Promise<void> {
@@ -568,7 +624,7 @@ class AuditRun {
   private async verifyBypass(): Promise<void> {
     this.progress("verify");
     try {
-      for await (const page of this.bypassPages()) {
+      for await (const page of this.bypassReadBack()) {
         for (const association of page) {
           const expected = this.pendingBypass.get(association.Identity);
           if (!expected) continue;

@@ -75,6 +75,7 @@ export class FakeExchange implements ExchangeTransport {
     return Promise.resolve(requests.map((request): BatchItemResult<T> => {
       this.calls.push(request);
       try {
+        if (request.cmdlet.startsWith("Get-")) return { ok: true, result: { value: this.read(request) as T[], warnings: [] } };
         this.write(request);
         return { ok: true, result: { value: [], warnings: [] } };
       } catch (error) {
@@ -93,8 +94,14 @@ export class FakeExchange implements ExchangeTransport {
         return [{ AuditDisabled: this.organization.AuditDisabled }];
       case "Get-AdminAuditLogConfig":
         return [{ UnifiedAuditLogIngestionEnabled: this.organization.UnifiedAuditLogIngestionEnabled }];
-      case "Get-MailboxAuditBypassAssociation":
-        return this.bypass.map((association) => ({ ...association }));
+      case "Get-MailboxAuditBypassAssociation": {
+        const identity = parameters["Identity"] as string | undefined;
+        if (identity === undefined) return this.bypass.map((association) => ({ ...association }));
+        // A mailbox's account is looked up by the mailbox Guid; in this fake its association is named by the UPN.
+        const account = [...this.mailboxes.values()].find((mailbox) => mailbox.Guid === identity)?.UserPrincipalName ?? identity;
+        const association = this.bypass.find((candidate) => candidate.Identity === account);
+        return [association ? { ...association } : { Identity: account, AuditBypassEnabled: false }];
+      }
       case "Get-EXOMailbox":
       case "Get-Mailbox": {
         const groups = parameters["GroupMailbox"] === true;

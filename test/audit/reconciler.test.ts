@@ -169,6 +169,33 @@ test("incremental runs: filter from watermark minus overlap; weekly full sweep; 
   assert.equal(exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox")?.parameters?.["Filter"], undefined);
 });
 
+test("incremental runs look up the bypass state of changed mailboxes only; a night with no change makes no bypass call", async () => {
+  const { clock, exchange, store, deps, licensedUser } = setup();
+  await runAuditBaseline(deps, request());
+  clock.advance(86_400_000);
+  await runAuditBaseline(deps, request()); // re-reads the first run's own writes (inside the watermark overlap)
+  clock.advance(86_400_000);
+  exchange.calls.length = 0;
+  const quiet = await runAuditBaseline(deps, request());
+  assert.equal(quiet.summary.scope, "incremental");
+  assert.ok(!exchange.calls.some((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation"), "no bypass call on a quiet night");
+
+  // A bypass switched on for a mailbox's account changes that account, so its mailbox shows up as changed.
+  exchange.bypass.push({ Identity: licensedUser.UserPrincipalName ?? "", AuditBypassEnabled: true });
+  const changed = exchange.byTargetId(licensedUser.ExternalDirectoryObjectId ?? "");
+  assert.ok(changed);
+  changed.WhenChangedUTC = clock.now().toISOString();
+  clock.advance(86_400_000);
+  exchange.calls.length = 0;
+  const { summary } = await runAuditBaseline(deps, request());
+  const lookups = exchange.calls.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation");
+  // One lookup by the changed mailbox, one read-back of the association after clearing it; never a listing.
+  assert.deepEqual(lookups.map((call) => call.parameters?.["Identity"]), [licensedUser.Guid, licensedUser.UserPrincipalName]);
+  assert.equal(summary.counts.remediated, 1);
+  assert.equal(exchange.bypass.find((association) => association.Identity === licensedUser.UserPrincipalName)?.AuditBypassEnabled, false);
+  assert.equal(store.outcomes.at(-1)?.kind, "bypass-association");
+});
+
 test("outcomes that cannot be recorded fail the run and keep the watermark", async () => {
   const { store, deps } = setup();
   store.failRecordOutcomes = true;

@@ -80,6 +80,27 @@ describe("audit baseline end to end", async () => {
     assert.deepEqual(tenantGaps(e2e.tenant), []);
   });
 
+  it("incremental runs never list every bypass association; a bypass switched on is caught by the next run", async () => {
+    // (The quiet night's constant cost is pinned with a fake clock in test/audit; here the real clock keeps this
+    // file's own writes inside the watermark overlap, so they are re-read.)
+    const account = [...e2e.tenant.mailboxes.values()].find((mailbox) => mailbox.RecipientTypeDetails === "SharedMailbox");
+    assert.ok(account);
+    e2e.stack.emulator.state.bypassAssociations.set(account.Identity, {
+      Identity: account.Identity,
+      Name: account.Name,
+      AuditBypassEnabled: true,
+      WhenChangedUTC: new Date().toISOString(),
+    });
+    account.WhenChangedUTC = new Date(Date.now() + 60_000).toISOString(); // what setting the bypass does to the account
+    e2e.resetCalls();
+    const { summary } = await e2e.run({ mode: "apply" });
+    assert.equal(summary.scope, "incremental");
+    assert.equal(summary.counts.remediated, 1);
+    assert.deepEqual(tenantGaps(e2e.tenant), []);
+    const bypassCalls = e2e.stack.emulator.calls.records.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation");
+    assert.ok(bypassCalls.length > 0 && bypassCalls.every((call) => call.parameters["Identity"] !== undefined), "looked up, never listed");
+  });
+
   it("named mailboxes: rejects injection before any call, repairs just those mailboxes", async () => {
     e2e.resetCalls();
     await assert.rejects(e2e.run({ mode: "plan", mailboxes: ["x' -or Name -like '*"] }), /not an SMTP address|GUID|invalid/i);

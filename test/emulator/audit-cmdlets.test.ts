@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { findMailbox } from "../../emulator/lookup";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { beforeEach, describe, it } from "node:test";
@@ -427,6 +428,7 @@ describe("audit bypass associations", () => {
     assert.deepEqual(run("Set-MailboxAuditBypassAssociation", { Identity: "ben", AuditBypassEnabled: false }), {});
     assert.equal(tenant.bypassAssociations.get("ben")?.AuditBypassEnabled, false);
     assert.equal(tenant.bypassAssociations.get("ben")?.WhenChangedUTC, LATER.toISOString());
+    assert.equal(findMailbox(tenant, "ben")?.WhenChangedUTC, LATER.toISOString(), "the account's mailbox changed too");
     assert.deepEqual(
       run("Set-MailboxAuditBypassAssociation", { Identity: "ben", AuditBypassEnabled: false }),
       noChange("ben"),
