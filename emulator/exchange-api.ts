@@ -28,6 +28,7 @@ const STATUS_CODES: Readonly<Record<number, string>> = {
 };
 
 const DEFAULT_FAULT_TEXT: Readonly<Record<number, string>> = {
+  400: "The operation couldn't be performed because of an Active Directory error.",
   429: CONCURRENCY_LIMIT_TEXT,
   500: "An internal server error occurred. The operation failed.",
   503: "The service is currently unavailable. This issue may be transient, please try again.",
@@ -335,6 +336,9 @@ function faultAnswer(fault: StatusFault): HttpAnswer {
   if (fault.status === 429) return throttled(fault.retryAfterInSeconds ?? 1, text);
   const headers: Record<string, string> =
     fault.retryAfterInSeconds === undefined ? {} : { "Retry-After": String(fault.retryAfterInSeconds) };
+  if (fault.status === 400) {
+    return exchangeError(400, { errorId: "[Server=EMULATOR]", exceptionType: "Microsoft.Exchange.Configuration.Tasks.TaskException", text }, headers);
+  }
   return exchangeError(fault.status, { errorId: "", exceptionType: ODATA_SERVICE_EXCEPTION, text, message: text }, headers);
 }
 

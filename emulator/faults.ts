@@ -7,7 +7,8 @@
 export interface StatusFault {
   readonly kind?: "status";
   readonly cmdlet?: string;
-  readonly status: 429 | 500 | 503 | 504;
+  /** 400: a permanent cmdlet failure (Exchange's "Error executing cmdlet"); the others are throttling and transient. */
+  readonly status: 400 | 429 | 500 | 503 | 504;
   /** Sent as `Retry-After` (default 1 for 429, none otherwise). */
   readonly retryAfterInSeconds?: number;
   /** The error text (default per status). */

@@ -30,7 +30,7 @@ async function readBody(request: HttpRequest): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request.body) {
-    const buffer = Buffer.from(chunk);
+    const buffer = Buffer.from(chunk as Uint8Array);
     chunks.push(buffer);
     size += buffer.length;
     if (size > MAX_RUN_REQUEST_BYTES) break;
@@ -87,7 +87,8 @@ export async function getRun(request: HttpRequest, context: InvocationContext): 
   if (!record) return json(404, { error: "NotFound", message: `No run ${runId}` });
   createInvocationLogger(context, { runId, tenant: record.tenantId }, runs.config.logLevel).debug("run status read");
   const itemsDone = record.status === "dispatched" ? (await runs.runState.listItems(record.tenantId, record.runId)).length : undefined;
-  const { etag: _etag, ...run } = record;
+  const { etag, ...run } = record;
+  void etag; // storage detail, not part of the API
   return json(200, {
     ...run,
     progress: {

@@ -82,7 +82,9 @@ function captureGraphPort(graph: GraphClient): CaptureGraphPort {
 export function configForTenant(config: AppConfig, tenant: TenantConfig): AppConfig {
   if (!tenant.appCredential) return { ...config, tenantId: tenant.tenantId };
   if (!config.runs.keyVaultUrl) throw new Error(`Tenant ${tenant.tenantId} has an app certificate but KEY_VAULT_URL is not set`);
-  const { managedIdentity: _ignored, ...rest } = config;
+  // The managed identity acts only in its home tenant: this tenant uses its app registration instead.
+  const rest: AppConfig = { ...config };
+  delete (rest as { managedIdentity?: unknown }).managedIdentity;
   return {
     ...rest,
     tenantId: tenant.tenantId,

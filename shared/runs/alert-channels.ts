@@ -19,7 +19,7 @@ function appCredential(app: RunsApp) {
  * The alert channels the settings configure: the webhook (URL from Key Vault, or ALERT_WEBHOOK_URL locally) and
  * mail through the tenant's Graph client. One secret source per app, so the URL is cached across runs.
  */
-export async function buildAlertChannels(app: RunsApp, runtime: Runtime): Promise<AlertChannel[]> {
+export function buildAlertChannels(app: RunsApp, runtime: Runtime): AlertChannel[] {
   const { alerts, keyVaultUrl } = app.config.runs;
   const channels: AlertChannel[] = [];
   if (alerts.webhook) {

@@ -311,7 +311,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
     logger.warn({ event: "remediation.failed", runId, tenantId, target: outcome.targetId, code: outcome.error?.code, message: outcome.error?.message, requestId: outcome.error?.requestId }, "remediation failed");
   }
 
-  const channels = await buildAlertChannels(app, runtime);
+  const channels = buildAlertChannels(app, runtime);
   if (channels.length > 0) {
     const alerting = await deliverRunAlerts(
       {

@@ -31,7 +31,12 @@ function collectingSink() {
   const accepted: DeferredMailboxChange[][] = [];
   return {
     accepted,
-    sink: { accept: async (changes: readonly DeferredMailboxChange[]) => void accepted.push(JSON.parse(JSON.stringify(changes)) as DeferredMailboxChange[]) },
+    sink: {
+      accept: (changes: readonly DeferredMailboxChange[]) => {
+        accepted.push(JSON.parse(JSON.stringify(changes)) as DeferredMailboxChange[]);
+        return Promise.resolve();
+      },
+    },
   };
 }
 

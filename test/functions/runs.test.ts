@@ -4,6 +4,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import type { RunSummary } from "../../shared/audit/outcome";
 import { randomUUID } from "node:crypto";
 import { HttpRequest, InvocationContext, type HttpResponseInit } from "@azure/functions";
 import { QueueClient } from "@azure/storage-queue";
@@ -58,19 +59,25 @@ function post(body: string | object, headers: Record<string, string> = {}): Prom
   return postRun(new HttpRequest({ method: "POST", url: "https://app.example/api/runs", body: { string: text }, headers: { "content-type": "application/json", ...headers } }), context("runs-post"));
 }
 
-async function status(runId: string): Promise<{ status: number; body: Record<string, any> }> {
+interface RunStatusBody {
+  readonly status?: string;
+  readonly summary: RunSummary;
+  readonly [key: string]: unknown;
+}
+
+async function status(runId: string): Promise<{ status: number; body: RunStatusBody }> {
   const response = await getRun(new HttpRequest({ method: "GET", url: `https://app.example/api/runs/${runId}`, params: { runId } }), context("runs-get"));
-  return { status: response.status ?? 200, body: response.jsonBody as Record<string, any> };
+  return { status: response.status ?? 200, body: response.jsonBody as RunStatusBody };
 }
 
 /** Reads every message (as the trigger would: base64 JSON) and hands it to the queue handler until the queue is empty. */
-async function drain(options: { skip?: (message: Record<string, any>) => boolean } = {}): Promise<number> {
+async function drain(options: { skip?: (message: Record<string, unknown>) => boolean } = {}): Promise<number> {
   let handled = 0;
   for (;;) {
     const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
     if (receivedMessageItems.length === 0) return handled;
     for (const item of receivedMessageItems) {
-      const message = JSON.parse(Buffer.from(item.messageText, "base64").toString("utf8")) as Record<string, any>;
+      const message = JSON.parse(Buffer.from(item.messageText, "base64").toString("utf8")) as Record<string, unknown>;
       if (!options.skip?.(message)) {
         await workQueue(message, context("work-queue", item.dequeueCount));
         handled += 1;
@@ -106,7 +113,7 @@ test("on demand: 202 with a status URL, a second request gets 409, the drained r
   const drifted = driftedMailboxes();
   assert.ok(drifted > 0);
   // A non-retryable rejection keeps the test fast (a 500 is retried with backoff by the transport, per write).
-  stack.emulator.faults.add({ cmdlet: "Set-Mailbox", status: 400 as 500, text: "Rejected by the test", times: 1000 });
+  stack.emulator.faults.add({ cmdlet: "Set-Mailbox", status: 400, text: "Rejected by the test", times: 1000 });
   const accepted = await post({ mode: "apply", scope: "tenant" });
   assert.equal(accepted.status, 202);
   const { runId, statusUrl } = accepted.jsonBody as { runId: string; statusUrl: string };
@@ -120,8 +127,8 @@ test("on demand: 202 with a status URL, a second request gets 409, the drained r
   assert.ok((await drain()) > 1, "the run message and its work items");
   const { body } = await status(runId);
   assert.equal(body["status"], "completed", "targets failed, but the run itself completed and alerted");
-  assert.ok(body["summary"].counts.failed >= drifted, "every mailbox write failed");
-  assert.equal(body["summary"].counts.remediated, 0, "no mailbox remediated");
+  assert.ok(body.summary.counts.failed >= drifted, "every mailbox write failed");
+  assert.equal(body.summary.counts.remediated, 0, "no mailbox remediated");
   assert.equal(receiver.accepted.length, 1, "one webhook alert");
   assert.equal(tenant.sentMail.length, 1, "one Graph mail");
 });
@@ -137,7 +144,7 @@ test("a poisoned work item is recorded as failures of its mailboxes and the run 
   const accepted = await post({ mode: "apply", scope: "tenant" });
   assert.equal(accepted.status, 202);
   const { runId } = accepted.jsonBody as { runId: string };
-  const poisoned: Record<string, any>[] = [];
+  const poisoned: Record<string, unknown>[] = [];
   await drain({ skip: (message) => message["kind"] === "changes" && poisoned.push(message) > 0 });
   assert.ok(poisoned.length > 0);
   assert.equal((await status(runId)).body["status"], "dispatched");
@@ -145,7 +152,7 @@ test("a poisoned work item is recorded as failures of its mailboxes and the run 
   const { body } = await status(runId);
   assert.equal(body["status"], "completed");
   const changes = poisoned.reduce((sum, message) => sum + (message["changes"] as unknown[]).length, 0);
-  assert.equal(body["summary"].counts.failed, changes);
+  assert.equal(body.summary.counts.failed, changes);
 });
 
 test("a killed run's lease expires and the next run finishes the work", async () => {
@@ -160,7 +167,7 @@ test("a killed run's lease expires and the next run finishes the work", async ()
   await drain();
   const { body } = await status((second.jsonBody as { runId: string }).runId);
   assert.equal(body["status"], "completed");
-  assert.ok(body["summary"].counts.remediated > 0);
-  assert.equal(body["summary"].counts.failed, 0);
+  assert.ok(body.summary.counts.remediated > 0);
+  assert.equal(body.summary.counts.failed, 0);
   assert.equal((await status(deadRunId)).body["status"], "abandoned");
 });
