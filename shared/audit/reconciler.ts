@@ -55,7 +55,8 @@ const VERIFY_WINDOW_IN_MS = 5 * 60_000;
 const CHANGED_BYPASS_LOOKUPS = 200;
 /** Changed mailboxes held for read-back before a verify read is made mid-run (bounds memory). */
 const VERIFY_WINDOW_TARGETS = 2000;
-const OUTCOME_CHUNK_SIZE = 100;
+/** Outcomes recorded per store call: big enough that history rows share Table transactions. */
+const OUTCOME_CHUNK_SIZE = 500;
 const IDENTITIES_PER_FILTER = 20;
 const DEFAULT_SAMPLE_SIZE = 100;
 /** `setting` of the licence-gap finding added when Exchange rejected gated actions the licence input allowed. */

@@ -6,6 +6,7 @@ import {
   type TableEntityResult,
   type TransactionAction,
 } from "@azure/data-tables";
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import type { FindingKind, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
 import {
@@ -35,8 +36,10 @@ import { createTableClient, tableCreator, type TableConnection } from "./table-c
  * - runs:       PK tenant | RK `id|<run>` (point read) and `time|<inverted start>|<run>` (newest-first list),
  *               both written in one transaction.
  * - latest:     PK tenant | RK `<kind>|<target>`: the tenant's state is one partition scan.
- * - history:    PK `<tenant>|<target>` | RK `<inverted run start>|<run>|<kind>`: one target's history is one
- *               partition, newest first.
+ * - history:    PK `<tenant>|<bucket>` | RK `<target>|<inverted run start>|<run>|<kind>`, where the bucket is
+ *               one of 16 derived from the target id: one target's history is one key range of one partition,
+ *               newest first, and a run's history rows are written as transactions of up to 100 per bucket
+ *               (not one request per target — a 100,000-mailbox sweep is ~1,000 requests, not 100,000).
  * - watermarks: PK tenant | RK name.
  * All keys are deterministic, and writes are upserts that replace the whole entity, so re-recording a run
  * rewrites the same rows.
@@ -131,8 +134,8 @@ export class TableOutcomeStore implements OutcomeStore {
       const properties = outcomeProperties(tenantId, runId, runStartedAt, outcome);
       latestRows.push({ partitionKey: latestPartition, rowKey: latestRowKey, ...properties });
       historyRows.push({
-        partitionKey: compositeKey(tenantId, outcome.targetId),
-        rowKey: `${inverted}${KEY_SEPARATOR}${compositeKey(runId, outcome.kind)}`,
+        partitionKey: historyPartition(tenantId, outcome.targetId),
+        rowKey: `${compositeKey(outcome.targetId)}${KEY_SEPARATOR}${inverted}${KEY_SEPARATOR}${compositeKey(runId, outcome.kind)}`,
         ...properties,
       });
     }
@@ -153,11 +156,14 @@ export class TableOutcomeStore implements OutcomeStore {
 
   async listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
     await this.history.ensure();
-    const partitionKey = compositeKey(tenantId, targetId);
+    const partitionKey = historyPartition(tenantId, targetId);
+    // The target's rows are the key range `<target>|...`; `}` is the character after the `|` separator.
+    const from = `${compositeKey(targetId)}${KEY_SEPARATOR}`;
+    const to = `${compositeKey(targetId)}}`;
     const filter =
       options.kind === undefined
-        ? odata`PartitionKey eq ${partitionKey}`
-        : odata`PartitionKey eq ${partitionKey} and kind eq ${options.kind}`;
+        ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to}`
+        : odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to} and kind eq ${options.kind}`;
     const entities = await firstEntities(this.history.client, filter, listLimit(options.limit));
     return entities.map(toRecordedOutcome);
   }
@@ -236,6 +242,14 @@ async function writeRows(client: TableClient, rows: readonly EntityShape[]): Pro
 }
 
 /** Splits rows into transactions: one partition each, at most 100 actions and within the body size limit. */
+const HISTORY_BUCKETS = 16;
+
+/** The history partition of a target: the tenant and one of 16 buckets from a hash of the target id. */
+function historyPartition(tenantId: string, targetId: string): string {
+  const bucket = createHash("sha256").update(targetId, "utf8").digest()[0]! % HISTORY_BUCKETS;
+  return compositeKey(tenantId, `h${bucket.toString(16)}`);
+}
+
 function transactionsOf(rows: readonly EntityShape[]): EntityShape[][] {
   const byPartition = new Map<string, EntityShape[]>();
   for (const row of rows) {
