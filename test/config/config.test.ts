@@ -163,3 +163,50 @@ test("SETTINGS documents every setting once, with a description", () => {
     assert.ok(names.includes(name as never), name);
   }
 });
+
+test("TENANTS: the home tenant uses the managed identity, others need an app registration with a Key Vault certificate", () => {
+  const other = "3c2b1a09-8f7e-4d6c-b5a4-93827160f5e4";
+  const config = loadConfig({
+    ...minimal,
+    KEY_VAULT_URL: "https://vault.example.vault.azure.net",
+    TENANTS: JSON.stringify([{ tenantId: TENANT }, { tenantId: other, clientId: CLIENT, certificateSecretName: "customer-a-pem" }]),
+  });
+  assert.deepEqual(config.runs.tenants, [
+    { tenantId: TENANT },
+    { tenantId: other, appCredential: { clientId: CLIENT, certificateSecretName: "customer-a-pem" } },
+  ]);
+  assert.deepEqual(loadConfig({ ...minimal, TENANTS: `${TENANT}, ` }).runs.tenants, [{ tenantId: TENANT }]);
+
+  const problems = problemsOf({ ...minimal, TENANTS: JSON.stringify([{ tenantId: other }, { tenantId: TENANT }, { tenantId: TENANT }]) });
+  assert.ok(problems.some((problem) => problem.includes(other) && problem.includes("managed identity acts only in its home tenant")));
+  assert.ok(problems.some((problem) => problem.includes("listed twice")));
+  assert.ok(problemsOf({ ...minimal, TENANTS: "[not json" }).includes("TENANTS: is not valid JSON"));
+  assert.ok(
+    problemsOf({ ...minimal, TENANTS: JSON.stringify([{ tenantId: other, clientId: CLIENT, certificateSecretName: "pem" }]) }).some((problem) =>
+      problem.includes("KEY_VAULT_URL is not set"),
+    ),
+  );
+});
+
+test("capture settings: off by default; transport-rules and journaling need their own settings, all reported at once", () => {
+  assert.equal(loadConfig(minimal).capture, undefined);
+  const capture = loadConfig({
+    ...minimal,
+    CAPTURE_MODE: "transport-rules",
+    CAPTURE_MAILBOX: "soc-capture@contoso.com",
+    CAPTURE_ACCESS_GROUP: "SOC Capture Readers",
+    CAPTURE_CREATE_MAILBOX: "true",
+  }).capture;
+  assert.equal(capture?.mode, "transport-rules");
+  assert.equal(capture?.captureMailbox?.createIfMissing, true);
+  const problems = problemsOf({ ...minimal, CAPTURE_MODE: "transport-rules", CAPTURE_CREATE_MAILBOX: "yes", LOG_LEVEL: "loud" });
+  assert.ok(problems.some((problem) => problem.startsWith("CAPTURE_CREATE_MAILBOX")));
+  assert.ok(problems.some((problem) => problem.startsWith("LOG_LEVEL")));
+  const journaling = problemsOf({ ...minimal, CAPTURE_MODE: "journaling" });
+  assert.ok(journaling.some((problem) => problem.includes("journaling")));
+  assert.equal(
+    loadConfig({ ...minimal, CAPTURE_MODE: "journaling", JOURNAL_EMAIL_ADDRESS: "journal@onprem.contoso.com", JOURNAL_NDR_MAILBOX: "ndr@contoso.com" })
+      .capture?.journaling?.journalEmailAddress,
+    "journal@onprem.contoso.com",
+  );
+});
