@@ -153,3 +153,34 @@ describe("journaling-equivalent capture end to end", async () => {
     assert.ok(kinds.has("capture-mailbox") && kinds.has("transport-rule"));
   });
 });
+
+describe("hybrid journaling end to end", async () => {
+  const tenant = generateTenant({ seed: 22, counts: { user: 3 } });
+  const ndr = [...tenant.mailboxes.values()][0]!.PrimarySmtpAddress;
+  const e2e = await startE2e(tenant, {
+    CAPTURE_MODE: "journaling",
+    JOURNAL_EMAIL_ADDRESS: "journal@onprem.contoso.com",
+    JOURNAL_NDR_MAILBOX: ndr,
+  });
+
+  it("apply creates the Global journal rule and the NDR mailbox; tampering is repaired; a second apply writes nothing", async () => {
+    const first = await e2e.run({ mode: "apply", full: true });
+    assert.equal(first.summary.counts.failed, 0);
+    assert.equal(tenant.journalRules.length, 1);
+    assert.equal(tenant.journalRules[0]?.Scope, "Global");
+    assert.equal(tenant.journalRules[0]?.Enabled, true);
+    assert.equal(tenant.journalRules[0]?.JournalEmailAddress, "journal@onprem.contoso.com");
+    assert.equal(tenant.transportConfig.JournalingReportNdrTo?.toLowerCase(), ndr.toLowerCase());
+
+    tenant.journalRules[0]!.Enabled = false;
+    tenant.journalRules[0]!.Scope = "Internal";
+    const plan = await e2e.run({ mode: "plan" });
+    assert.ok(plan.outcomes.some((outcome) => outcome.kind === "journal-rule" && outcome.status === "drift"));
+    await e2e.run({ mode: "apply" });
+    assert.equal(tenant.journalRules[0]?.Enabled, true);
+    assert.equal(tenant.journalRules[0]?.Scope, "Global");
+    e2e.resetCalls();
+    await e2e.run({ mode: "apply" });
+    assert.deepEqual(e2e.writes(), []);
+  });
+});
