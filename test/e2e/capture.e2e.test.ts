@@ -172,8 +172,8 @@ describe("hybrid journaling end to end", async () => {
     assert.equal(tenant.journalRules[0]?.JournalEmailAddress, "journal@onprem.contoso.com");
     assert.equal(tenant.transportConfig.JournalingReportNdrTo?.toLowerCase(), ndr.toLowerCase());
 
-    tenant.journalRules[0]!.Enabled = false;
-    tenant.journalRules[0]!.Scope = "Internal";
+    tenant.journalRules[0].Enabled = false;
+    tenant.journalRules[0].Scope = "Internal";
     const plan = await e2e.run({ mode: "plan" });
     assert.ok(plan.outcomes.some((outcome) => outcome.kind === "journal-rule" && outcome.status === "drift"));
     await e2e.run({ mode: "apply" });
