@@ -42,7 +42,7 @@ param fullSweepIntervalDays int = 7
 
 @minValue(90)
 @description('Mailbox AuditLogAgeLimit to enforce, in days (Microsoft default and peer baselines: at least 90).')
-param auditLogAgeLimitDays int = 365
+param auditLogAgeLimitDays int = 180
 
 @description('SMTP address of the capture shared mailbox; empty when capture is not used.')
 param captureMailbox string = ''
@@ -50,7 +50,8 @@ param captureMailbox string = ''
 @description('Mail-enabled security group that alone may open the capture mailbox.')
 param captureAccessGroup string = ''
 
-@description('Capture enforcement mode: off | plan | apply.')
+@allowed(['off', 'transport-rules', 'journaling'])
+@description('Journaling-equivalent capture: off, transport-rules (cloud-only tenants, the ASD design) or journaling (hybrid).')
 param captureMode string = 'off'
 
 @allowed([2048, 4096])
