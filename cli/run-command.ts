@@ -45,7 +45,7 @@ function progressLine(output: Output): (progress: AuditProgress) => void {
 export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, output: Output = processOutput): Promise<{ exitCode: number; result: EnforcementResult }> {
   const config = loadConfig(env);
   const logger = createCliLogger(config.logLevel);
-  const runtime = await createRuntime(config);
+  const runtime = await createRuntime(config, { logger });
   const result = await runEnforcement(runtime.enforcementServices(logger), {
     runId: randomUUID(),
     mode: options.mode,

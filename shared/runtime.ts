@@ -4,6 +4,7 @@
  * Function and the end-to-end tests build their dependencies here, so all of them run the production path.
  */
 import type { TokenCredential } from "@azure/core-auth";
+import type { Logger } from "pino";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { defaultAuditPolicy, parseAuditPolicy, type AuditPolicy } from "./audit";
 import type { CaptureGraphPort } from "./capture/run-capture";
@@ -35,8 +36,10 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  /** Called after every Exchange HTTP call (logging, accounting). */
+  /** Called after every Exchange HTTP call (logging, accounting); default: a debug line on `logger`. */
   readonly onExchangeCall?: (call: ExchangeCall) => void;
+  /** Receives one debug line per Exchange call: cmdlet, status, duration, client-request-id and Exchange's request-id. */
+  readonly logger?: Pick<Logger, "debug">;
 }
 
 function storageConnection(config: AppConfig): TableConnection {
@@ -102,7 +105,9 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
     ...common,
     baseUrl: config.exchangeBaseUrl,
     maxConcurrency: config.exchangeMaxConcurrency,
-    ...(options.onExchangeCall ? { onCall: options.onExchangeCall } : {}),
+    ...(options.onExchangeCall || options.logger
+      ? { onCall: options.onExchangeCall ?? ((call: ExchangeCall) => options.logger?.debug({ exchangeCall: call }, "exchange call")) }
+      : {}),
   });
   const graph = new GraphClient({ ...common, baseUrl: config.graphBaseUrl });
   const tableConnection = storageConnection(config);
