@@ -18,7 +18,8 @@
  * them (organisation and bypass changes stay inline) and leaves the watermarks to whoever completes those changes;
  * `applyMailboxChanges` then applies, verifies (one identity-filtered read per 20 mailboxes) and records them.
  */
-import { ensureError, ExchangeError } from "../exchange/errors";
+import { outcomeErrorOf } from "../exchange/outcome-error";
+import { ensureError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
 import { ALREADY_AUDITED_TEXT, LICENCE_REJECTION_TEXT } from "./audit-actions";
 import { diffMailbox, diffOrganization, GROUP_MAILBOX } from "./diff";
@@ -211,7 +212,7 @@ class AuditRun {
       if (scope === "incremental") await this.reconcileChangedBypass();
       await this.verify();
     } catch (error) {
-      runError = toOutcomeError(error);
+      runError = outcomeErrorOf(error);
       logger?.error({ tenantId, runId: this.request.runId, err: ensureError(error) }, "audit baseline run failed");
       // Targets written before the failure cannot be confirmed without a read-back.
       this.failPending({ code: "RunAborted", message: `The run failed before verification: ${runError.message}` });
@@ -262,7 +263,7 @@ class AuditRun {
       );
       await this.verify();
     } catch (error) {
-      this.failPending({ code: "RunAborted", message: `Failed before verification: ${toOutcomeError(error).message}` });
+      this.failPending({ code: "RunAborted", message: `Failed before verification: ${outcomeErrorOf(error).message}` });
     }
     await this.drain();
     if (this.recordFailure) throw new Error(`Outcomes not recorded: ${this.recordFailure.message}`);
@@ -545,7 +546,7 @@ class AuditRun {
       await this.deps.transport.invoke({ cmdlet: "Enable-OrganizationCustomization" });
     } catch (error) {
       if (!/already enabled/i.test(ensureError(error).message)) {
-        this.emit(failed(outcome, toOutcomeError(error)));
+        this.emit(failed(outcome, outcomeErrorOf(error)));
         return;
       }
     }
@@ -586,7 +587,7 @@ class AuditRun {
     try {
       results = await this.deps.transport.batch(requests);
     } catch (error) {
-      const outcomeError = toOutcomeError(error);
+      const outcomeError = outcomeErrorOf(error);
       return actions.map(() => ({ error: outcomeError }));
     }
     let offset = 0;
@@ -595,7 +596,7 @@ class AuditRun {
       offset += action.requests.length;
       if (mine.length < action.requests.length) return { error: { code: "NoResponse", message: "No batch response for this change" } };
       const failure = mine.find((result) => !result.ok);
-      return failure && !failure.ok ? { error: toOutcomeError(failure.error) } : {};
+      return failure && !failure.ok ? { error: outcomeErrorOf(failure.error) } : {};
     });
   }
 
@@ -783,17 +784,6 @@ function matchesIdentity(mailbox: ObservedMailbox, identity: MailboxIdentity): b
   return candidates.some((candidate) => candidate?.toLowerCase() === wanted);
 }
 
-function toOutcomeError(error: unknown): OutcomeError {
-  if (error instanceof ExchangeError) {
-    return {
-      code: error.errorId || error.exceptionType || "ExchangeError",
-      message: error.text,
-      status: error.status,
-      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
-    };
-  }
-  return { code: "Error", message: ensureError(error).message };
-}
 
 function needsOrganizationCustomization(error: OutcomeError): boolean {
   return error.message.includes("Enable-OrganizationCustomization");

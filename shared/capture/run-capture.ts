@@ -6,8 +6,9 @@
  * read from the services to prove it; mail flow is never used as proof (rule changes take up to 30 minutes to
  * reach it).
  */
+import { outcomeErrorOf } from "../exchange/outcome-error";
 import type { OutcomeError, RunMode, TargetOutcome } from "../audit/outcome";
-import { ensureError, ExchangeError } from "../exchange/errors";
+import { ExchangeError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
 import {
   planCaptureMailbox,
@@ -70,17 +71,6 @@ function isNotFound(error: unknown): boolean {
   );
 }
 
-function toOutcomeError(error: unknown): OutcomeError {
-  if (error instanceof ExchangeError) {
-    return {
-      code: error.errorId || error.exceptionType || "ExchangeError",
-      message: error.message,
-      status: error.status,
-      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
-    };
-  }
-  return { code: "GraphError", message: ensureError(error).message };
-}
 
 /**
  * Observes, plans and (in apply mode) repairs and verifies the capture of one tenant.
@@ -263,7 +253,8 @@ class CaptureRun {
         if (action.kind === "block-sign-in") await this.deps.graph.blockSignIn(action.userId);
         else await this.invoke(action.request);
       } catch (error) {
-        execution.error = { ...toOutcomeError(error), message: `${action.description}: ${toOutcomeError(error).message}` };
+        const failure = outcomeErrorOf(error, "GraphError");
+        execution.error = { ...failure, message: `${action.description}: ${failure.message}` };
         break;
       }
     }
