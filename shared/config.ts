@@ -95,6 +95,8 @@ export const SETTINGS = Object.freeze([
   { name: "CAPTURE_ACCESS_GROUP", description: "transport-rules mode: the mail-enabled security group that alone gets FullAccess to the capture mailbox (name, alias or address)." },
   { name: "CAPTURE_CREATE_MAILBOX", description: "transport-rules mode: create the capture mailbox as a shared mailbox when it is missing (true/false).", defaultValue: "false" },
   { name: "CAPTURE_EXPECTED_DAILY_MESSAGES", description: "Messages per day the capture mailbox is expected to receive (checked against the 3,600 messages/hour receiving limit)." },
+  { name: "CAPTURE_QUOTA_WARN_PERCENT", description: "Capture mailbox size, as a percentage of its quota (50 GB unlicensed, 100 GB licensed), that raises a warning finding.", defaultValue: "80" },
+  { name: "CAPTURE_QUOTA_FAIL_PERCENT", description: "Capture mailbox size, as a percentage of its quota, at which the capture is reported failed (and alerted).", defaultValue: "95" },
   { name: "JOURNAL_EMAIL_ADDRESS", description: "journaling mode: the external or on-premises journaling mailbox address." },
   { name: "JOURNAL_NDR_MAILBOX", description: "journaling mode: mailbox for undeliverable journal reports (JournalingReportNdrTo)." },
   {
@@ -264,6 +266,8 @@ const envSchema = z.object({
   CAPTURE_ACCESS_GROUP: optional(z.string()),
   CAPTURE_CREATE_MAILBOX: z.preprocess(blank, z.enum(["true", "false"], { error: "must be true or false" }).default("false")),
   CAPTURE_EXPECTED_DAILY_MESSAGES: optional(z.coerce.number().int("must be a whole number").nonnegative()),
+  CAPTURE_QUOTA_WARN_PERCENT: z.preprocess(blank, z.coerce.number().gt(0).lte(100).default(80)),
+  CAPTURE_QUOTA_FAIL_PERCENT: z.preprocess(blank, z.coerce.number().gt(0).lte(100).default(95)),
   JOURNAL_EMAIL_ADDRESS: optional(z.string()),
   JOURNAL_NDR_MAILBOX: optional(z.string()),
   TENANTS: optional(z.string()),
@@ -442,6 +446,7 @@ function captureSettings(values: z.output<typeof envSchema>, problems: string[])
         : {}),
       ...(values.CAPTURE_ACCESS_GROUP ? { accessGroup: values.CAPTURE_ACCESS_GROUP } : {}),
       ...(values.CAPTURE_EXPECTED_DAILY_MESSAGES !== undefined ? { expectedDailyMessages: values.CAPTURE_EXPECTED_DAILY_MESSAGES } : {}),
+      thresholds: { quotaWarnRatio: values.CAPTURE_QUOTA_WARN_PERCENT / 100, quotaFailRatio: values.CAPTURE_QUOTA_FAIL_PERCENT / 100, receiveRateWarnRatio: 0.8 },
       ...(values.JOURNAL_EMAIL_ADDRESS || values.JOURNAL_NDR_MAILBOX
         ? { journaling: { journalEmailAddress: values.JOURNAL_EMAIL_ADDRESS, ndrMailbox: values.JOURNAL_NDR_MAILBOX } }
         : {}),

@@ -36,6 +36,8 @@ param logLevel string = 'info'
 param auditPolicyPath string = ''
 param captureCreateMailbox bool = false
 param captureExpectedDailyMessages string = ''
+param captureQuotaWarnPercent int = 80
+param captureQuotaFailPercent int = 95
 param journalEmailAddress string = ''
 param journalNdrMailbox string = ''
 
@@ -72,6 +74,8 @@ var appSettings = {
   AUDIT_POLICY_PATH: auditPolicyPath
   CAPTURE_CREATE_MAILBOX: string(captureCreateMailbox)
   CAPTURE_EXPECTED_DAILY_MESSAGES: captureExpectedDailyMessages
+  CAPTURE_QUOTA_WARN_PERCENT: string(captureQuotaWarnPercent)
+  CAPTURE_QUOTA_FAIL_PERCENT: string(captureQuotaFailPercent)
   JOURNAL_EMAIL_ADDRESS: journalEmailAddress
   JOURNAL_NDR_MAILBOX: journalNdrMailbox
 }

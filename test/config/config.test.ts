@@ -202,6 +202,9 @@ test("capture settings: off by default; transport-rules and journaling need thei
   const problems = problemsOf({ ...minimal, CAPTURE_MODE: "transport-rules", CAPTURE_CREATE_MAILBOX: "yes", LOG_LEVEL: "loud" });
   assert.ok(problems.some((problem) => problem.startsWith("CAPTURE_CREATE_MAILBOX")));
   assert.ok(problems.some((problem) => problem.startsWith("LOG_LEVEL")));
+  const transportRules = { CAPTURE_MODE: "transport-rules", CAPTURE_MAILBOX: "soc-capture@contoso.com", CAPTURE_ACCESS_GROUP: "SOC" };
+  assert.equal(loadConfig({ ...minimal, ...transportRules, CAPTURE_QUOTA_WARN_PERCENT: "70" }).capture?.thresholds.quotaWarnRatio, 0.7);
+  assert.ok(problemsOf({ ...minimal, ...transportRules, CAPTURE_QUOTA_WARN_PERCENT: "97" }).some((problem) => problem.includes("quotaWarnRatio")));
   const journaling = problemsOf({ ...minimal, CAPTURE_MODE: "journaling" });
   assert.ok(journaling.some((problem) => problem.includes("journaling")));
   assert.equal(
