@@ -24,7 +24,9 @@ export function bringOntoPolicy(state: TenantState, policy: AuditPolicy): void {
     const change = diffMailbox(policy, observedMailboxSchema.parse(mailbox), { licensed: false }).change;
     if (!change) continue;
     const whenChanged = mailbox.WhenChangedUTC;
-    setMailbox.handle({ ...change.parameters }, context);
+    // The emulator's key, not the engine's write identity (Guid): any other identity is a scan of the whole tenant
+    // (emulator/lookup.ts), which makes setting up 100,000 mailboxes take ~15 minutes instead of seconds.
+    setMailbox.handle({ ...change.parameters, Identity: mailbox.ExternalDirectoryObjectId }, context);
     mailbox.WhenChangedUTC = whenChanged;
   }
 }
