@@ -35,11 +35,12 @@ import { createTableClient, tableCreator, type TableConnection } from "./table-c
  * Layout (keys encoded by `table-keys`; readable values are properties):
  * - runs:       PK tenant | RK `id|<run>` (point read) and `time|<inverted start>|<run>` (newest-first list),
  *               both written in one transaction.
- * - latest:     PK tenant | RK `<kind>|<target>`: the tenant's state is one partition scan.
- * - history:    PK `<tenant>|<bucket>` | RK `<target>|<inverted run start>|<run>|<kind>`, where the bucket is
- *               one of 16 derived from the target id: one target's history is one key range of one partition,
- *               newest first, and a run's history rows are written as transactions of up to 100 per bucket
- *               (not one request per target — a 100,000-mailbox sweep is ~1,000 requests, not 100,000).
+ * - latest:     PK `<tenant>|<bucket>` | RK `<kind>|<target>`, one of 64 buckets from the target id: the tenant's
+ *               state is one query over the key range of its partitions; no single partition carries a whole
+ *               tenant (Table's per-partition throughput, and Azurite, which slows as one partition grows).
+ * - history:    PK `<tenant>|<bucket>` | RK `<target>|<inverted run start>|<run>|<kind>`, same buckets: one
+ *               target's history is one key range of one partition, newest first, and a run's history rows are
+ *               written as transactions per bucket (not one request per target).
  * - watermarks: PK tenant | RK name.
  * All keys are deterministic, and writes are upserts that replace the whole entity, so re-recording a run
  * rewrites the same rows.
@@ -127,14 +128,14 @@ export class TableOutcomeStore implements OutcomeStore {
     if (unique.size === 0) return;
     await Promise.all([this.latest.ensure(), this.history.ensure()]);
 
-    const latestPartition = compositeKey(tenantId);
     const latestRows: EntityShape[] = [];
     const historyRows: EntityShape[] = [];
     for (const [latestRowKey, outcome] of unique) {
       const properties = outcomeProperties(tenantId, runId, runStartedAt, outcome);
-      latestRows.push({ partitionKey: latestPartition, rowKey: latestRowKey, ...properties });
+      const partitionKey = bucketPartition(tenantId, outcome.targetId);
+      latestRows.push({ partitionKey, rowKey: latestRowKey, ...properties });
       historyRows.push({
-        partitionKey: historyPartition(tenantId, outcome.targetId),
+        partitionKey,
         rowKey: `${compositeKey(outcome.targetId)}${KEY_SEPARATOR}${inverted}${KEY_SEPARATOR}${compositeKey(runId, outcome.kind)}`,
         ...properties,
       });
@@ -149,14 +150,15 @@ export class TableOutcomeStore implements OutcomeStore {
   async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
     await this.latest.ensure();
     const entities = this.latest.client.listEntities<TableEntity>({
-      queryOptions: { filter: odata`PartitionKey eq ${compositeKey(tenantId)}` },
+      // Every bucket of the tenant: `}` is the character after the `|` separator.
+      queryOptions: { filter: odata`PartitionKey ge ${`${compositeKey(tenantId)}${KEY_SEPARATOR}`} and PartitionKey lt ${`${compositeKey(tenantId)}}`}` },
     });
     for await (const entity of entities) yield toRecordedOutcome(entity);
   }
 
   async listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
     await this.history.ensure();
-    const partitionKey = historyPartition(tenantId, targetId);
+    const partitionKey = bucketPartition(tenantId, targetId);
     // The target's rows are the key range `<target>|...`; `}` is the character after the `|` separator.
     const from = `${compositeKey(targetId)}${KEY_SEPARATOR}`;
     const to = `${compositeKey(targetId)}}`;
@@ -242,12 +244,12 @@ async function writeRows(client: TableClient, rows: readonly EntityShape[]): Pro
 }
 
 /** Splits rows into transactions: one partition each, at most 100 actions and within the body size limit. */
-const HISTORY_BUCKETS = 16;
+const BUCKETS = 64;
 
-/** The history partition of a target: the tenant and one of 16 buckets from a hash of the target id. */
-function historyPartition(tenantId: string, targetId: string): string {
-  const bucket = createHash("sha256").update(targetId, "utf8").digest()[0]! % HISTORY_BUCKETS;
-  return compositeKey(tenantId, `h${bucket.toString(16)}`);
+/** The latest-state and history partition of a target: the tenant and one of 64 buckets from a hash of its id. */
+function bucketPartition(tenantId: string, targetId: string): string {
+  const bucket = createHash("sha256").update(targetId, "utf8").digest()[0]! % BUCKETS;
+  return compositeKey(tenantId, `b${bucket.toString(16).padStart(2, "0")}`);
 }
 
 function transactionsOf(rows: readonly EntityShape[]): EntityShape[][] {
