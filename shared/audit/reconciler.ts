@@ -168,6 +168,8 @@ class AuditRun {
   private changesLeft: number;
   private changesSent = 0;
   private applyStartedAt: Date | undefined;
+  /** The latest WhenChangedUTC a verification read returned (Exchange's clock). */
+  private verifiedThrough: Date | undefined;
   private readonly pendingMailboxes = new Map<string, PendingMailbox>();
   private readonly pendingBypass = new Map<string, TargetOutcome>();
   private pendingOrganization: TargetOutcome | undefined;
@@ -650,6 +652,7 @@ class AuditRun {
           for (const row of page) {
             const parsed = observedMailboxSchema.safeParse(row);
             if (!parsed.success) continue;
+            this.noteVerifiedThrough(parsed.data.WhenChangedUTC);
             const targetId = mailboxTargetId(parsed.data);
             const pending = this.pendingMailboxes.get(targetId);
             if (!pending) continue;
@@ -679,7 +682,9 @@ class AuditRun {
       ];
     };
     if (!this.verifyByIdentity) {
-      const since = new Date((this.applyStartedAt ?? this.startedAt).getTime() - VERIFY_WINDOW_IN_MS);
+      // After a first window, the next starts at the latest change Exchange showed (its own clock): every later
+      // write is newer, so windows do not re-read each other's writes.
+      const since = this.verifiedThrough ?? new Date((this.applyStartedAt ?? this.startedAt).getTime() - VERIFY_WINDOW_IN_MS);
       return readsFor(changedSinceFilter(since), pending);
     }
     const requests: CmdletRequest[] = [];
@@ -688,6 +693,11 @@ class AuditRun {
       requests.push(...readsFor(identityFilter(chunk.map(readBackIdentity)), chunk));
     }
     return requests;
+  }
+
+  private noteVerifiedThrough(whenChanged: string | null | undefined): void {
+    const changedAt = whenChanged ? Date.parse(whenChanged) : Number.NaN;
+    if (!Number.isNaN(changedAt) && changedAt > (this.verifiedThrough?.getTime() ?? 0)) this.verifiedThrough = new Date(changedAt);
   }
 
   private failPending(error: OutcomeError): void {
@@ -758,7 +768,8 @@ function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest
   return [
     {
       cmdlet: "Get-EXOMailbox",
-      parameters: { PropertySets: ["Audit"], ResultSize: "Unlimited", ...filterParameter },
+      // WhenChangedUTC is not in the Audit property set; verification windows need it.
+      parameters: { PropertySets: ["Audit"], Properties: ["WhenChangedUTC"], ResultSize: "Unlimited", ...filterParameter },
       select: MAILBOX_SELECT,
     },
     {

@@ -242,3 +242,29 @@ test("outcomes are recorded in chunks while streaming and the returned sample is
   assert.ok(outcomesTruncated);
   assert.equal(outcomes.filter((outcome) => outcome.status !== "compliant").length, summary.counts.drift);
 });
+
+test("verification reads back in windows of 2,000 changed mailboxes, each window from the last change the previous one saw", async () => {
+  const { clock, exchange, store, deps } = setup();
+  exchange.pageSize = 1000;
+  for (let index = 0; index < 2500; index += 1) exchange.add(mailbox({ AuditEnabled: false }));
+  const transport = {
+    pages: exchange.pages.bind(exchange),
+    invoke: exchange.invoke.bind(exchange),
+    batch: async <T>(requests: Parameters<typeof exchange.batch>[0]) => {
+      const results = await exchange.batch<T>(requests);
+      clock.advance(1_000); // Exchange's clock moves while the run writes
+      return results;
+    },
+  };
+  const { summary } = await runAuditBaseline({ ...deps, transport }, request({ full: true }));
+  assert.equal(summary.counts.failed, 0);
+  assert.ok(summary.counts.remediated >= 2500);
+  const verifyFilters = exchange.calls
+    .filter((call) => call.cmdlet === "Get-EXOMailbox" && /^WhenChangedUTC -ge/.test(String(call.parameters?.["Filter"])))
+    .map((call) => String(call.parameters?.["Filter"]));
+  assert.equal(verifyFilters.length, 2, "one mid-run window and the final one");
+  const [first, second] = verifyFilters.map((filter) => Date.parse(/'([^']+)'/.exec(filter)?.[1] ?? ""));
+  // Without the carry-over it would start 5 minutes before its own first write, re-reading the first window.
+  assert.ok(second! - first! >= 5 * 60_000, "the second window starts at the last change the first one saw");
+  assert.equal(store.outcomes.filter((outcome) => outcome.status === "remediated").length, summary.counts.remediated);
+});
