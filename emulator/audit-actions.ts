@@ -97,6 +97,9 @@ export const VALID_ACTIONS: Readonly<Record<LogonType, readonly string[]>> = {
 };
 
 /** Actions that need the Audit (Premium) plan on the mailbox's account. */
+/** Microsoft's default AuditLogAgeLimit for every mailbox. */
+export const DEFAULT_AUDIT_LOG_AGE_LIMIT = "90.00:00:00";
+
 export const PREMIUM_ACTIONS: readonly string[] = ["MailItemsAccessed", "Send", "SearchQueryInitiated"];
 
 const standardDefaults: Record<LogonType, readonly string[]> = {

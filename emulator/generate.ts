@@ -4,7 +4,7 @@
  * product must repair (missing actions, AuditEnabled off, short age limit, logon types taken off the default set).
  */
 import { z } from "zod";
-import { LOGON_TYPES, defaultAuditActions } from "./audit-actions";
+import { DEFAULT_AUDIT_LOG_AGE_LIMIT, LOGON_TYPES, defaultAuditActions } from "./audit-actions";
 import {
   AUDIT_PREMIUM_PLAN_ID,
   AUDIT_PREMIUM_PLAN_NAME,
@@ -112,7 +112,7 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
         UserPrincipalName: address,
         RecipientTypeDetails: type,
         AuditEnabled: true,
-        AuditLogAgeLimit: "90.00:00:00",
+        AuditLogAgeLimit: DEFAULT_AUDIT_LOG_AGE_LIMIT,
         AuditAdmin: defaultAuditActions("Admin", type, auditPremiumLicensed),
         AuditDelegate: defaultAuditActions("Delegate", type, auditPremiumLicensed),
         AuditOwner: defaultAuditActions("Owner", type, auditPremiumLicensed),
@@ -356,7 +356,7 @@ const mailboxSchema = z
     AuditLogAgeLimit: z
       .string()
       .regex(/^(\d+\.)?\d{2}:\d{2}:\d{2}$/)
-      .default("90.00:00:00"),
+      .default(DEFAULT_AUDIT_LOG_AGE_LIMIT),
     AuditAdmin: z.array(z.string()).optional(),
     AuditDelegate: z.array(z.string()).optional(),
     AuditOwner: z.array(z.string()).optional(),

@@ -17,28 +17,13 @@ import {
   optionalStringList,
   requiredString,
 } from "./capture-parameters";
+import { DEFAULT_AUDIT_LOG_AGE_LIMIT, defaultAuditActions } from "../audit-actions";
 import { findGroup } from "./capture-recipients";
 
 /**
  * Microsoft's managed default audit actions for a mailbox without Audit (Premium)
  * ("Manage mailbox auditing": MailItemsAccessed and Send are added where the licence allows).
  */
-export const MICROSOFT_DEFAULT_AUDIT = {
-  AuditAdmin: [
-    "ApplyRecord", "Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update",
-    "UpdateCalendarDelegation", "UpdateFolderPermissions", "UpdateInboxRules",
-  ],
-  AuditDelegate: [
-    "ApplyRecord", "Create", "HardDelete", "MoveToDeletedItems", "SendAs", "SendOnBehalf", "SoftDelete", "Update",
-    "UpdateFolderPermissions", "UpdateInboxRules",
-  ],
-  AuditOwner: [
-    "ApplyRecord", "HardDelete", "MoveToDeletedItems", "SoftDelete", "Update", "UpdateCalendarDelegation",
-    "UpdateFolderPermissions", "UpdateInboxRules",
-  ],
-  AuditLogAgeLimit: "90.00:00:00",
-} as const;
-
 export const SELF_TRUSTEE = "NT AUTHORITY\\SELF";
 
 function proxyAddressInUse(address: string, owner: string): CmdletFailure {
@@ -111,10 +96,11 @@ const newMailbox: CmdletDefinition = {
       UserPrincipalName: primarySmtpAddress,
       RecipientTypeDetails: "SharedMailbox",
       AuditEnabled: true,
-      AuditLogAgeLimit: MICROSOFT_DEFAULT_AUDIT.AuditLogAgeLimit,
-      AuditAdmin: [...MICROSOFT_DEFAULT_AUDIT.AuditAdmin],
-      AuditDelegate: [...MICROSOFT_DEFAULT_AUDIT.AuditDelegate],
-      AuditOwner: [...MICROSOFT_DEFAULT_AUDIT.AuditOwner],
+      AuditLogAgeLimit: DEFAULT_AUDIT_LOG_AGE_LIMIT,
+      // A new shared mailbox is unlicensed: Microsoft's standard defaults, without the Audit (Premium) actions.
+      AuditAdmin: [...defaultAuditActions("Admin", "SharedMailbox", false)],
+      AuditDelegate: [...defaultAuditActions("Delegate", "SharedMailbox", false)],
+      AuditOwner: [...defaultAuditActions("Owner", "SharedMailbox", false)],
       DefaultAuditSet: ["Admin", "Delegate", "Owner"],
       HiddenFromAddressListsEnabled: false,
       WhenCreatedUTC: timestamp,
