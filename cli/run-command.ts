@@ -43,8 +43,10 @@ function progressLine(output: Output): (progress: AuditProgress) => void {
 
 /** Runs plan or apply against the configured tenant; prints the result; returns the exit code. */
 export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, output: Output = processOutput): Promise<{ exitCode: number; result: EnforcementResult }> {
-  const config = loadConfig(env);
+  // Without Table Storage the run is kept in memory: a full read, nothing recorded beyond what is printed.
+  const config = loadConfig(env, { requireStorage: false });
   const logger = createCliLogger(config.logLevel);
+  if (!config.storage) logger.warn("no Table Storage configured (AzureWebJobsStorage): outcomes are not recorded and every run is a full sweep");
   const runtime = await createRuntime(config, { logger });
   const result = await runEnforcement(runtime.enforcementServices(logger), {
     runId: randomUUID(),

@@ -17,6 +17,8 @@ import { RestExchangeTransport, type ExchangeCall } from "./exchange/rest-transp
 import { graphLicenceSource } from "./licences";
 import type { AuditLogger } from "./audit/ports";
 import { TableLeaseStore } from "./storage/table-lease";
+import { MemoryOutcomeStore } from "./storage/memory-outcome-store";
+import type { OutcomeStore } from "./storage/outcome-store";
 import { TableOutcomeStore } from "./storage/table-outcome-store";
 import type { TableConnection } from "./storage/table-connection";
 import { TABLE_NAMES } from "./storage/storage-layout";
@@ -27,7 +29,8 @@ export interface Runtime {
   readonly credential: TokenCredential;
   readonly transport: RestExchangeTransport;
   readonly graph: GraphClient;
-  readonly store: TableOutcomeStore;
+  /** Table Storage; in memory when no storage is configured (the CLI only: nothing outlives the process). */
+  readonly store: OutcomeStore;
   readonly leases: TableLeaseStore;
   readonly tableConnection: TableConnection;
   readonly auditPolicy: AuditPolicy;
@@ -96,6 +99,17 @@ export function configForTenant(config: AppConfig, tenant: TenantConfig): AppCon
   };
 }
 
+function tableStores(tableConnection: TableConnection) {
+  return {
+    tableConnection,
+    store: new TableOutcomeStore({
+      connection: tableConnection,
+      tableNames: { runs: TABLE_NAMES.runs, latest: TABLE_NAMES.latest, history: TABLE_NAMES.history, watermarks: TABLE_NAMES.watermarks },
+    }),
+    leases: new TableLeaseStore({ connection: tableConnection, tableName: TABLE_NAMES.leases }),
+  };
+}
+
 /** Builds the production clients from the configuration. */
 export async function createRuntime(config: AppConfig, options: RuntimeOptions = {}): Promise<Runtime> {
   const credential = await createCredential(config);
@@ -110,12 +124,12 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
       : {}),
   });
   const graph = new GraphClient({ ...common, baseUrl: config.graphBaseUrl });
-  const tableConnection = storageConnection(config);
-  const store = new TableOutcomeStore({
-    connection: tableConnection,
-    tableNames: { runs: TABLE_NAMES.runs, latest: TABLE_NAMES.latest, history: TABLE_NAMES.history, watermarks: TABLE_NAMES.watermarks },
-  });
-  const leases = new TableLeaseStore({ connection: tableConnection, tableName: TABLE_NAMES.leases });
+  const tables = config.storage ? tableStores(storageConnection(config)) : undefined;
+  const requireTables = (): NonNullable<typeof tables> => {
+    if (!tables) throw new Error("Table Storage is not configured (AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri).");
+    return tables;
+  };
+  const store: OutcomeStore = tables?.store ?? new MemoryOutcomeStore();
   const auditPolicy = await loadAuditPolicy(config);
   const capture = config.capture ? { settings: config.capture, graph: captureGraphPort(graph) } : undefined;
   return {
@@ -124,8 +138,12 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
     transport,
     graph,
     store,
-    leases,
-    tableConnection,
+    get leases() {
+      return requireTables().leases;
+    },
+    get tableConnection() {
+      return requireTables().tableConnection;
+    },
     auditPolicy,
     enforcementServices: (logger) => ({
       tenantId: config.tenantId,

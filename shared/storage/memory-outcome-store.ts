@@ -1,0 +1,69 @@
+/**
+ * An `OutcomeStore` held in memory, for the CLI when no Table Storage is configured: an administrator can `plan`
+ * (or `apply`) against a real tenant before deploying anything. Nothing outlives the process, so every such run
+ * is a full sweep and its evidence is what the command prints (`--json` for all of it).
+ */
+import type { RunSummary, TargetOutcome } from "../audit/outcome";
+import { WatermarkConflictError } from "./errors";
+import type { ListHistoryOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "./outcome-store";
+
+const DEFAULT_LIMIT = 50;
+
+export class MemoryOutcomeStore implements OutcomeStore {
+  private readonly runs = new Map<string, RunSummary>();
+  private readonly latest = new Map<string, RecordedOutcome>();
+  private readonly history: RecordedOutcome[] = [];
+  private readonly watermarks = new Map<string, Watermark>();
+  private version = 0;
+
+  recordRun(summary: RunSummary): Promise<void> {
+    this.runs.set(`${summary.tenantId}|${summary.runId}`, summary);
+    return Promise.resolve();
+  }
+
+  recordOutcomes(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    for (const outcome of outcomes) {
+      const recorded: RecordedOutcome = { ...outcome, tenantId, runId, runStartedAt, truncated: [] };
+      this.latest.set(`${tenantId}|${outcome.kind}|${outcome.targetId}`, recorded);
+      const same = this.history.findIndex((entry) => entry.tenantId === tenantId && entry.runId === runId && entry.kind === outcome.kind && entry.targetId === outcome.targetId);
+      if (same >= 0) this.history.splice(same, 1, recorded);
+      else this.history.push(recorded);
+    }
+    return Promise.resolve();
+  }
+
+  async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
+    for (const outcome of [...this.latest.values()]) if (outcome.tenantId === tenantId) yield await Promise.resolve(outcome);
+  }
+
+  listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
+    const entries = this.history
+      .filter((entry) => entry.tenantId === tenantId && entry.targetId === targetId && (options.kind === undefined || entry.kind === options.kind))
+      .sort((a, b) => b.runStartedAt.localeCompare(a.runStartedAt));
+    return Promise.resolve(entries.slice(0, options.limit ?? DEFAULT_LIMIT));
+  }
+
+  getRun(tenantId: string, runId: string): Promise<RunSummary | undefined> {
+    return Promise.resolve(this.runs.get(`${tenantId}|${runId}`));
+  }
+
+  listRuns(tenantId: string, options: ListRunsOptions = {}): Promise<RunSummary[]> {
+    const runs = [...this.runs.values()].filter((run) => run.tenantId === tenantId).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    return Promise.resolve(runs.slice(0, options.limit ?? DEFAULT_LIMIT));
+  }
+
+  getWatermark(tenantId: string, name: string): Promise<Watermark | undefined> {
+    return Promise.resolve(this.watermarks.get(`${tenantId}|${name}`));
+  }
+
+  setWatermark(tenantId: string, name: string, value: string, etag?: string): Promise<string> {
+    const key = `${tenantId}|${name}`;
+    if (etag !== undefined && this.watermarks.get(key)?.etag !== etag) {
+      return Promise.reject(new WatermarkConflictError(tenantId, name));
+    }
+    this.version += 1;
+    const next = { value, etag: String(this.version) };
+    this.watermarks.set(key, next);
+    return Promise.resolve(next.etag);
+  }
+}
