@@ -9,7 +9,7 @@
  *   5. a steady no-change night.
  * The engine runs in a child process (bench/engine-run.ts) so its memory is measured without the emulated tenant.
  *
- * Usage: npm run bench -- [--sizes 1000,10000,100000] [--latency 200] [--latency-at 100000=40] [--drift 0.3]
+ * Usage: npm run bench -- [--sizes 1000,10000,100000] [--latency 200] [--latency-at 100000=40] [--engine-heap-mb 96] [--drift 0.3]
  *        [--changed 0.01] [--seed 7] [--json results.json]
  */
 import { fork } from "node:child_process";
@@ -62,6 +62,7 @@ function parseOptions() {
       changed: { type: "string", default: "0.01" },
       seed: { type: "string", default: "7" },
       json: { type: "string" },
+      "engine-heap-mb": { type: "string" },
     },
   });
   const number = (text: string, name: string): number => {
@@ -82,12 +83,15 @@ function parseOptions() {
     changed: number(values.changed, "changed"),
     seed: number(values.seed, "seed"),
     json: values.json,
+    ...(values["engine-heap-mb"] === undefined ? {} : { engineHeapInMb: number(values["engine-heap-mb"], "engine-heap-mb") }),
   };
 }
 
-function runEngine(env: NodeJS.ProcessEnv, request: EngineRunRequest): Promise<EngineRunReport> {
+/** Runs one night in a child; `heapInMb` caps its old space, so a run that needs more than that fails visibly. */
+function runEngine(env: NodeJS.ProcessEnv, request: EngineRunRequest, heapInMb?: number): Promise<EngineRunReport> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(__dirname, "engine-run.js"), [], { env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const execArgv = heapInMb === undefined ? [] : [`--max-old-space-size=${heapInMb}`];
+    const child = fork(join(__dirname, "engine-run.js"), [], { env, execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let report: EngineRunReport | undefined;
     child.once("message", (message) => {
       report = message as EngineRunReport;
@@ -142,7 +146,7 @@ async function benchSize(size: number, latencyInMs: number, options: ReturnType<
       clock.offsetInMs = day * DAY_IN_MS;
       if (night.changedShare) driftMailboxes(tenant, night.changedShare, now(), options.seed + day);
       emulator.calls.reset();
-      const report = await runEngine(env, { runId: `bench-${size}-night-${day + 1}`, clockOffsetInMs: clock.offsetInMs });
+      const report = await runEngine(env, { runId: `bench-${size}-night-${day + 1}`, clockOffsetInMs: clock.offsetInMs }, options.engineHeapInMb);
       if (!report.ok) throw new Error(`${size} mailboxes, ${night.name}: ${report.error}`);
       const calls = tallyCalls(emulator.calls.records);
       const result: ScenarioResult = {
