@@ -342,9 +342,7 @@ class AuditRun {
       return;
     }
     if (this.changedAccounts.length === 0) return;
-    const requests = this.changedAccounts.map(
-      (identity): CmdletRequest => ({ cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT }),
-    );
+    const requests = this.changedAccounts.map(bypassLookup);
     const bypassAssociations: ObservedBypass[] = [];
     for (const result of await this.deps.transport.batch(requests)) {
       if (!result.ok && result.error.status === 404) continue; // removed since it was read: nothing left to bypass
@@ -371,9 +369,7 @@ class AuditRun {
       yield* this.bypassPages();
       return;
     }
-    const requests = [...this.pendingBypass.keys()].map(
-      (identity): CmdletRequest => ({ cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT }),
-    );
+    const requests = [...this.pendingBypass.keys()].map(bypassLookup);
     for (const result of await this.deps.transport.batch(requests)) {
       if (!result.ok) throw result.error;
       yield result.result.value.map((row) => observedBypassSchema.parse(row));
@@ -763,6 +759,11 @@ class AuditRun {
 }
 
 /** Get-EXOMailbox (user, shared, resource, discovery…) and Get-Mailbox -GroupMailbox, with an optional filter. */
+/** One account's bypass association, looked up by identity (sent in batches). */
+function bypassLookup(identity: string): CmdletRequest {
+  return { cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT };
+}
+
 function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest] {
   const filterParameter = filter === undefined ? {} : { Filter: filter };
   return [
