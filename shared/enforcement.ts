@@ -4,7 +4,7 @@
  * with the counts and Exchange calls of both. This is the single entry point the CLI and every trigger call.
  */
 import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
-import { tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./audit/outcome";
+import { callsSince, tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./audit/outcome";
 import type { AuditLogger, Clock, MailboxChangeSink } from "./audit/ports";
 import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
 import type { CaptureSettings } from "./capture/settings";
@@ -51,16 +51,6 @@ export interface EnforcementResult {
   /** Mailbox changes handed to `mailboxSink`, still to be applied and recorded by whoever drains it. */
   readonly deferredChanges: number;
 }
-
-function callsSince(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
-  const calls: Record<string, number> = {};
-  for (const [cmdlet, count] of Object.entries(after)) {
-    const made = count - (before[cmdlet] ?? 0);
-    if (made > 0) calls[cmdlet] = made;
-  }
-  return calls;
-}
-
 
 function parseSample(value: string | undefined): CaptureStatisticsSample | undefined {
   if (value === undefined) return undefined;

@@ -105,3 +105,13 @@ export function tallyOutcome(
   counts[outcome.status] += 1;
   for (const kind of new Set(outcome.findings.map((finding) => finding.kind))) findingCounts[kind] = (findingCounts[kind] ?? 0) + 1;
 }
+
+/** Calls made between two cumulative per-cmdlet snapshots (cmdlets with none left out). */
+export function callsSince(before: Readonly<Record<string, number>>, after: Readonly<Record<string, number>>): Record<string, number> {
+  const calls: Record<string, number> = {};
+  for (const [cmdlet, count] of Object.entries(after)) {
+    const made = count - (before[cmdlet] ?? 0);
+    if (made > 0) calls[cmdlet] = made;
+  }
+  return calls;
+}

@@ -35,6 +35,7 @@ import {
 } from "./observed";
 import { changedSinceFilter, identityFilter, parseMailboxIdentities, type MailboxIdentity } from "./opath";
 import {
+  callsSince,
   tallyOutcome,
   type Finding,
   type FindingKind,
@@ -297,13 +298,7 @@ class AuditRun {
   }
 
   private callsSinceStart(): Record<string, number> {
-    const now = this.deps.exchangeCalls?.() ?? {};
-    const calls: Record<string, number> = {};
-    for (const [cmdlet, count] of Object.entries(now)) {
-      const delta = count - (this.callsAtStart[cmdlet] ?? 0);
-      if (delta > 0) calls[cmdlet] = delta;
-    }
-    return calls;
+    return callsSince(this.callsAtStart, this.deps.exchangeCalls?.() ?? {});
   }
 
   // ---- observe + plan + apply, per source -------------------------------------------------------------------
