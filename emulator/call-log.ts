@@ -15,6 +15,10 @@ export interface CallRecord {
   /** ISO-8601 time the call was answered (emulator clock). */
   readonly at: string;
   readonly clientRequestId?: string;
+  /** The request's `X-AnchorMailbox` (Exchange). */
+  readonly anchorMailbox?: string;
+  /** The request's `X-CmdletName` (Exchange). */
+  readonly cmdletNameHeader?: string;
 }
 
 export class CallLog {

@@ -17,6 +17,14 @@ export const CONCURRENCY_LIMIT_TEXT =
 
 const ODATA_SERVICE_EXCEPTION = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException";
 
+/**
+ * Cmdlets Exchange runs only on the server that holds a particular system mailbox; anchored anywhere else they answer
+ * `CmdletProxyNotAvailableException`. The emulator's own table, from the evidence in docs/exchange-wire-contract.md
+ * (kept apart from the client's on purpose, so the two are checked against each other).
+ */
+const AUDIT_LOG_SYSTEM_MAILBOX = "SystemMailbox{8cc370d3-822a-4ab8-a926-bb94bd0641a9}";
+const REQUIRED_ANCHORS: ReadonlyMap<string, string> = new Map([["set-adminauditlogconfig", AUDIT_LOG_SYSTEM_MAILBOX]]);
+
 const STATUS_CODES: Readonly<Record<number, string>> = {
   400: "BadRequest",
   404: "NotFound",
@@ -100,6 +108,8 @@ export interface InvokeRequest {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: unknown;
   readonly viaBatch: boolean;
+  /** The `$batch` envelope's headers, for a sub-request. */
+  readonly envelopeHeaders?: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 interface StoredOutput {
@@ -153,12 +163,19 @@ export class ExchangeApi {
       const parameterRecord = asRecord(rawParameters);
       if (!parameterRecord) return invalidRequest("CmdletInput.Parameters must be an object.");
       parameters = parameterRecord;
-      const fault = this.#options.faults.take({ cmdlet: cmdletName, parameters, viaBatch: request.viaBatch });
+      const target = { cmdlet: cmdletName, parameters, viaBatch: request.viaBatch };
+      const fault = this.#options.faults.take(target);
       if (fault?.kind === "timeout") return HELD;
       if (fault) return faultAnswer(fault);
       await delay(this.#options.faults.nextDelayInMs());
       if (skipToken !== null) return this.#continuePaging(skipToken, cmdletName, request.url);
-      return this.#execute(cmdletName, parameters, request);
+      const misrouted = this.#misrouted(cmdletName, request);
+      if (misrouted) return misrouted;
+      const executed = this.#execute(cmdletName, parameters, request);
+      // The change has landed; the answer may still be lost on the way back.
+      const lost = this.#options.faults.take(target, "after");
+      if (lost?.kind === "timeout") return HELD;
+      return lost ? faultAnswer(lost) : executed;
     })();
     if (!answer.hold) {
       this.#options.calls.record({
@@ -170,13 +187,40 @@ export class ExchangeApi {
         continuation,
         at: this.#options.now().toISOString(),
         ...(clientRequestId ? { clientRequestId } : {}),
+        ...optionalHeader("anchorMailbox", headerValue(request.headers, "x-anchormailbox")),
+        ...optionalHeader("cmdletNameHeader", headerValue(request.headers, "x-cmdletname")),
       });
     }
     return answer;
   }
 
+  /**
+   * A cmdlet that must run where a particular system mailbox lives, anchored elsewhere (by the request, or by the
+   * `$batch` envelope that carries it), answers Exchange's proxy error with both servers named.
+   */
+  #misrouted(cmdletName: string, request: InvokeRequest): HttpAnswer | undefined {
+    const required = REQUIRED_ANCHORS.get(cmdletName.toLowerCase());
+    if (!required) return undefined;
+    const anchors = [request.headers, ...(request.envelopeHeaders ? [request.envelopeHeaders] : [])].map((headers) =>
+      headerValue(headers, "x-anchormailbox") ?? "",
+    );
+    if (anchors.every((anchor) => this.#isAnchor(anchor, required))) return undefined;
+    const server = (mailbox: string) => `${mailbox.replace(/[^a-f0-9]/gi, "").slice(0, 8).toUpperCase()}.PROD.OUTLOOK.COM`;
+    return exchangeError(400, {
+      errorId: "",
+      exceptionType: "Microsoft.Exchange.Configuration.Tasks.CmdletProxyNotAvailableException",
+      text: `Cmdlet needs proxy. Current Server FQDN : ${server(anchors.find((anchor) => !this.#isAnchor(anchor, required)) ?? "none")}, Required Server FQDN : ${server(required)}`,
+    });
+  }
+
+  /** `APP:<system mailbox>@<this tenant's GUID or initial domain>`. */
+  #isAnchor(anchor: string, systemMailbox: string): boolean {
+    const match = /^APP:(.+)@([^@]+)$/i.exec(anchor.trim());
+    return match?.[1]?.toLowerCase() === systemMailbox.toLowerCase() && this.isTenantSegment(match[2] ?? "");
+  }
+
   /** Runs the sub-requests of a `$batch` body one after another; the envelope is always 200 when well formed. */
-  async batch(body: unknown, batchUrl: URL): Promise<HttpAnswer> {
+  async batch(body: unknown, batchUrl: URL, envelopeHeaders: InvokeRequest["headers"] = {}): Promise<HttpAnswer> {
     const requests = asRecord(body)?.["requests"];
     if (!Array.isArray(requests)) return invalidRequest("The batch request body must have a 'requests' array.");
     if (requests.length === 0 || requests.length > MAX_BATCH_REQUESTS) {
@@ -205,7 +249,7 @@ export class ExchangeApi {
     if (envelopeFault) return faultAnswer(envelopeFault);
     const responses: unknown[] = [];
     for (const sub of subRequests) {
-      const answer = await this.#batchItem(sub, batchUrl);
+      const answer = await this.#batchItem(sub, batchUrl, envelopeHeaders);
       if (answer.hold) return HELD;
       const { headers, status, body: subBody } = withCorrelation(answer, sub.headers["client-request-id"]);
       responses.push({ id: sub.id, status, headers, body: subBody });
@@ -216,6 +260,7 @@ export class ExchangeApi {
   async #batchItem(
     sub: { method: string; url: string; headers: Record<string, string>; body: unknown },
     batchUrl: URL,
+    envelopeHeaders: InvokeRequest["headers"],
   ): Promise<HttpAnswer> {
     let url: URL;
     try {
@@ -237,7 +282,7 @@ export class ExchangeApi {
         return invalidRequest("The batch request body is not valid JSON.");
       }
     }
-    return this.invokeCommand({ url, headers: sub.headers, body, viaBatch: true });
+    return this.invokeCommand({ url, headers: sub.headers, body, viaBatch: true, envelopeHeaders });
   }
 
   #execute(cmdletName: string, parameters: Record<string, unknown>, request: InvokeRequest): HttpAnswer {
@@ -340,6 +385,10 @@ function faultAnswer(fault: StatusFault): HttpAnswer {
     return exchangeError(400, { errorId: "[Server=EMULATOR]", exceptionType: "Microsoft.Exchange.Configuration.Tasks.TaskException", text }, headers);
   }
   return exchangeError(fault.status, { errorId: "", exceptionType: ODATA_SERVICE_EXCEPTION, text, message: text }, headers);
+}
+
+function optionalHeader<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -17,6 +17,8 @@ export interface StatusFault {
   /** true: only batch sub-requests; false: only direct requests; omitted: both. */
   readonly inBatch?: boolean;
   readonly when?: (call: FaultTarget) => boolean;
+  /** true: the cmdlet runs (its change lands) and then the answer is lost to this fault, as after a gateway timeout. */
+  readonly afterExecution?: boolean;
 }
 
 export interface TimeoutFault {
@@ -25,6 +27,8 @@ export interface TimeoutFault {
   readonly times: number;
   readonly inBatch?: boolean;
   readonly when?: (call: FaultTarget) => boolean;
+  /** true: the cmdlet runs (its change lands) and then the connection is held, so the client times out. */
+  readonly afterExecution?: boolean;
 }
 
 export type Fault = StatusFault | TimeoutFault;
@@ -80,11 +84,12 @@ export class FaultInjector {
     return latency.min + Math.random() * (latency.max - latency.min);
   }
 
-  /** Consumes and returns the first fault matching the call, if any. */
-  take(target: FaultTarget): Fault | undefined {
+  /** Consumes and returns the first fault matching the call, if any: before it runs, or (`after`) once it has run. */
+  take(target: FaultTarget, phase: "before" | "after" = "before"): Fault | undefined {
     const entry = this.#pending.find(
       ({ fault, remaining }) =>
         remaining > 0 &&
+        (fault.afterExecution ?? false) === (phase === "after") &&
         (fault.cmdlet === undefined || fault.cmdlet.toLowerCase() === target.cmdlet.toLowerCase()) &&
         (fault.inBatch === undefined || fault.inBatch === target.viaBatch) &&
         (fault.when === undefined || fault.when(target)),

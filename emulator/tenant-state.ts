@@ -41,7 +41,7 @@ export interface EmulatedMailbox {
   auditPremiumLicensed: boolean;
   /** Not an Exchange property: any licence at all (drives the 50 GB / 100 GB quota). */
   licensed: boolean;
-  /** Not an Exchange property: mailbox size and item count for Get-EXOMailboxStatistics. */
+  /** Not an Exchange property: mailbox size and item count for Get-MailboxStatistics. */
   totalItemSizeInBytes: number;
   itemCount: number;
 }
@@ -177,8 +177,25 @@ export interface TenantState {
   users: Map<string, EmulatedUser>;
   skus: EmulatedSku[];
   sentMail: SentMail[];
+  /** The product's app; `startEmulator` adds a fully permitted one when absent. */
+  servicePrincipal?: EmulatedServicePrincipal;
 }
 
 /** Audit (Premium) service plan. */
 export const AUDIT_PREMIUM_PLAN_ID = "2f442157-a11c-46b9-ae5b-6e39ff4e5849";
 export const AUDIT_PREMIUM_PLAN_NAME = "M365_ADVANCED_AUDITING";
+
+/**
+ * The app registration (or managed identity) the product runs as, as Exchange's `Get-ServicePrincipal` shows it, plus
+ * what Entra ID and Exchange grant it. Not Exchange properties: `exchangePermissions` and `graphPermissions` (the
+ * `roles` claim of its tokens per resource) and `roles` (the Exchange management roles its role group holds).
+ */
+export interface EmulatedServicePrincipal {
+  AppId: string;
+  ObjectId: string;
+  DisplayName: string;
+  Identity: string;
+  exchangePermissions: string[];
+  graphPermissions: string[];
+  roles: string[];
+}

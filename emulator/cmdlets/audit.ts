@@ -1,6 +1,6 @@
 /**
  * The audit cmdlets of the emulated Exchange Online: organisation and unified audit log switches, mailbox
- * listing (Get-Mailbox / Get-EXOMailbox), Set-Mailbox's audit parameters and audit bypass associations.
+ * listing (Get-Mailbox; Get-EXOMailbox is the PowerShell module's own and InvokeCommand does not know it), Set-Mailbox's audit parameters and audit bypass associations.
  * Texts follow /work/shared/reference/exchange-online.md; where a text is only community-observed or the
  * emulator's own, the comment beside it says so.
  *
@@ -151,51 +151,6 @@ const setAdminAuditLogConfig: CmdletDefinition = {
 
 // ---- listing mailboxes ----
 
-/** Get-EXOMailbox's Minimum property set (always returned). */
-const MINIMUM_PROPERTIES = [
-  "ExternalDirectoryObjectId",
-  "UserPrincipalName",
-  "Alias",
-  "DisplayName",
-  "EmailAddresses",
-  "PrimarySmtpAddress",
-  "RecipientType",
-  "RecipientTypeDetails",
-  "Identity",
-  "Id",
-  "Name",
-  "Guid",
-] as const;
-const AUDIT_PROPERTIES = [
-  "AuditEnabled",
-  "AuditLogAgeLimit",
-  "AuditAdmin",
-  "AuditDelegate",
-  "AuditOwner",
-  "DefaultAuditSet",
-] as const;
-/** Property sets Get-EXOMailbox accepts; the ones not modelled here add nothing beyond Minimum. */
-const PROPERTY_SETS = [
-  "All",
-  "Minimum",
-  "AddressList",
-  "Archive",
-  "Audit",
-  "Custom",
-  "Delivery",
-  "Hold",
-  "Moderation",
-  "Move",
-  "Policy",
-  "PublicFolder",
-  "Quota",
-  "Resource",
-  "Retention",
-  "SCL",
-  "SoftDelete",
-  "StatisticsSeed",
-] as const;
-
 /** A mailbox as Get-Mailbox shows it: Exchange property names only, lists copied out of the state. */
 function mailboxOutput(mailbox: EmulatedMailbox): Record<string, unknown> {
   return {
@@ -226,16 +181,6 @@ function mailboxOutput(mailbox: EmulatedMailbox): Record<string, unknown> {
     WhenChangedUTC: mailbox.WhenChangedUTC,
   };
 }
-/** Every property Get-EXOMailbox can return here (its All set), read off the output shape. */
-const ALL_PROPERTIES: readonly string[] = Object.keys(
-  mailboxOutput({
-    AuditAdmin: [],
-    AuditDelegate: [],
-    AuditOwner: [],
-    DefaultAuditSet: [],
-  } as unknown as EmulatedMailbox),
-);
-
 interface MailboxQuery {
   identity: string | undefined;
   filter: MailboxPredicate | undefined;
@@ -318,60 +263,6 @@ const getMailbox: CmdletDefinition = {
     return listMailboxes(tenant, query, mailboxOutput);
   },
 };
-
-const getExoMailbox: CmdletDefinition = {
-  name: "Get-EXOMailbox",
-  parameters: [
-    "Identity",
-    "ExternalDirectoryObjectId",
-    "UserPrincipalName",
-    "PrimarySmtpAddress",
-    "PropertySets",
-    "Properties",
-    "ResultSize",
-    "Filter",
-    "RecipientTypeDetails",
-  ],
-  handle(parameters, { tenant }) {
-    const identity =
-      optionalString(parameters, "Identity") ??
-      optionalString(parameters, "ExternalDirectoryObjectId") ??
-      optionalString(parameters, "UserPrincipalName") ??
-      optionalString(parameters, "PrimarySmtpAddress");
-    const query = readMailboxQuery(parameters, identity, false);
-    const wanted = exoProperties(parameters);
-    return listMailboxes(tenant, query, (mailbox) => {
-      const full = mailboxOutput(mailbox);
-      return Object.fromEntries(wanted.map((name) => [name, full[name]]));
-    });
-  },
-};
-
-function exoProperties(parameters: Record<string, unknown>): string[] {
-  const wanted = new Set<string>(MINIMUM_PROPERTIES);
-  for (const name of listParameter(parameters, "PropertySets") ?? []) {
-    const set = matchEnum(
-      "PropertySets",
-      name,
-      "Microsoft.Exchange.Management.RestApiClient.PropertySet",
-      PROPERTY_SETS,
-    );
-    if (set === "All") ALL_PROPERTIES.forEach((property) => wanted.add(property));
-    if (set === "Audit") AUDIT_PROPERTIES.forEach((property) => wanted.add(property));
-  }
-  for (const name of listParameter(parameters, "Properties") ?? []) {
-    const property = ALL_PROPERTIES.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
-    // Emulator's own wording: the module's text for an unknown property is not documented.
-    if (!property)
-      throw new CmdletFailure(
-        "InvalidProperty",
-        "System.ArgumentException",
-        `The property '${name}' is not a valid property for Get-EXOMailbox.`,
-      );
-    wanted.add(property);
-  }
-  return [...wanted];
-}
 
 // ---- Set-Mailbox ----
 
@@ -694,7 +585,6 @@ export const auditCmdlets: CmdletDefinition[] = [
   getAdminAuditLogConfig,
   setAdminAuditLogConfig,
   getMailbox,
-  getExoMailbox,
   setMailbox,
   getMailboxAuditBypassAssociation,
   setMailboxAuditBypassAssociation,

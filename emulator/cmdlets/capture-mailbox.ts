@@ -307,9 +307,10 @@ export function formatByteQuantifiedSize(bytes: number): string {
   return `${shown} ${byteUnits[unit]} (${bytes.toLocaleString("en-US")} bytes)`;
 }
 
-const getExoMailboxStatistics: CmdletDefinition = {
-  name: "Get-EXOMailboxStatistics",
-  parameters: ["Identity"],
+/** Get-MailboxStatistics (the server cmdlet InvokeCommand serves; Get-EXOMailboxStatistics is the module's own). */
+const getMailboxStatistics: CmdletDefinition = {
+  name: "Get-MailboxStatistics",
+  parameters: ["Identity", "Archive", "IncludeSoftDeletedRecipients"],
   handle(parameters, { tenant }) {
     const mailbox = requireMailbox(tenant, requiredString(parameters, "Identity"));
     return {
@@ -330,5 +331,5 @@ export const mailboxCmdlets: CmdletDefinition[] = [
   getMailboxPermission,
   addMailboxPermission,
   removeMailboxPermission,
-  getExoMailboxStatistics,
+  getMailboxStatistics,
 ];

@@ -6,7 +6,7 @@
 export const LOGON_TYPES = ["Admin", "Delegate", "Owner"] as const;
 export type LogonType = (typeof LOGON_TYPES)[number];
 
-/** The Set-Mailbox / Get-EXOMailbox property holding each logon type's audited actions. */
+/** The Set-Mailbox / Get-Mailbox property holding each logon type's audited actions. */
 export const AUDIT_PROPERTY: Readonly<Record<LogonType, "AuditAdmin" | "AuditDelegate" | "AuditOwner">> = {
   Admin: "AuditAdmin",
   Delegate: "AuditDelegate",

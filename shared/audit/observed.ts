@@ -26,7 +26,7 @@ export const observedMailboxSchema = z.object({
 });
 export type ObservedMailbox = z.output<typeof observedMailboxSchema>;
 
-/** `$select` for mailbox reads (Get-EXOMailbox -PropertySets Audit and Get-Mailbox -GroupMailbox). */
+/** `$select` for mailbox reads (Get-Mailbox and Get-Mailbox -GroupMailbox): the audit properties, identities and WhenChangedUTC. */
 export const MAILBOX_SELECT: readonly string[] = Object.keys(observedMailboxSchema.shape);
 
 export const observedOrganizationSchema = z.object({

@@ -753,26 +753,21 @@ class AuditRun {
   }
 }
 
-/** Get-EXOMailbox (user, shared, resource, discovery…) and Get-Mailbox -GroupMailbox, with an optional filter. */
 /** One account's bypass association, looked up by identity (sent in batches). */
 function bypassLookup(identity: string): CmdletRequest {
   return { cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { Identity: identity }, select: BYPASS_SELECT };
 }
 
+/**
+ * Get-Mailbox (user, shared, resource, discovery…) and Get-Mailbox -GroupMailbox, with an optional filter. Both are
+ * server-side cmdlets InvokeCommand serves; `$select` trims the output to the audit properties (Get-EXOMailbox and
+ * its -PropertySets belong to the PowerShell module, not to InvokeCommand).
+ */
 function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest] {
   const filterParameter = filter === undefined ? {} : { Filter: filter };
   return [
-    {
-      cmdlet: "Get-EXOMailbox",
-      // WhenChangedUTC is not in the Audit property set; verification windows need it.
-      parameters: { PropertySets: ["Audit"], Properties: ["WhenChangedUTC"], ResultSize: "Unlimited", ...filterParameter },
-      select: MAILBOX_SELECT,
-    },
-    {
-      cmdlet: "Get-Mailbox",
-      parameters: { GroupMailbox: true, ResultSize: "Unlimited", ...filterParameter },
-      select: MAILBOX_SELECT,
-    },
+    { cmdlet: "Get-Mailbox", parameters: { ResultSize: "Unlimited", ...filterParameter }, select: MAILBOX_SELECT },
+    { cmdlet: "Get-Mailbox", parameters: { GroupMailbox: true, ResultSize: "Unlimited", ...filterParameter }, select: MAILBOX_SELECT },
   ];
 }
 

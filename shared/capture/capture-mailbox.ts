@@ -46,7 +46,7 @@ export interface ObservedCaptureMailbox {
   readonly account?: CaptureAccount;
   /** `Get-MailboxPermission` output. */
   readonly permissions: readonly Readonly<Record<string, unknown>>[];
-  /** `Get-EXOMailboxStatistics` output, when it could be read. */
+  /** `Get-MailboxStatistics` output, when it could be read. */
   readonly statistics?: Readonly<Record<string, unknown>>;
 }
 

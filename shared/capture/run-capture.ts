@@ -235,7 +235,7 @@ class CaptureRun {
       objectId ? this.deps.graph.getUser(objectId) : Promise.resolve(undefined),
       this.invoke({ cmdlet: "Get-MailboxPermission", parameters: { Identity: address } }),
       // Statistics only feed capacity warnings: unreadable statistics are a finding, not a failed run.
-      this.invoke({ cmdlet: "Get-EXOMailboxStatistics", parameters: { Identity: address }, select: ["TotalItemSize", "ItemCount"] }).then(
+      this.invoke({ cmdlet: "Get-MailboxStatistics", parameters: { Identity: address }, select: ["TotalItemSize", "ItemCount"] }).then(
         ([first]) => first,
         () => undefined,
       ),

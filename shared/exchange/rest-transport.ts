@@ -20,7 +20,28 @@ export const MAX_PAGE_SIZE = 1000;
 export const MAX_BATCH_SIZE = 10;
 /** The call-count key of `$batch` envelopes. */
 export const BATCH_CALL_KEY = "$batch";
-const SYSTEM_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+
+/**
+ * X-AnchorMailbox routing (app-only): the system mailbox a cmdlet's request is anchored to. Most cmdlets run on any
+ * server reached through the default system mailbox; `Set-AdminAuditLogConfig` must reach the server that holds the
+ * audit log mailbox, or Exchange answers `CmdletProxyNotAvailableException` ("Cmdlet needs proxy"). Evidence per row:
+ * docs/exchange-wire-contract.md. A cmdlet not in the table that answers the proxy error is sent once more to the
+ * audit log mailbox (and routed there from then on), so an unlisted cmdlet with the same need still works.
+ */
+export const DEFAULT_ANCHOR_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+export const AUDIT_LOG_ANCHOR_MAILBOX = "SystemMailbox{8cc370d3-822a-4ab8-a926-bb94bd0641a9}";
+export const CMDLET_ANCHOR_MAILBOXES: ReadonlyMap<string, string> = new Map([["set-adminauditlogconfig", AUDIT_LOG_ANCHOR_MAILBOX]]);
+const PROXY_NOT_AVAILABLE = "CmdletProxyNotAvailableException";
+
+/** The `X-AnchorMailbox` value of a system mailbox in a tenant: `APP:<system mailbox>@<tenant>`. */
+export function anchorMailbox(systemMailbox: string, tenantId: string): string {
+  return `APP:${systemMailbox}@${tenantId}`;
+}
+
+/** Exchange's answer to a cmdlet sent to a server that cannot run it ("Cmdlet needs proxy"). */
+export function isProxyNotAvailable(error: ExchangeError): boolean {
+  return error.exceptionType.endsWith(PROXY_NOT_AVAILABLE) || /cmdlet needs proxy/i.test(error.text);
+}
 
 /** One HTTP call the transport made (every attempt: first calls, retries and pages). */
 export interface ExchangeCall {
@@ -58,8 +79,16 @@ const warningsSchema = z.array(z.string()).optional();
 const invokeResponseSchema = z.looseObject({
   value: z.array(z.record(z.string(), z.unknown())).optional(),
   "@odata.nextLink": z.string().optional(),
+  /** The OData v3 / minimal-metadata spelling of the same continuation. */
+  "odata.nextLink": z.string().optional(),
   "@adminapi.warnings": warningsSchema,
+  /** Non-terminating errors: the cmdlet answered 200 but did not do (all of) its work. */
+  "@adminapi.errors": z.array(z.unknown()).optional(),
 });
+
+const NEXT_LINK_ANNOTATIONS = new Set(["@odata.nextLink", "odata.nextLink"]);
+/** Any other key that looks like a continuation: refused rather than read as the end of the list. */
+const CONTINUATION_LIKE = /next.?link|skip.?token|delta.?link|^__next$/i;
 
 const errorBodySchema = z.looseObject({
   error: z.looseObject({
@@ -162,11 +191,12 @@ export class RestExchangeTransport implements ExchangeTransport {
   private readonly base: URL;
   private readonly invokeUrl: string;
   private readonly batchUrl: string;
-  private readonly anchorMailbox: string;
   private readonly pageSize: number;
   private readonly budget: RetryBudget;
   private readonly random: () => number;
   private readonly counts = new Map<string, number>();
+  /** Cmdlets that answered the proxy error at the default anchor and are routed to the audit log mailbox since. */
+  private readonly rerouted = new Set<string>();
   /** Which cmdlet each in-flight request carries, for per-cmdlet call accounting. */
   private readonly cmdletOf = new WeakMap<PipelineRequest, string>();
 
@@ -176,7 +206,6 @@ export class RestExchangeTransport implements ExchangeTransport {
     const tenantPath = `${this.base.origin}/adminapi/beta/${encodeURIComponent(options.tenantId)}`;
     this.invokeUrl = `${tenantPath}/InvokeCommand`;
     this.batchUrl = `${tenantPath}/$batch`;
-    this.anchorMailbox = `APP:${SYSTEM_MAILBOX}@${options.tenantId}`;
     this.pageSize = validatePageSize(options.pageSize ?? MAX_PAGE_SIZE);
     this.budget = { ...DEFAULT_RETRY_BUDGET, ...options.retryBudget };
     this.random = options.random ?? Math.random;
@@ -237,9 +266,7 @@ export class RestExchangeTransport implements ExchangeTransport {
     let pending = requests.map((_, index) => index);
     for (let round = 0; pending.length > 0; round += 1) {
       const retryable: { index: number; delayInMs: number }[] = [];
-      const chunks: number[][] = [];
-      for (let offset = 0; offset < pending.length; offset += MAX_BATCH_SIZE)
-        chunks.push(pending.slice(offset, offset + MAX_BATCH_SIZE));
+      const chunks = this.batchChunks(requests, pending);
       await Promise.all(
         chunks.map(async (chunk) => {
           const answers = await this.sendBatch(
@@ -261,7 +288,8 @@ export class RestExchangeTransport implements ExchangeTransport {
                 return;
               }
               if (answer.kind === "error") {
-                results[index] = { ok: false, error: answer.error };
+                if (this.reroute(cmdlet, answer.error)) retryable.push({ index, delayInMs: 0 });
+                else results[index] = { ok: false, error: answer.error };
                 return;
               }
               const nowInMs = Date.now();
@@ -277,8 +305,13 @@ export class RestExchangeTransport implements ExchangeTransport {
                 this.budget,
                 this.random,
               );
-              if (decision.retry) retryable.push({ index, delayInMs: decision.delayInMs });
-              else results[index] = { ok: false, error: parseExchangeError({ ...answer, cmdlet }) };
+              if (decision.retry) {
+                retryable.push({ index, delayInMs: decision.delayInMs });
+                return;
+              }
+              const error = parseExchangeError({ ...answer, cmdlet });
+              if (this.reroute(cmdlet, error)) retryable.push({ index, delayInMs: 0 });
+              else results[index] = { ok: false, error };
             }),
           );
         }),
@@ -294,16 +327,40 @@ export class RestExchangeTransport implements ExchangeTransport {
     return results.map((result) => result as BatchItemResult<T>);
   }
 
+  /**
+   * Groups pending requests into envelopes of at most 10 that share one anchor mailbox, so the envelope and every
+   * sub-request are routed alike (whether Exchange routes a batch by the envelope or by each sub-request).
+   */
+  private batchChunks(requests: readonly CmdletRequest[], pending: readonly number[]): number[][] {
+    const byAnchor = new Map<string, number[]>();
+    for (const index of pending) {
+      const anchor = this.anchorFor((requests[index] as CmdletRequest).cmdlet);
+      byAnchor.set(anchor, [...(byAnchor.get(anchor) ?? []), index]);
+    }
+    const chunks: number[][] = [];
+    for (const indexes of byAnchor.values())
+      for (let offset = 0; offset < indexes.length; offset += MAX_BATCH_SIZE) chunks.push(indexes.slice(offset, offset + MAX_BATCH_SIZE));
+    return chunks;
+  }
+
   private async *pageResponses(request: CmdletRequest, options: PageOptions): AsyncIterable<Page> {
     const pageSize = validatePageSize(options.pageSize ?? this.pageSize);
     const body = cmdletBody(request);
     let url: string | undefined = this.commandUrl(request);
+    let first = true;
     while (url) {
       const response = await this.send(
         request.cmdlet,
-        jsonRequest({ method: "POST", url, body, headers: this.headers(pageSize), abortSignal: options.abortSignal }),
+        jsonRequest({ method: "POST", url, body, headers: this.headers(request.cmdlet, pageSize), abortSignal: options.abortSignal }),
       );
-      const page = this.parsePage(request.cmdlet, response);
+      let page: Page;
+      try {
+        page = this.parsePage(request.cmdlet, response);
+      } catch (error) {
+        if (first && error instanceof ExchangeError && this.reroute(request.cmdlet, error)) continue;
+        throw error;
+      }
+      first = false;
       yield page;
       url = page.nextLink === undefined ? undefined : this.checkNextLink(request.cmdlet, page.nextLink);
     }
@@ -327,7 +384,7 @@ export class RestExchangeTransport implements ExchangeTransport {
           method: "POST",
           url,
           body: cmdletBody(request),
-          headers: this.headers(this.pageSize),
+          headers: this.headers(request.cmdlet, this.pageSize),
           abortSignal: options.abortSignal,
         }),
       );
@@ -350,7 +407,7 @@ export class RestExchangeTransport implements ExchangeTransport {
       url: this.commandUrl(request),
       headers: {
         "Content-Type": "application/json",
-        ...this.headers(this.pageSize),
+        ...this.headers(request.cmdlet, this.pageSize),
         "client-request-id": randomUUID(),
       },
       body: cmdletBody(request),
@@ -363,7 +420,7 @@ export class RestExchangeTransport implements ExchangeTransport {
           method: "POST",
           url: this.batchUrl,
           body: { requests: subRequests },
-          headers: { "X-AnchorMailbox": this.anchorMailbox, Prefer: "odata.continue-on-error" },
+          headers: { "X-AnchorMailbox": this.anchorFor(requests[0]?.cmdlet ?? ""), Prefer: "odata.continue-on-error" },
           abortSignal,
         }),
       );
@@ -469,11 +526,19 @@ export class RestExchangeTransport implements ExchangeTransport {
       });
     }
     const data = parsed.data;
+    const failure = (errorId: string, text: string) =>
+      new ExchangeError({ errorId, exceptionType: "", text, status, cmdlet, ...(requestId ? { requestId } : {}) });
+    const errors = data["@adminapi.errors"] ?? [];
+    if (errors.length > 0) throw failure("NonTerminatingError", errors.map(errorText).join("; "));
+    const unknownContinuation = Object.keys(data).find((key) => CONTINUATION_LIKE.test(key) && !NEXT_LINK_ANNOTATIONS.has(key));
+    if (unknownContinuation !== undefined)
+      throw failure("UnsupportedContinuation", `The response continues with '${unknownContinuation}', which this client does not follow; the list would be incomplete.`);
+    const nextLink = data["@odata.nextLink"] ?? data["odata.nextLink"];
     return {
       value: data.value ?? [],
       warnings: data["@adminapi.warnings"] ?? [],
       ...(requestId ? { requestId } : {}),
-      ...(data["@odata.nextLink"] !== undefined ? { nextLink: data["@odata.nextLink"] } : {}),
+      ...(nextLink !== undefined ? { nextLink } : {}),
     };
   }
 
@@ -505,8 +570,23 @@ export class RestExchangeTransport implements ExchangeTransport {
     return `${this.invokeUrl}?$select=${request.select.join(",")}`;
   }
 
-  private headers(pageSize: number): Record<string, string> {
-    return { "X-AnchorMailbox": this.anchorMailbox, Prefer: `odata.maxpagesize=${pageSize}` };
+  private anchorFor(cmdlet: string): string {
+    const name = cmdlet.toLowerCase();
+    const mailbox = this.rerouted.has(name) ? AUDIT_LOG_ANCHOR_MAILBOX : (CMDLET_ANCHOR_MAILBOXES.get(name) ?? DEFAULT_ANCHOR_MAILBOX);
+    return anchorMailbox(mailbox, this.options.tenantId);
+  }
+
+  /** Learns from a proxy error at the default anchor: true when the cmdlet should be sent again, rerouted. */
+  private reroute(cmdlet: string, error: ExchangeError): boolean {
+    const name = cmdlet.toLowerCase();
+    if (!isProxyNotAvailable(error) || this.rerouted.has(name) || CMDLET_ANCHOR_MAILBOXES.has(name)) return false;
+    this.rerouted.add(name);
+    return true;
+  }
+
+  /** Per call and per sub-request: the cmdlet's anchor, its name (as the module and public clients send) and the page size. */
+  private headers(cmdlet: string, pageSize: number): Record<string, string> {
+    return { "X-AnchorMailbox": this.anchorFor(cmdlet), "X-CmdletName": cmdlet, Prefer: `odata.maxpagesize=${pageSize}` };
   }
 }
 
@@ -521,6 +601,14 @@ type SubAnswer =
       readonly bodyText: string;
       readonly requestId: string | undefined;
     };
+
+/** The text of one `@adminapi.errors` entry (a string, or an object with a message). */
+function errorText(entry: unknown): string {
+  if (typeof entry === "string") return entry;
+  const record = typeof entry === "object" && entry !== null ? (entry as Record<string, unknown>) : {};
+  const message = record["message"] ?? record["Message"] ?? record["Exception"];
+  return typeof message === "string" ? message : JSON.stringify(entry);
+}
 
 function cmdletBody(request: CmdletRequest): unknown {
   return { CmdletInput: { CmdletName: request.cmdlet, Parameters: request.parameters ?? {} } };

@@ -9,7 +9,7 @@ import type { ExchangeError } from "./errors";
 
 /** One cmdlet invocation, as the `CmdletInput` body carries it. */
 export interface CmdletRequest {
-  /** e.g. `Get-EXOMailbox`. */
+  /** e.g. `Get-Mailbox`. */
   readonly cmdlet: string;
   /**
    * Cmdlet parameters by name. Plain JSON values; a hashtable parameter (Add/Remove form) is

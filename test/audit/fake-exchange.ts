@@ -102,7 +102,6 @@ export class FakeExchange implements ExchangeTransport {
         const association = this.bypass.find((candidate) => candidate.Identity === account);
         return [association ? { ...association } : { Identity: account, AuditBypassEnabled: false }];
       }
-      case "Get-EXOMailbox":
       case "Get-Mailbox": {
         const groups = parameters["GroupMailbox"] === true;
         const filter = parameters["Filter"] as string | undefined;

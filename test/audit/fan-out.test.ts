@@ -70,7 +70,7 @@ test("applyMailboxChanges: sends, reads exactly those mailboxes back by identity
   for (const target of [user, shared, group]) {
     assert.equal(store.outcomes.find((outcome) => outcome.targetId === target.ExternalDirectoryObjectId)?.status, "remediated");
   }
-  const reads = exchange.calls.slice(callsBefore).filter((call) => call.cmdlet === "Get-EXOMailbox" || call.cmdlet === "Get-Mailbox");
+  const reads = exchange.calls.slice(callsBefore).filter((call) => call.cmdlet === "Get-Mailbox");
   assert.equal(reads.length, 2, "one identity-filtered read per source");
   assert.match(String(reads[0]?.parameters?.["Filter"]), /^ExternalDirectoryObjectId -eq '[^']+'( -or ExternalDirectoryObjectId -eq '[^']+'){2}$/);
   assert.equal(store.runs.length, 1, "no second run summary");

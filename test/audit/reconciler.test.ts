@@ -3,10 +3,20 @@ import assert from "node:assert/strict";
 import { AuditRequestError, FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK, runAuditBaseline, type AuditBaselineRequest } from "../../shared/audit/reconciler";
 import { defaultAuditPolicy } from "../../shared/audit/policy";
 import { ExchangeError } from "../../shared/exchange/errors";
+import type { CmdletRequest } from "../../shared/exchange/transport";
 import { FakeClock, FakeExchange, FakeStore } from "./fake-exchange";
 import { groupMailbox, mailbox } from "./fixtures";
 
 const TENANT = "contoso.onmicrosoft.com";
+
+/** The read of every non-group mailbox (Get-Mailbox without -GroupMailbox). */
+function isMailboxRead(call: CmdletRequest): boolean {
+  return call.cmdlet === "Get-Mailbox" && call.parameters?.["GroupMailbox"] !== true;
+}
+
+function isGroupMailboxRead(call: CmdletRequest): boolean {
+  return call.cmdlet === "Get-Mailbox" && call.parameters?.["GroupMailbox"] === true;
+}
 const policy = defaultAuditPolicy();
 
 function setup() {
@@ -62,9 +72,10 @@ test("apply: remediates every drifted target, verifies by read-back, one outcome
   assert.ok(store.outcomes.find((outcome) => outcome.targetId === unlicensedUser.ExternalDirectoryObjectId)?.findings.some((finding) => finding.kind === "licence-gap"));
 
   // Few calls: no per-mailbox reads; observe + verify once per source.
-  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-EXOMailbox").length, 2);
-  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-Mailbox").length, 2);
-  const verifyRead = exchange.calls.filter((call) => call.cmdlet === "Get-EXOMailbox")[1];
+  assert.equal(exchange.calls.filter(isMailboxRead).length, 2);
+  assert.equal(exchange.calls.filter(isGroupMailboxRead).length, 2);
+  assert.equal(exchange.calls.filter((call) => call.cmdlet.startsWith("Get-EXO")).length, 0, "Get-EXO* are module cmdlets InvokeCommand does not serve");
+  const verifyRead = exchange.calls.filter(isMailboxRead)[1];
   assert.equal(verifyRead?.parameters?.["Filter"], "WhenChangedUTC -ge '2026-05-31T23:55:00Z'");
   assert.ok(summary.exchangeCalls["$batch"] !== undefined && summary.exchangeCalls["Set-Mailbox"] === undefined);
 
@@ -148,7 +159,7 @@ test("incremental runs: filter from watermark minus overlap; weekly full sweep; 
   exchange.calls.length = 0;
   const incremental = await runAuditBaseline(deps, request());
   assert.equal(incremental.summary.scope, "incremental");
-  const read = exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox");
+  const read = exchange.calls.find(isMailboxRead);
   assert.equal(read?.parameters?.["Filter"], `WhenChangedUTC -ge '2026-05-31T23:45:00Z'`);
   assert.ok(store.outcomes.filter((outcome) => outcome.kind === "bypass-association").length >= 2);
   assert.notEqual(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, firstWatermark);
@@ -156,7 +167,7 @@ test("incremental runs: filter from watermark minus overlap; weekly full sweep; 
   // Observe failure: run error, watermark untouched.
   clock.advance(60 * 60_000);
   const before = store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value;
-  exchange.throwOnRead = "Get-EXOMailbox";
+  exchange.throwOnRead = "Get-Mailbox";
   const broken = await runAuditBaseline(deps, request());
   assert.equal(broken.summary.error?.code, "ServerBusy");
   assert.equal(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, before);
@@ -166,7 +177,7 @@ test("incremental runs: filter from watermark minus overlap; weekly full sweep; 
   exchange.calls.length = 0;
   const weekly = await runAuditBaseline(deps, request());
   assert.equal(weekly.summary.scope, "full");
-  assert.equal(exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox")?.parameters?.["Filter"], undefined);
+  assert.equal(exchange.calls.find(isMailboxRead)?.parameters?.["Filter"], undefined);
 });
 
 test("incremental runs look up the bypass state of changed mailboxes only; a night with no change makes no bypass call", async () => {
@@ -213,7 +224,7 @@ test("named mailboxes: injection rejected before any call; names read with an es
 
   const { summary } = await runAuditBaseline(deps, request({ mailboxes: [licensedUser.PrimarySmtpAddress ?? "", "nobody@contoso.com"] }));
   assert.equal(summary.scope, "mailboxes");
-  const read = exchange.calls.find((call) => call.cmdlet === "Get-EXOMailbox");
+  const read = exchange.calls.find(isMailboxRead);
   assert.equal(read?.parameters?.["Filter"], `PrimarySmtpAddress -eq '${licensedUser.PrimarySmtpAddress}' -or PrimarySmtpAddress -eq 'nobody@contoso.com'`);
   assert.equal(statusOf(store, 3, licensedUser.ExternalDirectoryObjectId ?? "")?.status, "remediated");
   assert.equal(statusOf(store, 3, "nobody@contoso.com")?.error?.code, "MailboxNotFound");
@@ -260,7 +271,7 @@ test("verification reads back in windows of 2,000 changed mailboxes, each window
   assert.equal(summary.counts.failed, 0);
   assert.ok(summary.counts.remediated >= 2500);
   const verifyFilters = exchange.calls
-    .filter((call) => call.cmdlet === "Get-EXOMailbox" && /^WhenChangedUTC -ge/.test(String(call.parameters?.["Filter"])))
+    .filter((call) => isMailboxRead(call) && /^WhenChangedUTC -ge/.test(String(call.parameters?.["Filter"])))
     .map((call) => String(call.parameters?.["Filter"]));
   assert.equal(verifyFilters.length, 2, "one mid-run window and the final one");
   const [first, second] = verifyFilters.map((filter) => Date.parse(/'([^']+)'/.exec(filter)?.[1] ?? ""));

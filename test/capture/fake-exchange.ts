@@ -214,7 +214,7 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
         if (!group || group["RecipientTypeDetails"] === "SecurityGroup") throw notFound(cmdlet, identity);
         return [group];
       }
-      case "Get-EXOMailboxStatistics": {
+      case "Get-MailboxStatistics": {
         const mailbox = this.mailbox(cmdlet, identity);
         const statistics = tenant.statistics.get(String(mailbox["PrimarySmtpAddress"]).toLowerCase());
         if (!statistics) throw notFound(cmdlet, identity);

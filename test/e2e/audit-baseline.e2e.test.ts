@@ -122,7 +122,7 @@ describe("audit baseline under faults", async () => {
   it("429 storms, 5xx and partial batch failures end compliant or as recorded failures, never silent success", async () => {
     faults.add({ cmdlet: "Set-Mailbox", status: 429, retryAfterInSeconds: 0, times: 15, inBatch: true });
     faults.add({ cmdlet: "$batch", status: 503, retryAfterInSeconds: 0, times: 2 });
-    faults.add({ cmdlet: "Get-EXOMailbox", status: 500, times: 1 });
+    faults.add({ cmdlet: "Get-Mailbox", status: 500, times: 1 });
     // A permanent failure for two mailboxes: beyond any retry budget.
     const broken = [...e2e.tenant.mailboxes.values()].filter((mailbox) => mailbox.RecipientTypeDetails === "SharedMailbox").slice(0, 2);
     const brokenIds = new Set(broken.flatMap((mailbox) => [mailbox.Guid, mailbox.ExternalDirectoryObjectId, mailbox.PrimarySmtpAddress]));

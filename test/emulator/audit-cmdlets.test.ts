@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { beforeEach, describe, it } from "node:test";
 import { CmdletFailure, type CmdletContext, type CmdletOutput } from "../../emulator/cmdlet";
 import { auditCmdlets } from "../../emulator/cmdlets/audit";
+import { cmdlets } from "../../emulator/cmdlets";
 import { generateTenant, loadTenantFixture } from "../../emulator/generate";
 import type { EmulatedMailbox, TenantState } from "../../emulator/tenant-state";
 
@@ -167,70 +168,17 @@ describe("Get-Mailbox", () => {
   });
 });
 
-describe("Get-EXOMailbox", () => {
-  it("returns the Minimum property set by default, adds the Audit set and named properties on request", () => {
-    const minimum = run("Get-EXOMailbox", { Identity: "ben" }).value?.[0] ?? {};
-    assert.equal(minimum.ExternalDirectoryObjectId, "a1b2c3d4-0002-4000-8000-000000000002");
-    assert.equal(minimum.PrimarySmtpAddress, "ben@fabrikam.onmicrosoft.com");
-    assert.ok(!("AuditOwner" in minimum) && !("WhenChangedUTC" in minimum));
-    const audit =
-      run("Get-EXOMailbox", {
-        Identity: "ben",
-        PropertySets: ["Minimum", "Audit"],
-        Properties: "WhenChangedUTC,WhenCreatedUTC",
-      }).value?.[0] ?? {};
-    assert.deepEqual(
-      [
-        audit.AuditEnabled,
-        audit.AuditLogAgeLimit,
-        audit.AuditOwner,
-        audit.DefaultAuditSet,
-        audit.WhenChangedUTC,
-        audit.WhenCreatedUTC,
-      ],
-      [
-        false,
-        "30.00:00:00",
-        ["Update", "HardDelete"],
-        ["Admin", "Delegate"],
-        "2025-12-15T09:00:00Z",
-        "2025-02-01T09:00:00Z",
-      ],
-    );
-    assert.ok(Array.isArray(audit.AuditAdmin) && Array.isArray(audit.AuditDelegate));
-    const all = run("Get-EXOMailbox", { Identity: "ben", PropertySets: "All" }).value?.[0] ?? {};
-    assert.equal(all.HiddenFromAddressListsEnabled, false);
-    assert.ok(!("auditPremiumLicensed" in all));
-    failsWith(() => run("Get-EXOMailbox", { PropertySets: "Everything" }), /Cannot convert value "Everything"/);
-    failsWith(() => run("Get-EXOMailbox", { Properties: ["auditPremiumLicensed"] }), /not a valid property/);
+describe("module-only cmdlets", () => {
+  it("Get-EXOMailbox and Get-EXOMailboxStatistics are not server cmdlets: InvokeCommand does not know them", () => {
+    assert.equal(cmdlets.get("get-exomailbox"), undefined);
+    assert.equal(cmdlets.get("get-exomailboxstatistics"), undefined);
+    assert.ok(cmdlets.get("get-mailbox") && cmdlets.get("get-mailboxstatistics"));
   });
 
-  it("never returns group mailboxes, and honours -Filter and -RecipientTypeDetails", () => {
-    assert.deepEqual(
-      (run("Get-EXOMailbox").value ?? []).map((item) => item.Name),
-      ["adele", "ben", "soc-capture"],
-    );
-    failsWith(() => run("Get-EXOMailbox", { Identity: "project-falcon" }), /couldn't be found/);
-    assert.deepEqual(
-      (
-        run("Get-EXOMailbox", {
-          Filter: "WhenCreatedUTC -ge '2025-02-01T09:00:00Z'",
-          RecipientTypeDetails: "UserMailbox,SharedMailbox",
-        }).value ?? []
-      ).map((item) => item.Name),
-      ["ben", "soc-capture"],
-    );
-    assert.equal(
-      run("Get-EXOMailbox", { ExternalDirectoryObjectId: "a1b2c3d4-0001-4000-8000-000000000001" }).value?.[0]?.Name,
-      "adele",
-    );
-  });
-
-  it("defaults to 1000 results and -ResultSize Unlimited returns all", () => {
-    tenant = generateTenant({ seed: 4, counts: { user: 1001, shared: 10, group: 3 } });
-    context = { tenant, now: () => LATER };
-    assert.equal(run("Get-EXOMailbox").value?.length, 1000);
-    assert.equal(run("Get-EXOMailbox", { ResultSize: "Unlimited" }).value?.length, 1011);
+  it("Get-Mailbox has no -PropertySets or -Properties (they are the module's parameters)", () => {
+    const definition = cmdlets.get("get-mailbox");
+    assert.ok(definition);
+    for (const parameter of ["PropertySets", "Properties"]) assert.ok(!definition.parameters.includes(parameter));
   });
 });
 

@@ -327,12 +327,12 @@ describe("journal rules and transport config", () => {
   });
 });
 
-describe("Get-EXOMailboxStatistics", () => {
+describe("Get-MailboxStatistics", () => {
   it("formats TotalItemSize as Exchange does", () => {
     const state = tenant();
     state.mailboxes.set("oid-big", mailbox("big", { totalItemSizeInBytes: 1_842_418_543, itemCount: 42 }));
     const { run } = runner(state);
-    const [stats] = run("Get-EXOMailboxStatistics", { Identity: "big" }).value ?? [];
+    const [stats] = run("Get-MailboxStatistics", { Identity: "big" }).value ?? [];
     assert.deepEqual(stats, { DisplayName: "big display", MailboxGuid: "guid-big", ItemCount: 42, TotalItemSize: "1.716 GB (1,842,418,543 bytes)" });
     assert.equal(formatByteQuantifiedSize(0), "0 B (0 bytes)");
     assert.equal(formatByteQuantifiedSize(18_708), "18.27 KB (18,708 bytes)");

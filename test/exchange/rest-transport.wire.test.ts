@@ -26,7 +26,7 @@ test("InvokeCommand request: URL, $select, headers and CmdletInput body", async 
   server.handle((_request, response) => sendJson(response, 200, { value: [{ Identity: "a" }] }));
   const tenantId = "contoso.onmicrosoft.com";
   await transport(tenantId).invoke({
-    cmdlet: "Get-EXOMailbox",
+    cmdlet: "Get-Mailbox",
     parameters: { ResultSize: "Unlimited" },
     select: ["Identity", "AuditEnabled"],
   });
@@ -40,12 +40,12 @@ test("InvokeCommand request: URL, $select, headers and CmdletInput body", async 
   assert.equal(request?.headers["prefer"], "odata.maxpagesize=1000");
   assert.equal(request?.headers["authorization"], "Bearer test-token");
   assert.deepEqual(JSON.parse(request?.body ?? ""), {
-    CmdletInput: { CmdletName: "Get-EXOMailbox", Parameters: { ResultSize: "Unlimited" } },
+    CmdletInput: { CmdletName: "Get-Mailbox", Parameters: { ResultSize: "Unlimited" } },
   });
 });
 
 test("refuses a $select property that could smuggle query syntax", async () => {
-  await assert.rejects(transport().invoke({ cmdlet: "Get-EXOMailbox", select: ["Identity&$filter=x"] }), TypeError);
+  await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox", select: ["Identity&$filter=x"] }), TypeError);
 });
 
 test("follows a nextLink on the Exchange host, and refuses one to a foreign host", async () => {
