@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { CmdletFailure, type CmdletDefinition } from "./cmdlet";
 import type { CallLog } from "./call-log";
 import type { FaultInjector, StatusFault } from "./faults";
-import { HELD, headerValue, jsonAnswer, preferredPageSize, project, selectList, withCorrelation, type HttpAnswer } from "./http-answer";
+import { HELD, headerValue, requestHeaders, jsonAnswer, preferredPageSize, project, selectList, withCorrelation, type HttpAnswer } from "./http-answer";
 import type { TenantState } from "./tenant-state";
 
 export const MAX_PAGE_SIZE = 1000;
@@ -187,8 +187,7 @@ export class ExchangeApi {
         continuation,
         at: this.#options.now().toISOString(),
         ...(clientRequestId ? { clientRequestId } : {}),
-        ...optionalHeader("anchorMailbox", headerValue(request.headers, "x-anchormailbox")),
-        ...optionalHeader("cmdletNameHeader", headerValue(request.headers, "x-cmdletname")),
+        ...requestHeaders(request.headers),
       });
     }
     return answer;
@@ -385,10 +384,6 @@ function faultAnswer(fault: StatusFault): HttpAnswer {
     return exchangeError(400, { errorId: "[Server=EMULATOR]", exceptionType: "Microsoft.Exchange.Configuration.Tasks.TaskException", text }, headers);
   }
   return exchangeError(fault.status, { errorId: "", exceptionType: ODATA_SERVICE_EXCEPTION, text, message: text }, headers);
-}
-
-function optionalHeader<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
-  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -30,6 +30,13 @@ export function headerValue(headers: Readonly<Record<string, string | string[] |
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The routing headers a call log record keeps: `X-AnchorMailbox` and `X-CmdletName`. */
+export function requestHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): { anchorMailbox?: string; cmdletNameHeader?: string } {
+  const anchorMailbox = headerValue(headers, "x-anchormailbox");
+  const cmdletNameHeader = headerValue(headers, "x-cmdletname");
+  return { ...(anchorMailbox ? { anchorMailbox } : {}), ...(cmdletNameHeader ? { cmdletNameHeader } : {}) };
+}
+
 /** Page size from `Prefer: odata.maxpagesize=N`, clamped to 1..max. */
 export function preferredPageSize(prefer: string | undefined, fallback: number, max: number): number {
   const match = /odata\.maxpagesize\s*=\s*(\d+)/i.exec(prefer ?? "");

@@ -164,3 +164,93 @@ test("parseExchangeError: each error shape", () => {
   const empty = parseExchangeError({ status: 502, bodyText: "" });
   assert.equal(empty.text, "HTTP 502 with an empty body");
 });
+
+test("every call and sub-request carries X-CmdletName and its cmdlet's anchor; a batch envelope holds one anchor", async () => {
+  const tenantId = "contoso.onmicrosoft.com";
+  server.handle((request, response) => {
+    if (!request.url.includes("$batch")) return sendJson(response, 200, { value: [] });
+    const { requests } = JSON.parse(request.body) as { requests: { id: string }[] };
+    sendJson(response, 200, { responses: requests.map(({ id }) => ({ id, status: 200, body: { value: [] } })) });
+  });
+  const client = transport(tenantId);
+  const sent = server.received.length;
+  await client.invoke({ cmdlet: "Set-AdminAuditLogConfig", parameters: { UnifiedAuditLogIngestionEnabled: true } });
+  await client.invoke({ cmdlet: "Get-AdminAuditLogConfig" });
+  await client.batch([
+    { cmdlet: "Set-OrganizationConfig", parameters: { AuditDisabled: false } },
+    { cmdlet: "Set-AdminAuditLogConfig", parameters: { UnifiedAuditLogIngestionEnabled: true } },
+    { cmdlet: "Set-Mailbox", parameters: { Identity: "a" } },
+  ]);
+  const auditLogAnchor = `APP:SystemMailbox{8cc370d3-822a-4ab8-a926-bb94bd0641a9}@${tenantId}`;
+  const defaultAnchor = `APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@${tenantId}`;
+  const [setCall, getCall, ...envelopes] = server.received.slice(sent);
+  assert.deepEqual([setCall?.headers["x-anchormailbox"], setCall?.headers["x-cmdletname"]], [auditLogAnchor, "Set-AdminAuditLogConfig"]);
+  assert.deepEqual([getCall?.headers["x-anchormailbox"], getCall?.headers["x-cmdletname"]], [defaultAnchor, "Get-AdminAuditLogConfig"]);
+  assert.equal(envelopes.length, 2, "one envelope per anchor");
+  for (const envelope of envelopes) {
+    const { requests } = JSON.parse(envelope.body) as { requests: { headers: Record<string, string>; body: { CmdletInput: { CmdletName: string } } }[] };
+    for (const sub of requests) {
+      assert.equal(sub.headers["X-CmdletName"], sub.body.CmdletInput.CmdletName);
+      assert.equal(sub.headers["X-AnchorMailbox"], envelope.headers["x-anchormailbox"]);
+      assert.equal(sub.headers["X-AnchorMailbox"], sub.body.CmdletInput.CmdletName === "Set-AdminAuditLogConfig" ? auditLogAnchor : defaultAnchor);
+    }
+  }
+});
+
+test("a cmdlet that answers 'Cmdlet needs proxy' at the default anchor is sent once more to the audit log mailbox", async () => {
+  const proxyError = {
+    error: {
+      code: "BadRequest",
+      message: "Error executing cmdlet",
+      details: [{ code: "Client", target: "", message: "|Microsoft.Exchange.Configuration.Tasks.CmdletProxyNotAvailableException|Cmdlet needs proxy. Current Server FQDN : A.PROD.OUTLOOK.COM, Required Server FQDN : B.PROD.OUTLOOK.COM" }],
+    },
+  };
+  const needsAuditAnchor = (anchor: unknown) => String(anchor).includes("8cc370d3");
+  server.handle((request, response) => {
+    if (!request.url.includes("$batch"))
+      return needsAuditAnchor(request.headers["x-anchormailbox"]) ? sendJson(response, 200, { value: [{ ok: 1 }] }) : sendJson(response, 400, proxyError);
+    const { requests } = JSON.parse(request.body) as { requests: { id: string; headers: Record<string, string> }[] };
+    sendJson(response, 200, {
+      responses: requests.map(({ id, headers }) =>
+        needsAuditAnchor(headers["X-AnchorMailbox"]) ? { id, status: 200, body: { value: [] } } : { id, status: 400, body: proxyError },
+      ),
+    });
+  });
+  const client = transport();
+  assert.deepEqual((await client.invoke({ cmdlet: "Enable-OrganizationCustomization" })).value, [{ ok: 1 }]);
+  const [result] = await client.batch([{ cmdlet: "Get-OrganizationConfig" }]);
+  assert.equal(result?.ok, true);
+  // A cmdlet already routed to the audit log mailbox is not retried again: the error stands.
+  server.handle((_request, response) => sendJson(response, 400, proxyError));
+  await assert.rejects(client.invoke({ cmdlet: "Set-AdminAuditLogConfig" }), (error: unknown) => error instanceof ExchangeError && /needs proxy/.test(error.text));
+});
+
+test("a 200 carrying @adminapi.errors is a failure of that cmdlet, in a call and in a batch", async () => {
+  const body = { value: [], "@adminapi.errors": [{ message: "Couldn't find object \"x\"." }], "@adminapi.warnings": [] };
+  server.handle((request, response) => {
+    if (!request.url.includes("$batch")) return sendJson(response, 200, body, { "request-id": "r-e" });
+    const { requests } = JSON.parse(request.body) as { requests: { id: string }[] };
+    sendJson(response, 200, { responses: requests.map(({ id }) => ({ id, status: 200, body })) });
+  });
+  await assert.rejects(transport().invoke({ cmdlet: "Set-Mailbox", parameters: { Identity: "x" } }), {
+    name: "ExchangeError",
+    errorId: "NonTerminatingError",
+    text: "Couldn't find object \"x\".",
+    requestId: "r-e",
+  });
+  const [result] = await transport().batch([{ cmdlet: "Set-Mailbox", parameters: { Identity: "x" } }]);
+  assert.ok(result && !result.ok && result.error.errorId === "NonTerminatingError");
+});
+
+test("odata.nextLink is followed like @odata.nextLink; any other continuation annotation is an error, never a silent end", async () => {
+  server.handle((request, response) =>
+    request.url.includes("page=2")
+      ? sendJson(response, 200, { value: [{ n: 2 }] })
+      : sendJson(response, 200, { value: [{ n: 1 }], "odata.nextLink": `${server.baseUrl}/adminapi/beta/t/InvokeCommand?page=2` }),
+  );
+  assert.deepEqual((await transport().invoke({ cmdlet: "Get-Mailbox" })).value, [{ n: 1 }, { n: 2 }]);
+  for (const annotation of ["@odata.nextlink", "nextLink", "@odata.deltaLink", "$skiptoken", "__next"]) {
+    server.handle((_request, response) => sendJson(response, 200, { value: [{ n: 1 }], [annotation]: `${server.baseUrl}/next` }));
+    await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox" }), { name: "ExchangeError", errorId: "UnsupportedContinuation" }, annotation);
+  }
+});
