@@ -41,3 +41,22 @@ export function ensureError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === "string" ? value : JSON.stringify(value));
 }
+
+/**
+ * Exchange's "not found", recognised by its exception type and text whatever the HTTP status (observed as 404
+ * `NotFound`, but the body is what Exchange documents and public clients match).
+ */
+export function isNotFoundError(error: unknown): error is ExchangeError {
+  return (
+    error instanceof ExchangeError &&
+    /ManagementObjectNotFoundException|couldn't be found|could not be found/i.test(`${error.exceptionType} ${error.text}`)
+  );
+}
+
+/** Exchange's answer to creating what already exists (a retried write whose first attempt landed). */
+export function isAlreadyExistsError(error: unknown): error is ExchangeError {
+  return (
+    error instanceof ExchangeError &&
+    /already exists|is already being used|already has|ProxyAddressExistsException|NameAlreadyExists/i.test(`${error.exceptionType} ${error.text}`)
+  );
+}
