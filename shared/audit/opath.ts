@@ -10,11 +10,21 @@ export function opathString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** A quoted OPATH date-time literal in UTC (`'2026-11-24T00:00:00Z'`), from a Date or an ISO string. */
+/**
+ * A quoted OPATH date-time literal of a UTC instant, written as Microsoft's filter documentation writes dates
+ * (`'8/1/2017 2:00:00 PM'`, en-US, no zone: compared with a *UTC property such as WhenChangedUTC). Milliseconds are
+ * dropped, which moves the instant earlier: a `-ge` filter then reads a superset, never less.
+ */
 export function opathDate(value: Date | string): string {
   const date = typeof value === "string" ? new Date(value) : value;
   if (Number.isNaN(date.getTime())) throw new RangeError(`Not a valid date: ${String(value)}`);
-  return opathString(date.toISOString().replace(/\.\d{3}Z$/, "Z"));
+  const hours = date.getUTCHours();
+  const time = [hours % 12 || 12, pad(date.getUTCMinutes()), pad(date.getUTCSeconds())].join(":");
+  return opathString(`${date.getUTCMonth() + 1}/${date.getUTCDate()}/${date.getUTCFullYear()} ${time} ${hours < 12 ? "AM" : "PM"}`);
+}
+
+function pad(value: number): string {
+  return String(value).padStart(2, "0");
 }
 
 /** `WhenChangedUTC -ge '<since>'`. */

@@ -172,7 +172,8 @@ export class FakeExchange implements ExchangeTransport {
 
 function matchesFilter(mailbox: ObservedMailbox, filter: string): boolean {
   const since = /^WhenChangedUTC -ge '([^']+)'$/.exec(filter);
-  if (since) return Date.parse(mailbox.WhenChangedUTC ?? "") >= Date.parse(since[1] ?? "");
+  // Microsoft's en-US filter date form, a UTC instant (V8 parses it with an explicit zone).
+  if (since) return Date.parse(mailbox.WhenChangedUTC ?? "") >= Date.parse(`${since[1] ?? ""} UTC`);
   const clauses = [...filter.matchAll(/(\w+) -eq '((?:[^']|'')*)'/g)];
   if (clauses.length === 0) throw new Error(`fake: unsupported filter ${filter}`);
   return clauses.some(([, property, value]) => {

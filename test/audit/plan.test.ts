@@ -104,9 +104,11 @@ test("OPATH helpers escape quotes and validate dates", () => {
   assert.equal(opathString("o'brien@contoso.com"), "'o''brien@contoso.com'");
   assert.equal(opathString("a' -or Name -like '*"), "'a'' -or Name -like ''*'");
   assert.throws(() => opathString("a\nb"), /control/);
-  assert.equal(opathDate("2026-11-24T00:00:00.000Z"), "'2026-11-24T00:00:00Z'");
+  assert.equal(opathDate("2026-11-24T00:00:00.000Z"), "'11/24/2026 12:00:00 AM'");
+  assert.equal(opathDate("2026-03-04T12:05:09.999Z"), "'3/4/2026 12:05:09 PM'", "milliseconds dropped: the instant moves earlier");
+  assert.equal(opathDate("2026-12-31T23:59:59Z"), "'12/31/2026 11:59:59 PM'");
   assert.throws(() => opathDate("yesterday"), /valid date/);
-  assert.equal(changedSinceFilter(new Date("2026-01-01T10:00:00Z")), "WhenChangedUTC -ge '2026-01-01T10:00:00Z'");
+  assert.equal(changedSinceFilter(new Date("2026-01-01T10:00:00Z")), "WhenChangedUTC -ge '1/1/2026 10:00:00 AM'");
 });
 
 test("named identities: SMTP, UPN and GUID accepted; injection rejected before use", () => {

@@ -76,7 +76,7 @@ test("apply: remediates every drifted target, verifies by read-back, one outcome
   assert.equal(exchange.calls.filter(isGroupMailboxRead).length, 2);
   assert.equal(exchange.calls.filter((call) => call.cmdlet.startsWith("Get-EXO")).length, 0, "Get-EXO* are module cmdlets InvokeCommand does not serve");
   const verifyRead = exchange.calls.filter(isMailboxRead)[1];
-  assert.equal(verifyRead?.parameters?.["Filter"], "WhenChangedUTC -ge '2026-05-31T23:55:00Z'");
+  assert.equal(verifyRead?.parameters?.["Filter"], "WhenChangedUTC -ge '5/31/2026 11:55:00 PM'");
   assert.ok(summary.exchangeCalls["$batch"] !== undefined && summary.exchangeCalls["Set-Mailbox"] === undefined);
 
   assert.equal(store.runs.length, 1);
@@ -160,7 +160,7 @@ test("incremental runs: filter from watermark minus overlap; weekly full sweep; 
   const incremental = await runAuditBaseline(deps, request());
   assert.equal(incremental.summary.scope, "incremental");
   const read = exchange.calls.find(isMailboxRead);
-  assert.equal(read?.parameters?.["Filter"], `WhenChangedUTC -ge '2026-05-31T23:45:00Z'`);
+  assert.equal(read?.parameters?.["Filter"], `WhenChangedUTC -ge '5/31/2026 11:45:00 PM'`);
   assert.ok(store.outcomes.filter((outcome) => outcome.kind === "bypass-association").length >= 2);
   assert.notEqual(store.watermarks.get(`${TENANT}/${INCREMENTAL_WATERMARK}`)?.value, firstWatermark);
 
@@ -274,7 +274,7 @@ test("verification reads back in windows of 2,000 changed mailboxes, each window
     .filter((call) => isMailboxRead(call) && /^WhenChangedUTC -ge/.test(String(call.parameters?.["Filter"])))
     .map((call) => String(call.parameters?.["Filter"]));
   assert.equal(verifyFilters.length, 2, "one mid-run window and the final one");
-  const [first, second] = verifyFilters.map((filter) => Date.parse(/'([^']+)'/.exec(filter)?.[1] ?? ""));
+  const [first, second] = verifyFilters.map((filter) => Date.parse(`${/'([^']+)'/.exec(filter)?.[1] ?? ""} UTC`));
   // Without the carry-over it would start 5 minutes before its own first write, re-reading the first window.
   assert.ok(second! - first! >= 5 * 60_000, "the second window starts at the last change the first one saw");
   assert.equal(store.outcomes.filter((outcome) => outcome.status === "remediated").length, summary.counts.remediated);

@@ -88,6 +88,14 @@ describe("Exchange wire contract (emulator)", async () => {
     assert.notEqual(errorParts(await invoke("Enable-OrganizationCustomization")).exceptionType, "Microsoft.Exchange.Configuration.Tasks.CmdletProxyNotAvailableException");
   });
 
+  it("compares WhenChangedUTC with a date in the en-US form Microsoft's filter documentation shows", async () => {
+    const names = async (since: string) =>
+      ((await invoke("Get-Mailbox", { ResultSize: "Unlimited", Filter: `WhenChangedUTC -ge '${since}'` })).json as { value: { Name: string }[] }).value.map((row) => row.Name);
+    assert.ok((await names("12/15/2025 9:00:00 AM")).includes("ben"), "ben changed at 2025-12-15T09:00:00Z");
+    assert.ok(!(await names("12/15/2025 9:00:01 AM")).includes("ben"));
+    assert.ok(!(await names("12/15/2025 9:00:00 PM")).includes("ben"));
+  });
+
   it("records each call's X-AnchorMailbox and X-CmdletName", async () => {
     emulator.calls.reset();
     await invoke("Get-OrganizationConfig");
