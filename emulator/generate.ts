@@ -3,6 +3,7 @@
  * A clean mailbox carries Microsoft's current defaults; a drifted one carries the kinds of drift the
  * product must repair (missing actions, AuditEnabled off, short age limit, logon types taken off the default set).
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { DEFAULT_AUDIT_LOG_AGE_LIMIT, LOGON_TYPES, defaultAuditActions } from "./audit-actions";
 import {
@@ -154,6 +155,7 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
     bypassAssociations.set(mailbox.Identity, {
       Identity: mailbox.Identity,
       Name: mailbox.Name,
+      Guid: mailbox.Guid,
       AuditBypassEnabled: true,
       WhenChangedUTC: mailbox.WhenChangedUTC,
     });
@@ -404,6 +406,8 @@ const fixtureSchema = z.object({
       z.object({
         Identity: z.string().min(1),
         Name: z.string().min(1),
+        /** Default: the Guid of the mailbox with that identity, else one derived from the identity. */
+        Guid: z.string().min(1).optional(),
         AuditBypassEnabled: z.boolean(),
         WhenChangedUTC: isoTime,
       }),
@@ -495,7 +499,12 @@ export function loadTenantFixture(json: unknown): TenantState {
     adminAuditLogConfig: fixture.adminAuditLogConfig,
     transportConfig: fixture.transportConfig,
     mailboxes: new Map(fixture.mailboxes.map((mailbox) => [mailbox.ExternalDirectoryObjectId, mailbox])),
-    bypassAssociations: new Map(fixture.bypassAssociations.map((association) => [association.Identity, association])),
+    bypassAssociations: new Map(
+      fixture.bypassAssociations.map((association) => [
+        association.Identity,
+        { ...association, Guid: association.Guid ?? accountGuid(fixture.mailboxes, association.Identity) },
+      ]),
+    ),
     mailboxPermissions: fixture.mailboxPermissions,
     groups: new Map(fixture.groups.map((group) => [group.ExternalDirectoryObjectId, group])),
     transportRules: fixture.transportRules,
@@ -504,4 +513,12 @@ export function loadTenantFixture(json: unknown): TenantState {
     skus: fixture.skus,
     sentMail: [],
   };
+}
+
+/** The GUID of a fixture account: its mailbox's, or (a service account without one) a stable one from its identity. */
+function accountGuid(mailboxes: readonly { Identity: string; Guid: string }[], identity: string): string {
+  const mailbox = mailboxes.find((candidate) => candidate.Identity.toLowerCase() === identity.toLowerCase());
+  if (mailbox) return mailbox.Guid;
+  const hex = createHash("sha256").update(identity.toLowerCase()).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

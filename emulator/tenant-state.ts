@@ -50,6 +50,8 @@ export interface EmulatedBypassAssociation {
   /** Identity of the account (mailbox identity or a user/service account name). */
   Identity: string;
   Name: string;
+  /** The account object's GUID (for a mailbox's account, the mailbox's Guid). */
+  Guid: string;
   AuditBypassEnabled: boolean;
   WhenChangedUTC: string;
 }

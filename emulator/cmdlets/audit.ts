@@ -483,7 +483,8 @@ const getMailboxAuditBypassAssociation: CmdletDefinition = {
   handle(parameters, { tenant }) {
     const identity = optionalString(parameters, "Identity");
     const size = resultSize(parameters);
-    if (identity !== undefined) return { value: [bypassOutput(resolveBypass(tenant, identity))] };
+    // Microsoft documents that a $null or empty -Identity lists every object, as if no identity were given.
+    if (identity !== undefined && identity.trim() !== "") return { value: [bypassOutput(resolveBypass(tenant, identity))] };
     const associations: EmulatedBypassAssociation[] = [];
     const listed = new Set<string>();
     for (const mailbox of tenant.mailboxes.values()) {
@@ -526,7 +527,7 @@ function resolveBypass(tenant: TenantState, identity: string): EmulatedBypassAss
   }
   const wanted = identity.toLowerCase();
   for (const association of tenant.bypassAssociations.values()) {
-    if (association.Identity.toLowerCase() === wanted || association.Name.toLowerCase() === wanted) return association;
+    if ([association.Identity, association.Name, association.Guid].some((value) => value.toLowerCase() === wanted)) return association;
   }
   throw notFound(identity);
 }
@@ -535,6 +536,7 @@ function implicitBypass(mailbox: EmulatedMailbox): EmulatedBypassAssociation {
   return {
     Identity: mailbox.Identity,
     Name: mailbox.Name,
+    Guid: mailbox.Guid,
     AuditBypassEnabled: false,
     WhenChangedUTC: mailbox.WhenChangedUTC,
   };
@@ -544,6 +546,7 @@ function bypassOutput(association: EmulatedBypassAssociation): Record<string, un
   return {
     Identity: association.Identity,
     Name: association.Name,
+    Guid: association.Guid,
     AuditBypassEnabled: association.AuditBypassEnabled,
     WhenChangedUTC: association.WhenChangedUTC,
   };

@@ -346,7 +346,7 @@ export function diffBypass(policy: AuditPolicy, association: ObservedBypass, now
     }],
     change: {
       cmdlet: "Set-MailboxAuditBypassAssociation",
-      parameters: { Identity: association.Identity, AuditBypassEnabled: false },
+      parameters: { Identity: association.Guid || association.Identity, AuditBypassEnabled: false },
     },
   };
 }

@@ -40,6 +40,8 @@ export type ObservedOrganization = z.output<typeof observedOrganizationSchema>;
 export const observedBypassSchema = z.object({
   Identity: z.string().min(1),
   Name: z.string().nullish(),
+  /** The account's GUID: associations are looked up and written by it (unique, unlike names). */
+  Guid: z.string().nullish(),
   AuditBypassEnabled: z.boolean(),
 });
 export type ObservedBypass = z.output<typeof observedBypassSchema>;

@@ -19,7 +19,8 @@
  * `applyMailboxChanges` then applies, verifies (one identity-filtered read per 20 mailboxes) and records them.
  */
 import { outcomeErrorOf } from "../exchange/outcome-error";
-import { ensureError } from "../exchange/errors";
+import { ensureError, isNotFoundError } from "../exchange/errors";
+import { hasProperty, identifiedRow } from "../exchange/lookup";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
 import { ALREADY_AUDITED_TEXT, LICENCE_REJECTION_TEXT } from "./audit-actions";
 import { diffMailbox, diffOrganization, GROUP_MAILBOX } from "./diff";
@@ -172,7 +173,8 @@ class AuditRun {
   /** The latest WhenChangedUTC a verification read returned (Exchange's clock). */
   private verifiedThrough: Date | undefined;
   private readonly pendingMailboxes = new Map<string, PendingMailbox>();
-  private readonly pendingBypass = new Map<string, TargetOutcome>();
+  /** Written associations awaiting read-back, by target id, with the identity (GUID) the write used. */
+  private readonly pendingBypass = new Map<string, { outcome: TargetOutcome; writtenAs: string }>();
   private pendingOrganization: TargetOutcome | undefined;
   /** The outcome recording in flight (see `flush`); never rejects. */
   private recording: Promise<void> = Promise.resolve();
@@ -337,16 +339,7 @@ class AuditRun {
       return;
     }
     if (this.changedAccounts.length === 0) return;
-    const requests = this.changedAccounts.map(bypassLookup);
-    const bypassAssociations: ObservedBypass[] = [];
-    for (const result of await this.deps.transport.batch(requests)) {
-      if (!result.ok && result.error.status === 404) continue; // removed since it was read: nothing left to bypass
-      if (!result.ok) throw result.error;
-      for (const row of result.result.value) {
-        const association = observedBypassSchema.parse(row);
-        if (association.AuditBypassEnabled) bypassAssociations.push(association);
-      }
-    }
+    const bypassAssociations = (await this.lookupBypass(this.changedAccounts)).filter((association) => association.AuditBypassEnabled);
     await this.handlePlan(this.plan({ bypassAssociations }));
     await this.flush();
   }
@@ -354,21 +347,36 @@ class AuditRun {
   /** Notes a changed mailbox's account for `reconcileChangedBypass`; past the lookup limit, a listing takes over. */
   private noteChangedAccount(mailbox: ObservedMailbox): void {
     if (this.changedAccounts === undefined || mailbox.RecipientTypeDetails === GROUP_MAILBOX) return;
-    if (this.changedAccounts.length >= CHANGED_BYPASS_LOOKUPS) this.changedAccounts = undefined;
-    else this.changedAccounts.push(mailbox.Guid ?? mailboxTargetId(mailbox));
+    // The account is looked up by its GUID (the mailbox's) and the answer checked against it; without one, a listing.
+    if (this.changedAccounts.length >= CHANGED_BYPASS_LOOKUPS || !mailbox.Guid) this.changedAccounts = undefined;
+    else this.changedAccounts.push(mailbox.Guid);
   }
 
-  /** The changed associations read back: one lookup each while they are few, else one listing of all. */
+  /** The changed associations read back: one lookup each (by the GUID written to) while they are few, else one listing. */
   private async *bypassReadBack(): AsyncGenerator<ObservedBypass[]> {
     if (this.pendingBypass.size > CHANGED_BYPASS_LOOKUPS) {
       yield* this.bypassPages();
       return;
     }
-    const requests = [...this.pendingBypass.keys()].map(bypassLookup);
-    for (const result of await this.deps.transport.batch(requests)) {
+    yield this.lookupBypass([...this.pendingBypass.values()].map((pending) => pending.writtenAs));
+  }
+
+  /**
+   * Associations by GUID, batched; each answer must be the association asked for (a non-existent identity lists
+   * every association, Microsoft documents). An account gone since it was read has nothing left to bypass.
+   */
+  private async lookupBypass(guids: readonly string[]): Promise<ObservedBypass[]> {
+    // (An association listed without a GUID was written, and is read back, by its Identity.)
+    const requests = guids.map(bypassLookup);
+    const associations: ObservedBypass[] = [];
+    for (const [index, result] of (await this.deps.transport.batch(requests)).entries()) {
+      if (!result.ok && isNotFoundError(result.error)) continue;
       if (!result.ok) throw result.error;
-      yield result.result.value.map((row) => observedBypassSchema.parse(row));
+      const request = requests[index] as CmdletRequest;
+      const row = identifiedRow(request, result.result, hasProperty(guids[index] ?? "", "Guid", "Identity"));
+      if (row) associations.push(observedBypassSchema.parse(row));
     }
+    return associations;
   }
 
   private async *bypassPages(): AsyncGenerator<ObservedBypass[]> {
@@ -562,7 +570,7 @@ class AuditRun {
     observedFor?: (targetId: string) => { observed: ObservedMailbox; licensed: boolean | undefined } | undefined,
   ): void {
     if (action.targetKind === "organization") this.pendingOrganization = outcome;
-    else if (action.targetKind === "bypass-association") this.pendingBypass.set(action.targetId, outcome);
+    else if (action.targetKind === "bypass-association") this.pendingBypass.set(action.targetId, { outcome, writtenAs: writtenIdentity(action) });
     else {
       const found = observedFor?.(action.targetId);
       if (found) this.pendingMailboxes.set(action.targetId, { ...found, outcome });
@@ -621,7 +629,7 @@ class AuditRun {
     try {
       for await (const page of this.bypassReadBack()) {
         for (const association of page) {
-          const expected = this.pendingBypass.get(association.Identity);
+          const expected = this.pendingBypass.get(association.Identity)?.outcome;
           if (!expected) continue;
           this.pendingBypass.delete(association.Identity);
           const after = { AuditBypassEnabled: association.AuditBypassEnabled };
@@ -631,7 +639,7 @@ class AuditRun {
     } catch (error) {
       this.failPending({ code: "VerifyReadFailed", message: ensureError(error).message });
     }
-    for (const expected of this.pendingBypass.values()) this.emit(missingFromReadBack(expected));
+    for (const { outcome } of this.pendingBypass.values()) this.emit(missingFromReadBack(outcome));
     this.pendingBypass.clear();
   }
 
@@ -694,7 +702,7 @@ class AuditRun {
   private failPending(error: OutcomeError): void {
     if (this.pendingOrganization) this.emit(failed(this.pendingOrganization, error));
     this.pendingOrganization = undefined;
-    for (const outcome of this.pendingBypass.values()) this.emit(failed(outcome, error));
+    for (const { outcome } of this.pendingBypass.values()) this.emit(failed(outcome, error));
     this.pendingBypass.clear();
     for (const pending of this.pendingMailboxes.values()) this.emit(failed(pending.outcome, error));
     this.pendingMailboxes.clear();
@@ -769,6 +777,12 @@ function mailboxReads(filter: string | undefined): [CmdletRequest, CmdletRequest
     { cmdlet: "Get-Mailbox", parameters: { ResultSize: "Unlimited", ...filterParameter }, select: MAILBOX_SELECT },
     { cmdlet: "Get-Mailbox", parameters: { GroupMailbox: true, ResultSize: "Unlimited", ...filterParameter }, select: MAILBOX_SELECT },
   ];
+}
+
+/** The -Identity an action's (first) write used. */
+function writtenIdentity(action: PlannedAction): string {
+  const identity = action.requests[0]?.parameters?.["Identity"];
+  return typeof identity === "string" ? identity : action.targetId;
 }
 
 /** The identity that finds a mailbox again: its Entra object id, else its primary address. */

@@ -37,6 +37,8 @@ export class FakeExchange implements ExchangeTransport {
   readonly landThenFail = new Map<string, ExchangeError>();
   /** A cmdlet whose read throws (run-level failure). */
   throwOnRead: string | undefined;
+  /** Answers a bypass look-up by identity with every association, as Microsoft documents for a non-existent identity. */
+  bypassLookupListsAll = false;
 
   constructor(private readonly clock: FakeClock) {}
 
@@ -96,11 +98,9 @@ export class FakeExchange implements ExchangeTransport {
         return [{ UnifiedAuditLogIngestionEnabled: this.organization.UnifiedAuditLogIngestionEnabled }];
       case "Get-MailboxAuditBypassAssociation": {
         const identity = parameters["Identity"] as string | undefined;
-        if (identity === undefined) return this.bypass.map((association) => ({ ...association }));
-        // A mailbox's account is looked up by the mailbox Guid; in this fake its association is named by the UPN.
-        const account = [...this.mailboxes.values()].find((mailbox) => mailbox.Guid === identity)?.UserPrincipalName ?? identity;
-        const association = this.bypass.find((candidate) => candidate.Identity === account);
-        return [association ? { ...association } : { Identity: account, AuditBypassEnabled: false }];
+        if (identity === undefined || this.bypassLookupListsAll) return this.bypass.map((association) => ({ ...association }));
+        const association = this.association(identity);
+        return [{ Guid: identity, ...(association ?? { Identity: this.accountOf(identity), AuditBypassEnabled: false }) }];
       }
       case "Get-Mailbox": {
         const groups = parameters["GroupMailbox"] === true;
@@ -115,6 +115,16 @@ export class FakeExchange implements ExchangeTransport {
     }
   }
 
+  /** A mailbox's account is looked up by the mailbox Guid; in this fake its association is named by the UPN. */
+  private accountOf(identity: string): string {
+    return [...this.mailboxes.values()].find((mailbox) => mailbox.Guid === identity)?.UserPrincipalName ?? identity;
+  }
+
+  private association(identity: string): ObservedBypass | undefined {
+    const account = this.accountOf(identity);
+    return this.bypass.find((candidate) => candidate.Guid === identity || candidate.Identity === account);
+  }
+
   private write(request: CmdletRequest): void {
     const parameters = request.parameters ?? {};
     const identity = typeof parameters["Identity"] === "string" ? parameters["Identity"] : "";
@@ -126,7 +136,7 @@ export class FakeExchange implements ExchangeTransport {
         this.organization.UnifiedAuditLogIngestionEnabled = parameters["UnifiedAuditLogIngestionEnabled"] as boolean;
         return;
       case "Set-MailboxAuditBypassAssociation": {
-        const association = this.bypass.find((candidate) => candidate.Identity === identity);
+        const association = this.association(identity);
         if (association) association.AuditBypassEnabled = parameters["AuditBypassEnabled"] as boolean;
         return;
       }

@@ -200,11 +200,28 @@ test("incremental runs look up the bypass state of changed mailboxes only; a nig
   exchange.calls.length = 0;
   const { summary } = await runAuditBaseline(deps, request());
   const lookups = exchange.calls.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation");
-  // One lookup by the changed mailbox, one read-back of the association after clearing it; never a listing.
-  assert.deepEqual(lookups.map((call) => call.parameters?.["Identity"]), [licensedUser.Guid, licensedUser.UserPrincipalName]);
+  // One lookup by the changed mailbox's GUID, one read-back by the GUID written to; never a listing.
+  assert.deepEqual(lookups.map((call) => call.parameters?.["Identity"]), [licensedUser.Guid, licensedUser.Guid]);
+  assert.deepEqual(exchange.calls.filter((call) => call.cmdlet === "Set-MailboxAuditBypassAssociation").map((call) => call.parameters?.["Identity"]), [licensedUser.Guid]);
   assert.equal(summary.counts.remediated, 1);
   assert.equal(exchange.bypass.find((association) => association.Identity === licensedUser.UserPrincipalName)?.AuditBypassEnabled, false);
   assert.equal(store.outcomes.at(-1)?.kind, "bypass-association");
+});
+
+test("a bypass look-up that answers with other associations than the one asked for is a run error, and nothing is written", async () => {
+  const { clock, exchange, deps, licensedUser } = setup();
+  await runAuditBaseline(deps, request());
+  exchange.bypass.push({ Identity: "someone-else", Guid: "guid-someone-else", AuditBypassEnabled: true });
+  const changed = exchange.byTargetId(licensedUser.ExternalDirectoryObjectId ?? "");
+  assert.ok(changed);
+  changed.WhenChangedUTC = clock.now().toISOString();
+  clock.advance(86_400_000);
+  exchange.bypassLookupListsAll = true;
+  exchange.calls.length = 0;
+  const { summary } = await runAuditBaseline(deps, request());
+  assert.equal(summary.error?.code, "IdentityMismatch");
+  assert.ok(exchange.calls.some((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation" && call.parameters?.["Identity"] === licensedUser.Guid));
+  assert.ok(!exchange.calls.some((call) => call.cmdlet === "Set-MailboxAuditBypassAssociation"), "nothing acted on the wrong association");
 });
 
 test("outcomes that cannot be recorded fail the run and keep the watermark", async () => {

@@ -88,6 +88,7 @@ describe("audit baseline end to end", async () => {
     e2e.stack.emulator.state.bypassAssociations.set(account.Identity, {
       Identity: account.Identity,
       Name: account.Name,
+      Guid: account.Guid,
       AuditBypassEnabled: true,
       WhenChangedUTC: new Date().toISOString(),
     });

@@ -96,6 +96,15 @@ describe("Exchange wire contract (emulator)", async () => {
     assert.ok(!(await names("12/15/2025 9:00:00 PM")).includes("ben"));
   });
 
+  it("bypass associations carry Guid and are found by it; an empty -Identity lists every association (Microsoft's caution)", async () => {
+    const ben = [...tenant.mailboxes.values()].find((mailbox) => mailbox.Name === "ben");
+    assert.ok(ben);
+    const byGuid = (await invoke("Get-MailboxAuditBypassAssociation", { Identity: ben.Guid })).json as { value: { Identity: string; Guid: string }[] };
+    assert.deepEqual(byGuid.value.map((row) => [row.Identity, row.Guid]), [["ben", ben.Guid]]);
+    const empty = (await invoke("Get-MailboxAuditBypassAssociation", { Identity: "" })).json as { value: unknown[] };
+    assert.ok(empty.value.length > 1);
+  });
+
   it("records each call's X-AnchorMailbox and X-CmdletName", async () => {
     emulator.calls.reset();
     await invoke("Get-OrganizationConfig");
