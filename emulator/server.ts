@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EXCHANGE_AUDIENCE, GRAPH_AUDIENCE, checkBearerToken } from "./access-token";
+import { EXCHANGE_MANAGE_AS_APP, createServicePrincipal } from "./app-permissions";
 import { CallLog } from "./call-log";
 import { generateServerCertificate } from "./certificate";
 import type { CmdletDefinition } from "./cmdlet";
@@ -13,8 +14,8 @@ import { cmdlets as defaultCmdlets } from "./cmdlets/index";
 import { ExchangeApi, concurrencyLimitAnswer, exchangeError, unknownTenant } from "./exchange-api";
 import { FaultInjector, type Latency } from "./faults";
 import { GraphApi, graphError } from "./graph";
-import { headerValue, withCorrelation, type HttpAnswer } from "./http-answer";
-import { ensureIdentityEndpoint } from "./identity-endpoint";
+import { headerValue, requestHeaders, withCorrelation, type HttpAnswer } from "./http-answer";
+import { ensureIdentityEndpoint, registerServicePrincipal } from "./identity-endpoint";
 import type { TenantState } from "./tenant-state";
 
 export const DEFAULT_MAX_CONCURRENT_REQUESTS_PER_TENANT = 3;
@@ -48,7 +49,7 @@ export interface RunningEmulator {
   readonly tenantId: string;
   /** The server's self-signed certificate: trust it as a CA. */
   readonly caCertificatePem: string;
-  /** IDENTITY_ENDPOINT, IDENTITY_HEADER, TENANT_ID, EXCHANGE_BASE_URL, GRAPH_BASE_URL. */
+  /** IDENTITY_ENDPOINT, IDENTITY_HEADER, AZURE_CLIENT_ID (the tenant's app), TENANT_ID, EXCHANGE_BASE_URL, GRAPH_BASE_URL. */
   env(): Record<string, string>;
   /** The live tenant state (mutate it to arrange a scenario, read it to assert). */
   readonly state: TenantState;
@@ -64,6 +65,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const [certificate, identity] = await Promise.all([generateServerCertificate(), ensureIdentityEndpoint()]);
   const now = options.now ?? (() => new Date());
   const maxConcurrent = options.maxConcurrentRequestsPerTenant ?? DEFAULT_MAX_CONCURRENT_REQUESTS_PER_TENANT;
+  const servicePrincipal = (options.tenant.servicePrincipal ??= createServicePrincipal());
+  // Its own client id per emulator: MSAL caches tokens per client id for the whole process.
+  registerServicePrincipal(servicePrincipal);
   const calls = new CallLog();
   const faults = new FaultInjector(options.latencyInMs ?? 0);
   let baseUrl = "";
@@ -87,26 +91,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       if (!token.ok) return send(graphError(401, "InvalidAuthenticationToken", graphTokenMessage(token.reason), now()));
       const body = parseJson(rawBody);
       if (body === INVALID_JSON) return send(graphError(400, "BadRequest", "Unable to read JSON request payload.", now()));
-      const answer = graph.handle(method, url, request.headers, body);
+      const answer = graph.handle(method, url, request.headers, body, token.claims.roles);
       return answer.hold ? holdUntilClosed(request) : send(answer);
     }
     if (!exchangeRoute) return send({ status: 404, headers: { "content-type": "text/plain" }, body: "Not Found" });
 
     const token = checkBearerToken(request.headers.authorization, EXCHANGE_AUDIENCE);
-    if (!token.ok) {
-      // Exchange answers an unauthenticated call with an empty, non-JSON body and a WWW-Authenticate challenge.
-      return send({
-        status: 401,
-        headers: {
-          "WWW-Authenticate":
-            'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", ' +
-            'trusted_issuers="00000001-0000-0000-c000-000000000000@*", ' +
-            'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="invalid_token"',
-          "x-ms-diagnostics": `2000001;reason="${token.reason}";error_category="invalid_token"`,
-        },
-        body: "",
-      });
-    }
+    if (!token.ok) return send(exchangeUnauthorized(token.reason));
+    // Assumed (no public capture found): a valid app token without Exchange.ManageAsApp is refused like a bad token.
+    if (!token.claims.roles.includes(EXCHANGE_MANAGE_AS_APP)) return send(exchangeUnauthorized(`no ${EXCHANGE_MANAGE_AS_APP} role`));
     if (!exchange.isTenantSegment(exchangeRoute.tenantSegment)) return send(unknownTenant(exchangeRoute.tenantSegment));
     const operation = exchangeRoute.operation.toLowerCase();
     if (method !== "POST" || (operation !== "invokecommand" && operation !== "$batch")) {
@@ -135,6 +128,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         continuation: url.searchParams.has("$skiptoken"),
         at: now().toISOString(),
         ...(clientRequestId ? { clientRequestId } : {}),
+        ...requestHeaders(request.headers),
       });
       return send(answer);
     }
@@ -180,6 +174,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     env: () => ({
       IDENTITY_ENDPOINT: identity.endpoint,
       IDENTITY_HEADER: identity.header,
+      AZURE_CLIENT_ID: servicePrincipal.AppId,
       TENANT_ID: options.tenant.tenantId,
       EXCHANGE_BASE_URL: baseUrl,
       GRAPH_BASE_URL: baseUrl,
@@ -235,6 +230,21 @@ function writeAnswer(response: ServerResponse, answer: HttpAnswer): void {
   response.end(body);
 }
 
+/** Exchange answers an unauthenticated call with an empty, non-JSON body and a WWW-Authenticate challenge. */
+function exchangeUnauthorized(reason: string): HttpAnswer {
+  return {
+    status: 401,
+    headers: {
+      "WWW-Authenticate":
+        'Bearer client_id="00000002-0000-0ff1-ce00-000000000000", ' +
+        'trusted_issuers="00000001-0000-0000-c000-000000000000@*", ' +
+        'authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="invalid_token"',
+      "x-ms-diagnostics": `2000001;reason="${reason}";error_category="invalid_token"`,
+    },
+    body: "",
+  };
+}
+
 function graphTokenMessage(reason: string): string {
   switch (reason) {
     case "missing":
@@ -247,3 +257,4 @@ function graphTokenMessage(reason: string): string {
       return "Access token validation failure.";
   }
 }
+

@@ -4,11 +4,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { CmdletFailure, notFound, type CmdletContext, type CmdletDefinition } from "../cmdlet";
-import { findMailbox } from "../lookup";
 import type { EmulatedJournalRule, TenantState } from "../tenant-state";
 import {
   exchangeProperties,
   isSmtpAddress,
+  lookupIdentity,
   noChangeWarning,
   optionalBoolean,
   optionalEnum,
@@ -36,16 +36,32 @@ function requireJournalRule(tenant: TenantState, identity: string): EmulatedJour
   return rule;
 }
 
-/** A journal target: an external address; never an Exchange Online mailbox. */
+/** A journal target: a mail user, a mail contact or an external address; never an Exchange Online mailbox or a group. */
 function journalAddress(tenant: TenantState, value: string): string {
-  if (findMailbox(tenant, value)) {
+  const kind = findRecipient(tenant, value)?.kind;
+  if (kind === "mailbox" || kind === "group") {
+    // The text Exchange Online answers (MicrosoftDocs/OfficeDocs-Exchange issue 2774).
     throw new CmdletFailure(
-      "JournalingToExchangeOnlineMailbox",
+      "JournalEmailAddressInvalid",
       "System.InvalidOperationException",
-      `Journal reports can't be delivered to the Exchange Online mailbox "${value}". Exchange Online doesn't support delivering journal reports to an Exchange Online mailbox; specify the email address of an on-premises archiving system or a third-party archiving service.`,
+      "The JournalEmailAddress can only be a mail user, a mail contact or an external address.",
     );
   }
   return smtpRecipient(tenant, value);
+}
+
+/**
+ * Exchange Online refuses a journal rule until undeliverable journal reports have somewhere to go
+ * (Microsoft Q&A 1304515, Microsoft365DSC issue 5606).
+ */
+function requireJournalingNdrMailbox(tenant: TenantState): void {
+  if (tenant.transportConfig.JournalingReportNdrTo === null) {
+    throw new CmdletFailure(
+      "JournalingReportNdrToNotSet",
+      "System.InvalidOperationException",
+      "Before you create a journal rule, you must specify an email account to receive journal reports that can't be delivered to the journal destination.",
+    );
+  }
 }
 
 /** A tenant recipient's address, or an external SMTP address as given. */
@@ -81,7 +97,7 @@ const getJournalRule: CmdletDefinition = {
   name: "Get-JournalRule",
   parameters: ["Identity"],
   handle(parameters, { tenant }) {
-    const identity = optionalString(parameters, "Identity");
+    const identity = lookupIdentity(parameters);
     const rules = identity === undefined ? tenant.journalRules : [requireJournalRule(tenant, identity)];
     return { value: rules.map((rule) => exchangeProperties({ ...rule })) };
   },
@@ -92,6 +108,7 @@ const newJournalRule: CmdletDefinition = {
   parameters: ["Name", "JournalEmailAddress", "Scope", "Recipient", "Enabled", "Confirm"],
   handle(parameters, { tenant }) {
     const name = requiredString(parameters, "Name");
+    requireJournalingNdrMailbox(tenant);
     const rule: EmulatedJournalRule = {
       Guid: randomUUID(),
       Identity: name,

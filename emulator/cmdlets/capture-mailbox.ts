@@ -9,6 +9,7 @@ import {
   exchangeProperties,
   has,
   isSmtpAddress,
+  lookupIdentity,
   matchEnum,
   missingMandatory,
   optionalBoolean,
@@ -207,17 +208,25 @@ function accessRights(parameters: Record<string, unknown>): string[] {
   return [...new Set(matched)];
 }
 
+/** The mailboxes a Get- cmdlet reads: the one named, or every mailbox for an empty or null -Identity. */
+function mailboxesFor(tenant: TenantState, parameters: Record<string, unknown>): EmulatedMailbox[] {
+  const identity = lookupIdentity(parameters);
+  return identity === undefined ? [...tenant.mailboxes.values()] : [requireMailbox(tenant, identity)];
+}
+
 const getMailboxPermission: CmdletDefinition = {
   name: "Get-MailboxPermission",
   parameters: ["Identity", "User"],
   handle(parameters, { tenant }) {
-    const mailbox = requireMailbox(tenant, requiredString(parameters, "Identity"));
+    const mailboxes = mailboxesFor(tenant, parameters);
     const user = optionalString(parameters, "User");
     const trustee = user === undefined ? undefined : requireTrustee(tenant, user);
-    const permissions = permissionsOf(tenant, mailbox).filter(
-      (permission) => trustee === undefined || sameTrustee(tenant, permission.User, trustee),
+    const value = mailboxes.flatMap((mailbox) =>
+      permissionsOf(tenant, mailbox)
+        .filter((permission) => trustee === undefined || sameTrustee(tenant, permission.User, trustee))
+        .map((permission) => permissionOutput(mailbox, permission)),
     );
-    return { value: permissions.map((permission) => permissionOutput(mailbox, permission)) };
+    return { value };
   },
 };
 
@@ -237,6 +246,12 @@ const addMailboxPermission: CmdletDefinition = {
       (permission) => !permission.IsInherited && !permission.Deny && sameTrustee(tenant, permission.User, trustee),
     );
     const added = rights.filter((right) => !existing?.AccessRights.includes(right));
+    if (existing && added.length === 0) {
+      // A grant that is already there changes nothing; Exchange says so in a warning (shown in yellow), not an error.
+      return {
+        warnings: [`The appropriate access control entry is already present on the object "${mailbox.Identity}" for account "${trustee}".`],
+      };
+    }
     if (existing) {
       existing.AccessRights.push(...added);
       if (has(parameters, "AutoMapping")) existing.autoMapping = autoMapping;
@@ -312,17 +327,13 @@ const getMailboxStatistics: CmdletDefinition = {
   name: "Get-MailboxStatistics",
   parameters: ["Identity", "Archive", "IncludeSoftDeletedRecipients"],
   handle(parameters, { tenant }) {
-    const mailbox = requireMailbox(tenant, requiredString(parameters, "Identity"));
-    return {
-      value: [
-        {
-          DisplayName: mailbox.DisplayName,
-          MailboxGuid: mailbox.Guid,
-          ItemCount: mailbox.itemCount,
-          TotalItemSize: formatByteQuantifiedSize(mailbox.totalItemSizeInBytes),
-        },
-      ],
-    };
+    const value = mailboxesFor(tenant, parameters).map((mailbox) => ({
+      DisplayName: mailbox.DisplayName,
+      MailboxGuid: mailbox.Guid,
+      ItemCount: mailbox.itemCount,
+      TotalItemSize: formatByteQuantifiedSize(mailbox.totalItemSizeInBytes),
+    }));
+    return { value };
   },
 };
 

@@ -54,6 +54,16 @@ export function requiredString(parameters: Record<string, unknown>, name: string
   return value;
 }
 
+/**
+ * A Get- cmdlet's `-Identity`. Microsoft documents for every Get- cmdlet: "The value $null or a non-existent value
+ * for the Identity parameter returns *all* objects as if you ran the Get- command without the Identity parameter."
+ * So an empty or null identity reads as absent.
+ */
+export function lookupIdentity(parameters: Record<string, unknown>): string | undefined {
+  const identity = optionalString(parameters, "Identity");
+  return identity === undefined || identity.trim() === "" ? undefined : identity;
+}
+
 /** `$null` (JSON null) binds as an explicit clear, so it is returned as `null`, distinct from absent. */
 export function optionalNullableString(parameters: Record<string, unknown>, name: string): string | null | undefined {
   if (raw(parameters, name) === null) return null;

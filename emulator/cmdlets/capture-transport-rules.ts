@@ -10,6 +10,7 @@ import {
   exchangeProperties,
   isSmtpAddress,
   limited,
+  lookupIdentity,
   noChangeWarning,
   optionalBoolean,
   optionalEnum,
@@ -219,7 +220,7 @@ const getTransportRule: CmdletDefinition = {
   name: "Get-TransportRule",
   parameters: ["Identity", "ResultSize"],
   handle(parameters, { tenant }) {
-    const identity = optionalString(parameters, "Identity");
+    const identity = lookupIdentity(parameters);
     const size = resultSize(parameters);
     if (identity !== undefined) return { value: [ruleOutput(requireRule(tenant, identity))] };
     return limited(byPriority(tenant).map(ruleOutput), size);

@@ -176,6 +176,16 @@ describe("mailbox permissions", () => {
     failure(() => run("Add-MailboxPermission", { Identity: "alice", User: "bob", AccessRights: "SuperAccess" }), /Cannot convert value "SuperAccess"/);
   });
 
+  it("answers a grant that is already there with a warning and adds no entry", () => {
+    const state = tenant();
+    const { run } = runner(state);
+    run("Add-MailboxPermission", { Identity: "alice", User: "readers", AccessRights: "FullAccess", AutoMapping: false });
+    const again = run("Add-MailboxPermission", { Identity: "alice@contoso.com", User: "readers@contoso.com", AccessRights: "FullAccess", AutoMapping: false });
+    assert.equal(again.value, undefined);
+    assert.deepEqual(again.warnings, ['The appropriate access control entry is already present on the object "alice" for account "readers".']);
+    assert.equal(state.mailboxPermissions.length, 1);
+  });
+
   it("removes a grant, and warns (without failing) when the ACE does not exist", () => {
     const state = tenant();
     const { run } = runner(state);
@@ -208,6 +218,64 @@ describe("Get-Recipient and Get-DistributionGroup", () => {
     assert.equal(readers?.["ExternalDirectoryObjectId"], "oid-readers");
     assert.equal(run("Get-DistributionGroup").value?.length, 2);
     failure(() => run("Get-DistributionGroup", { Identity: "plain-sg" }), /couldn't be found/);
+  });
+});
+
+describe("Get- cmdlets with an empty or null -Identity return every object (Microsoft's documented caution)", () => {
+  const listings: [string, (state: TenantState, run: ReturnType<typeof runner>["run"]) => number][] = [
+    ["Get-DistributionGroup", () => 2],
+    ["Get-Recipient", () => 4],
+    ["Get-MailboxPermission", (state) => state.mailboxPermissions.length],
+    ["Get-MailboxStatistics", (state) => state.mailboxes.size],
+    ["Get-TransportRule", (state) => state.transportRules.length],
+    ["Get-JournalRule", (state) => state.journalRules.length],
+  ];
+  for (const [cmdlet, expected] of listings) {
+    it(cmdlet, () => {
+      const state = tenant();
+      const { run } = runner(state);
+      run("Add-MailboxPermission", { Identity: "alice", User: "readers", AccessRights: "FullAccess" });
+      run("Add-MailboxPermission", { Identity: "bob", User: "readers", AccessRights: "FullAccess" });
+      run("New-TransportRule", { ...captureRule, Name: "A" });
+      run("New-TransportRule", { ...captureRule, Name: "B" });
+      run("Set-TransportConfig", { JournalingReportNdrTo: "ndr@archive.example" });
+      run("New-JournalRule", { Name: "J1", JournalEmailAddress: "journal@archive.example" });
+      run("New-JournalRule", { Name: "J2", JournalEmailAddress: "journal@archive.example" });
+      const count = expected(state, run);
+      assert.ok(count > 1, "the tenant holds several objects");
+      for (const identity of ["", "  ", null]) {
+        assert.equal(run(cmdlet, { Identity: identity }).value?.length, count, `${cmdlet} -Identity ${JSON.stringify(identity)}`);
+      }
+    });
+  }
+});
+
+describe("Get-Recipient types", () => {
+  it("tells mailboxes, groups, mail users and mail contacts apart by RecipientTypeDetails", () => {
+    const state = tenant();
+    state.mailboxes.set("oid-shared", mailbox("shared", { RecipientTypeDetails: "SharedMailbox" }));
+    state.users.set("oid-onprem", {
+      id: "oid-onprem",
+      userPrincipalName: "onprem@contoso.com",
+      displayName: "On-premises mailbox",
+      mail: "onprem@contoso.com",
+      accountEnabled: true,
+      assignedPlans: [],
+      lastModifiedDateTime: T0.toISOString(),
+    });
+    const { run } = runner(state);
+    const [contact] = run("New-MailContact", { Name: "Archive NDR", ExternalEmailAddress: "ndr@archive.example" }).value ?? [];
+    assert.equal(contact?.["RecipientTypeDetails"], "MailContact");
+    const typeOf = (identity: string) => run("Get-Recipient", { Identity: identity }).value?.[0]?.["RecipientTypeDetails"];
+    assert.equal(typeOf("alice@contoso.com"), "UserMailbox");
+    assert.equal(typeOf("shared@contoso.com"), "SharedMailbox");
+    assert.equal(typeOf("readers@contoso.com"), "MailUniversalSecurityGroup");
+    assert.equal(typeOf("onprem@contoso.com"), "MailUser");
+    assert.equal(typeOf("ndr@archive.example"), "MailContact");
+    assert.deepEqual(run("Get-Recipient", { Identity: "onprem@contoso.com" }).value?.[0]?.["EmailAddresses"], ["SMTP:onprem@contoso.com"]);
+    failure(() => run("Get-Recipient", { Identity: "nobody@archive.example" }), /couldn't be found/);
+    run("Set-TransportConfig", { JournalingReportNdrTo: "onprem@contoso.com" });
+    assert.equal(state.transportConfig.JournalingReportNdrTo, "onprem@contoso.com", "a mail user resolves as a recipient");
   });
 });
 
@@ -246,7 +314,7 @@ describe("transport rules", () => {
     const state = tenant();
     const { run } = runner(state);
     run("New-TransportRule", captureRule);
-    failure(() => run("New-TransportRule", { ...captureRule, Name: "capture" }), /already exists/);
+    failure(() => run("New-TransportRule", { ...captureRule, Name: "capture" }), /^A transport rule with the name "capture" already exists\.$/);
     failure(() => run("New-TransportRule", { ...captureRule, Name: "x", SentToScope: "Everywhere" }), /Cannot convert value "Everywhere"/);
     failure(() => run("New-TransportRule", { ...captureRule, Name: "x", Mode: "Test" }), /Cannot convert value "Test"/);
     failure(() => run("New-TransportRule", { Name: "x", FromScope: "InOrganization" }), /at least one action/);
@@ -295,6 +363,7 @@ describe("journal rules and transport config", () => {
   it("creates a disabled-by-default journal rule to an external address", () => {
     const state = tenant();
     const { run } = runner(state);
+    run("Set-TransportConfig", { JournalingReportNdrTo: "ndr@archive.example" });
     const [rule] = run("New-JournalRule", { Name: "J", JournalEmailAddress: "journal@archive.example", Scope: "internal" }).value ?? [];
     assert.equal(rule?.["Scope"], "Internal");
     assert.equal(rule?.["Enabled"], false);
@@ -309,12 +378,42 @@ describe("journal rules and transport config", () => {
     assert.equal(state.journalRules.length, 0);
   });
 
-  it("refuses an Exchange Online mailbox as the journaling mailbox", () => {
+  it("refuses an Exchange Online mailbox or a group as the journaling mailbox, with Exchange Online's text", () => {
     const state = tenant();
     const { run } = runner(state);
-    failure(() => run("New-JournalRule", { Name: "J", JournalEmailAddress: "alice@contoso.com" }), /Exchange Online mailbox/);
+    run("Set-TransportConfig", { JournalingReportNdrTo: "ndr@archive.example" });
+    for (const address of ["alice@contoso.com", "readers@contoso.com"]) {
+      const refused = failure(
+        () => run("New-JournalRule", { Name: "J", JournalEmailAddress: address }),
+        /^The JournalEmailAddress can only be a mail user, a mail contact or an external address\.$/,
+      );
+      assert.equal(refused.exceptionType, "System.InvalidOperationException");
+    }
     failure(() => run("New-JournalRule", { Name: "J", JournalEmailAddress: "journal@archive.example", Scope: "Everything" }), /Cannot convert value/);
     assert.equal(state.journalRules.length, 0);
+  });
+
+  it("refuses New-JournalRule while JournalingReportNdrTo is unset", () => {
+    const state = tenant();
+    const { run } = runner(state);
+    const refused = failure(
+      () => run("New-JournalRule", { Name: "J", JournalEmailAddress: "journal@archive.example", Enabled: true }),
+      /^Before you create a journal rule, you must specify an email account to receive journal reports that can't be delivered to the journal destination\.$/,
+    );
+    assert.equal(refused.exceptionType, "System.InvalidOperationException");
+    assert.equal(state.journalRules.length, 0);
+    run("Set-TransportConfig", { JournalingReportNdrTo: "ndr@archive.example" });
+    run("New-JournalRule", { Name: "J", JournalEmailAddress: "journal@archive.example", Enabled: true });
+    assert.equal(state.journalRules.length, 1);
+  });
+
+  it("answers a duplicate journal rule name with Exchange's text and creates nothing", () => {
+    const state = tenant();
+    const { run } = runner(state);
+    run("Set-TransportConfig", { JournalingReportNdrTo: "ndr@archive.example" });
+    run("New-JournalRule", { Name: "J", JournalEmailAddress: "journal@archive.example" });
+    failure(() => run("New-JournalRule", { Name: "j", JournalEmailAddress: "journal@archive.example" }), /^A journal rule with the name "j" already exists\.$/);
+    assert.equal(state.journalRules.length, 1);
   });
 
   it("sets and reads JournalingReportNdrTo", () => {
