@@ -47,6 +47,8 @@ export interface TenantGenerationOptions {
   unifiedAuditLogIngestionEnabled?: boolean;
   /** Whether Set-AdminAuditLogConfig first needs Enable-OrganizationCustomization. Default false. */
   dehydrated?: boolean;
+  /** How long Enable-OrganizationCustomization takes to take effect, in ms. Default 0. */
+  customizationDelayInMs?: number;
   /** 0..1 share of user mailboxes whose account holds Audit (Premium); exact count = round(share × users). Default 0. */
   auditPremiumShare?: number;
   /** Latest WhenChanged/WhenCreated the generator uses. Default 2026-01-01T00:00:00Z. */
@@ -167,6 +169,7 @@ export function generateTenant(options: TenantGenerationOptions): TenantState {
     organizationConfig: {
       AuditDisabled: options.orgAuditDisabled ?? false,
       isDehydrated: options.dehydrated ?? false,
+      ...(options.customizationDelayInMs ? { customizationDelayInMs: options.customizationDelayInMs } : {}),
       WhenChangedUTC: nowIso,
     },
     adminAuditLogConfig: {

@@ -165,6 +165,13 @@ export interface TenantState {
     AuditDisabled: boolean;
     /** Not Exchange: a dehydrated tenant needs Enable-OrganizationCustomization before Set-AdminAuditLogConfig. */
     isDehydrated: boolean;
+    /**
+     * Not Exchange: how long Enable-OrganizationCustomization takes to take effect (reported: minutes to an hour).
+     * Default 0 (at once).
+     */
+    customizationDelayInMs?: number;
+    /** Not Exchange: when a requested customization takes effect. */
+    customizationEffectiveAt?: string;
     WhenChangedUTC: string;
   };
   adminAuditLogConfig: { UnifiedAuditLogIngestionEnabled: boolean; WhenChangedUTC: string };

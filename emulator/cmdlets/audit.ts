@@ -55,7 +55,10 @@ const RECIPIENT_TYPES: readonly RecipientTypeDetails[] = [
 const getOrganizationConfig: CmdletDefinition = {
   name: "Get-OrganizationConfig",
   parameters: [],
-  handle: (_parameters, { tenant }) => ({ value: [organizationOutput(tenant)] }),
+  handle: (_parameters, context) => {
+    isDehydrated(context);
+    return { value: [organizationOutput(context.tenant)] };
+  },
 };
 
 const setOrganizationConfig: CmdletDefinition = {
@@ -80,19 +83,30 @@ const enableOrganizationCustomization: CmdletDefinition = {
   handle(_parameters, context) {
     const { tenant } = context;
     const config = tenant.organizationConfig;
-    if (!config.isDehydrated) {
-      // Community-observed wording.
+    if (!isDehydrated(context) || config.customizationEffectiveAt !== undefined) {
+      // Community-observed wording; said too while a requested customization has not taken effect yet (assumed).
       throw new CmdletFailure(
         "InvalidOperation",
         "System.InvalidOperationException",
         "This operation is not required. Organization is already enabled for customization.",
       );
     }
-    config.isDehydrated = false;
-    config.WhenChangedUTC = context.now().toISOString();
+    const now = context.now();
+    config.customizationEffectiveAt = new Date(now.getTime() + (config.customizationDelayInMs ?? 0)).toISOString();
+    config.WhenChangedUTC = now.toISOString();
+    isDehydrated(context);
     return {};
   },
 };
+
+/** Whether the tenant is still dehydrated: a requested customization takes effect once its time has come. */
+function isDehydrated({ tenant, now }: CmdletContext): boolean {
+  const config = tenant.organizationConfig;
+  if (config.isDehydrated && config.customizationEffectiveAt !== undefined && now().getTime() >= Date.parse(config.customizationEffectiveAt)) {
+    config.isDehydrated = false;
+  }
+  return config.isDehydrated;
+}
 
 function organizationOutput(tenant: TenantState): Record<string, unknown> {
   const config = tenant.organizationConfig;
@@ -130,7 +144,7 @@ const setAdminAuditLogConfig: CmdletDefinition = {
   parameters: ["UnifiedAuditLogIngestionEnabled", "Force", "Confirm"],
   handle(parameters, context) {
     const { tenant } = context;
-    if (tenant.organizationConfig.isDehydrated) {
+    if (isDehydrated(context)) {
       // Community-observed wording of the dehydrated-tenant failure.
       throw new CmdletFailure(
         "InvalidOperationInDehydratedContext",

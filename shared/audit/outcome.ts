@@ -37,7 +37,9 @@ export type FindingKind =
   /** Informational: the mailbox no longer follows Microsoft's default audit set for these logon types. */
   | "custom-audit-set"
   /** Something outside the product's control defeats the policy (e.g. a shadowing transport rule). */
-  | "hazard";
+  | "hazard"
+  /** A change Exchange accepted but has not put into effect yet (e.g. organisation customization); retried next run. */
+  | "pending";
 
 export interface Finding {
   readonly kind: FindingKind;

@@ -53,6 +53,10 @@ import type { AuditLogger, AuditProgress, AuditStore, Clock, DeferredMailboxChan
 
 export const INCREMENTAL_WATERMARK = "mailbox-audit";
 export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
+/** When this tenant's Enable-OrganizationCustomization was run (a pending customization is not requested again). */
+export const CUSTOMIZATION_REQUESTED = "organization-customization-requested";
+/** A customization still not in effect this long after it was requested fails the organisation target. */
+const CUSTOMIZATION_PENDING_LIMIT_IN_MS = 4 * 3_600_000;
 const VERIFY_WINDOW_IN_MS = 5 * 60_000;
 /** Changed mailboxes whose bypass state an incremental run looks up one by one; beyond this it lists them all. */
 const CHANGED_BYPASS_LOOKUPS = 200;
@@ -539,29 +543,65 @@ class AuditRun {
   }
 
   /**
-   * A dehydrated tenant refuses Set-AdminAuditLogConfig until Enable-OrganizationCustomization has run; that switch is
-   * a prerequisite of the policy's unified audit log setting, so apply runs it once and resends the change.
+   * A dehydrated tenant refuses Set-AdminAuditLogConfig until Enable-OrganizationCustomization has taken effect, which
+   * can take up to an hour. Apply runs it once (its time kept under the `CUSTOMIZATION_REQUESTED` watermark) and
+   * resends the change; while it has not taken effect the organisation is `drift` with a `pending` finding, retried
+   * every run, and past `CUSTOMIZATION_PENDING_LIMIT_IN_MS` it fails (and alerts).
    */
   private async customizeOrganizationAndRetry(action: PlannedAction, outcome: TargetOutcome): Promise<void> {
-    try {
-      await this.deps.transport.invoke({ cmdlet: "Enable-OrganizationCustomization" });
-    } catch (error) {
-      if (!/already enabled/i.test(ensureError(error).message)) {
-        this.emit(failed(outcome, outcomeErrorOf(error)));
-        return;
+    const { store, transport } = this.deps;
+    const { tenantId } = this.request;
+    const requested = await store.getWatermark(tenantId, CUSTOMIZATION_REQUESTED);
+    let requestedAt = requested ? Date.parse(requested.value) : Number.NaN;
+    if (Number.isNaN(requestedAt)) {
+      try {
+        await transport.invoke({ cmdlet: "Enable-OrganizationCustomization" });
+      } catch (error) {
+        if (!/already enabled/i.test(ensureError(error).message)) {
+          this.emit(failed(outcome, outcomeErrorOf(error)));
+          return;
+        }
       }
+      requestedAt = this.deps.clock.now().getTime();
+      await store.setWatermark(tenantId, CUSTOMIZATION_REQUESTED, new Date(requestedAt).toISOString(), requested?.etag);
     }
+    const since = new Date(requestedAt).toISOString();
     const finding: Finding = {
       kind: "drift",
       setting: "IsDehydrated",
       current: true,
       desired: false,
-      message: "The tenant was dehydrated: Enable-OrganizationCustomization was run so the unified audit log could be turned on",
+      message: `The tenant was dehydrated: Enable-OrganizationCustomization was run (${since}) so the unified audit log could be turned on`,
     };
     const customized = { ...outcome, findings: [...outcome.findings, finding] };
     const [retry] = await this.send([action]);
-    if (retry?.error === undefined) this.park(action, customized);
-    else this.emit(failed(customized, retry.error));
+    if (retry?.error === undefined) {
+      // In effect: a later dehydration (should one happen) gets a fresh request.
+      await store.setWatermark(tenantId, CUSTOMIZATION_REQUESTED, "");
+      this.park(action, customized);
+      return;
+    }
+    if (!needsOrganizationCustomization(retry.error)) {
+      this.emit(failed(customized, retry.error));
+      return;
+    }
+    const waitedInMs = this.deps.clock.now().getTime() - requestedAt;
+    if (waitedInMs >= CUSTOMIZATION_PENDING_LIMIT_IN_MS) {
+      const hours = Math.floor(waitedInMs / 3_600_000);
+      this.emit(failed(customized, {
+        code: "OrganizationCustomizationPending",
+        message: `Enable-OrganizationCustomization was run ${hours} hours ago (${since}) and Exchange still refuses Set-AdminAuditLogConfig: ${retry.error.message}`,
+      }));
+      return;
+    }
+    const pending: Finding = {
+      kind: "pending",
+      setting: "UnifiedAuditLogIngestionEnabled",
+      current: false,
+      desired: true,
+      message: `Waiting for Enable-OrganizationCustomization (run ${since}) to take effect; Exchange can take up to an hour. Retried next run.`,
+    };
+    this.emit({ ...customized, status: "drift", findings: [...customized.findings, pending] });
   }
 
   private park(

@@ -378,6 +378,7 @@ const FINDING_KINDS: Record<FindingKind, true> = {
   exemption: true,
   "custom-audit-set": true,
   hazard: true,
+  pending: true,
 };
 const TRUNCATABLE: Record<TruncatableField, true> = {
   targetId: true,
