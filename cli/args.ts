@@ -1,9 +1,19 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { KNOWN_PERMISSIONS, PRODUCT_EXCHANGE_ROLES } from "../emulator/app-permissions";
 
 export type Command =
   | { name: "plan" | "apply"; full: boolean; mailboxes: string[]; json: boolean; changeLimit?: number; capture: boolean }
   | { name: "report"; format: "text" | "json" | "csv"; mailbox?: string }
-  | { name: "emulator"; fixture?: string; mailboxes: number; drift: number; port: number }
+  | {
+      name: "emulator";
+      fixture?: string;
+      mailboxes: number;
+      drift: number;
+      port: number;
+      missingPermissions: string[];
+      missingRoles: string[];
+    }
+  | { name: "doctor"; json: boolean }
   | { name: "demo"; mailboxes: number; drift: number; json: boolean }
   | { name: "help" };
 
@@ -16,6 +26,7 @@ export const usage = `Usage: mailbox-audit <command> [options]
 Commands:
   plan      Read the tenant and show what would change (no writes). Exit 2 when anything drifted.
   apply     Enforce the audit baseline (and capture, when configured), read back and record the outcomes.
+  doctor    Check, reading only, that the tenant grants everything the product needs. Exit 1 when something is missing.
   report    Print the latest recorded state per target from Table Storage.
   emulator  Run the local Exchange Online / Graph / managed identity emulator with a generated tenant.
   demo      Start Azurite and the emulator in-process, run 'apply' once against a drifted tenant, print the result.
@@ -27,8 +38,10 @@ Options for plan and apply:
   --no-capture         Skip the capture (transport rule) reconciler.
   --json               Print the run summary and outcomes as JSON.
 
+Options for doctor:     --json.
 Options for report:     --json | --csv, --mailbox <id> for one mailbox's history.
-Options for emulator:   --fixture <file.json> | --mailboxes <n per type> --drift <0..1>, --port <n>.
+Options for emulator:   --fixture <file.json> | --mailboxes <n per type> --drift <0..1>, --port <n>,
+                        --missing-permission <name>, --missing-role <name> (repeatable: start with that grant missing).
 Options for demo:       --mailboxes <n per type> (default 20), --drift <0..1> (default 0.3), --json.
 
 Exit codes: 0 everything compliant or remediated; 2 plan found drift; 1 something failed.
@@ -39,6 +52,12 @@ function toInteger(name: string, value: string | undefined, fallback: number, mi
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${value}'.`);
   return parsed;
+}
+
+function knownNames(option: string, values: string[], known: readonly string[]): string[] {
+  const unknown = values.filter((value) => !known.some((name) => name.toLowerCase() === value.toLowerCase()));
+  if (unknown.length > 0) throw new UsageError(`--${option} must be one of ${known.join(", ")}; got '${unknown.join("', '")}'.`);
+  return values;
 }
 
 function toShare(value: string | undefined, fallback: number): number {
@@ -91,16 +110,27 @@ export function parseCommand(argv: readonly string[]): Command {
       };
     }
     case "emulator": {
-      const values = parse({ fixture: { type: "string" }, mailboxes: { type: "string" }, drift: { type: "string" }, port: { type: "string" } });
+      const values = parse({
+        fixture: { type: "string" },
+        mailboxes: { type: "string" },
+        drift: { type: "string" },
+        port: { type: "string" },
+        "missing-permission": { type: "string", multiple: true, default: [] },
+        "missing-role": { type: "string", multiple: true, default: [] },
+      });
       const fixture = values["fixture"] as string | undefined;
       return {
         name,
         mailboxes: toInteger("mailboxes", values["mailboxes"] as string | undefined, 20, 0),
         drift: toShare(values["drift"] as string | undefined, 0.3),
         port: toInteger("port", values["port"] as string | undefined, 0, 0),
+        missingPermissions: knownNames("missing-permission", values["missing-permission"] as string[], KNOWN_PERMISSIONS),
+        missingRoles: knownNames("missing-role", values["missing-role"] as string[], PRODUCT_EXCHANGE_ROLES),
         ...(fixture === undefined ? {} : { fixture }),
       };
     }
+    case "doctor":
+      return { name, json: parse({ json: { type: "boolean", default: false } })["json"] === true };
     case "demo": {
       const values = parse({ mailboxes: { type: "string" }, drift: { type: "string" }, json: { type: "boolean", default: false } });
       return {

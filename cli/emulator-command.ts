@@ -1,9 +1,17 @@
 /** `mailbox-audit emulator`: the local Exchange Online / Graph / managed identity emulator in the foreground. */
 import { readFile } from "node:fs/promises";
+import { createServicePrincipal } from "../emulator/app-permissions";
 import { generateTenant, loadTenantFixture } from "../emulator/generate";
 import { runEmulatorCli } from "../emulator/main";
 
-export async function runEmulator(options: { fixture?: string; mailboxes: number; drift: number; port: number }): Promise<void> {
+export async function runEmulator(options: {
+  fixture?: string;
+  mailboxes: number;
+  drift: number;
+  port: number;
+  missingPermissions: readonly string[];
+  missingRoles: readonly string[];
+}): Promise<void> {
   const tenant = options.fixture
     ? loadTenantFixture(JSON.parse(await readFile(options.fixture, "utf8")) as unknown)
     : generateTenant({
@@ -13,5 +21,6 @@ export async function runEmulator(options: { fixture?: string; mailboxes: number
         bypassCount: 2,
         auditPremiumShare: 0.5,
       });
+  tenant.servicePrincipal = createServicePrincipal({ missingPermissions: options.missingPermissions, missingRoles: options.missingRoles });
   await runEmulatorCli({ tenant, port: options.port });
 }

@@ -22,6 +22,10 @@ async function execute(command: Command): Promise<number> {
       await runEmulator(command);
       return 0;
     }
+    case "doctor": {
+      const { runDoctorCommand } = await import("./doctor-command.js");
+      return (await runDoctorCommand(command, process.env, { out: (text) => process.stdout.write(text) })).exitCode;
+    }
     case "report": {
       const { runReport } = await import("./report-command.js");
       return runReport(command, process.env);

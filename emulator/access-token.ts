@@ -9,6 +9,7 @@
  * and a token from another process, a different key or a forged signature is refused.
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
+import { tokenRoles } from "./app-permissions";
 
 export const EXCHANGE_AUDIENCE = "https://outlook.office365.com";
 export const GRAPH_AUDIENCE = "https://graph.microsoft.com";
@@ -23,6 +24,10 @@ export interface AccessTokenClaims {
   aud: string;
   /** The managed identity's client id. */
   appid: string;
+  /** Object id of the app's service principal (Entra ID's `oid` for app-only tokens). */
+  oid: string;
+  /** The application permissions granted to the app on this resource (Entra ID's `roles` claim). */
+  roles: string[];
   /** Expiry, unix seconds. */
   exp: number;
   /** Issued at, unix seconds. */
@@ -36,17 +41,29 @@ export function normaliseAudience(resource: string): string {
   return resource.replace(/\/\.default$/, "").replace(/\/+$/, "").toLowerCase();
 }
 
+/** Which of the emulated services a resource or audience names. */
+export function resourceKind(resource: string): "exchange" | "graph" {
+  return normaliseAudience(resource) === normaliseAudience(GRAPH_AUDIENCE) ? "graph" : "exchange";
+}
+
 /** Issues a token for `resource`. `lifetimeInSeconds` may be negative to mint an already expired token (tests). */
 export function issueAccessToken(options: {
   resource: string;
   clientId: string;
+  /** Default: the client id. */
+  objectId?: string;
+  /** Default: everything the product needs on this resource. */
+  roles?: readonly string[];
   lifetimeInSeconds?: number;
   nowInMs?: number;
 }): { token: string; claims: AccessTokenClaims } {
   const iat = Math.floor((options.nowInMs ?? Date.now()) / 1000);
+  const aud = normaliseAudience(options.resource);
   const claims: AccessTokenClaims = {
-    aud: normaliseAudience(options.resource),
+    aud,
     appid: options.clientId,
+    oid: options.objectId ?? options.clientId,
+    roles: [...(options.roles ?? tokenRoles(undefined, resourceKind(aud)))],
     iat,
     exp: iat + (options.lifetimeInSeconds ?? DEFAULT_TOKEN_LIFETIME_IN_SECONDS),
     uti: randomUUID(),
@@ -76,6 +93,7 @@ export function checkBearerToken(authorization: string | undefined, audience: st
   } catch {
     return { ok: false, reason: "malformed" };
   }
+  if (!Array.isArray(claims.roles)) return { ok: false, reason: "malformed" };
   if (typeof claims.exp !== "number" || claims.exp * 1000 <= nowInMs) return { ok: false, reason: "expired" };
   if (claims.aud !== normaliseAudience(audience)) return { ok: false, reason: "audience" };
   return { ok: true, claims };

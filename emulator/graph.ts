@@ -8,6 +8,7 @@ import type { CallLog } from "./call-log";
 import type { FaultInjector } from "./faults";
 import { HELD, headerValue, jsonAnswer, preferredPageSize, project, selectList, type HttpAnswer } from "./http-answer";
 import type { EmulatedGroup, EmulatedUser, TenantState } from "./tenant-state";
+import { graphRouteDenied } from "./app-permissions";
 
 export const DEFAULT_DELTA_PAGE_SIZE = 100;
 export const DELTA_TOKEN_LIFETIME_IN_MS = 7 * 24 * 60 * 60 * 1000;
@@ -57,13 +58,23 @@ export class GraphApi {
     this.#options = options;
   }
 
-  handle(method: string, url: URL, headers: Readonly<Record<string, string | string[] | undefined>>, body: unknown): HttpAnswer {
+  /** Answers one request; `roles` is the token's `roles` claim (the app's application permissions). */
+  handle(
+    method: string,
+    url: URL,
+    headers: Readonly<Record<string, string | string[] | undefined>>,
+    body: unknown,
+    roles: readonly string[],
+  ): HttpAnswer {
     const { route, run } = this.#dispatch(method, url, headers, body);
     const parameters: Record<string, unknown> = { ...Object.fromEntries(url.searchParams), ...(body === undefined ? {} : { body }) };
-    const fault = this.#options.faults.take({ cmdlet: route, parameters, viaBatch: false });
+    const denied = graphRouteDenied(route, roles);
+    const fault = denied ? undefined : this.#options.faults.take({ cmdlet: route, parameters, viaBatch: false });
     if (fault?.kind === "timeout") return HELD;
     let answer: HttpAnswer;
-    if (fault) {
+    if (denied) {
+      answer = this.#error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.");
+    } else if (fault) {
       const retryAfter = fault.retryAfterInSeconds ?? (fault.status === 429 ? 1 : undefined);
       answer = graphError(
         fault.status,

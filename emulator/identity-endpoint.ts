@@ -10,7 +10,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes, randomUUID } from "node:crypto";
-import { issueAccessToken } from "./access-token";
+import { issueAccessToken, resourceKind } from "./access-token";
+import { tokenRoles } from "./app-permissions";
+import type { EmulatedServicePrincipal } from "./tenant-state";
 
 export const IDENTITY_API_VERSION = "2019-08-01";
 
@@ -26,6 +28,13 @@ export interface IdentityEndpoint {
 }
 
 let started: Promise<IdentityEndpoint> | undefined;
+/** Service principals by client id: their tokens carry their grants; any other client id gets the product's full grants. */
+const servicePrincipals = new Map<string, EmulatedServicePrincipal>();
+
+/** Makes the endpoint issue tokens for `servicePrincipal.AppId` with its grants (read at each token request). */
+export function registerServicePrincipal(servicePrincipal: EmulatedServicePrincipal): void {
+  servicePrincipals.set(servicePrincipal.AppId.toLowerCase(), servicePrincipal);
+}
 
 /** The process-wide identity endpoint, started if needed. */
 export function ensureIdentityEndpoint(): Promise<IdentityEndpoint> {
@@ -67,7 +76,13 @@ function answerTokenRequest(request: IncomingMessage, response: ServerResponse, 
   const resource = url.searchParams.get("resource");
   if (!resource) return fail(400, "The resource parameter is required.");
   const clientId = url.searchParams.get("client_id") ?? endpoint.systemAssignedClientId;
-  const { token, claims } = issueAccessToken({ resource, clientId });
+  const servicePrincipal = servicePrincipals.get(clientId.toLowerCase());
+  const { token, claims } = issueAccessToken({
+    resource,
+    clientId,
+    roles: tokenRoles(servicePrincipal, resourceKind(resource)),
+    ...(servicePrincipal ? { objectId: servicePrincipal.ObjectId } : {}),
+  });
   response.writeHead(200, { "content-type": "application/json" });
   response.end(
     JSON.stringify({

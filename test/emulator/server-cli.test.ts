@@ -25,6 +25,7 @@ describe("runEmulatorCli", () => {
           .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
       );
       assert.deepEqual(Object.keys(env).sort(), [
+        "AZURE_CLIENT_ID",
         "EXCHANGE_BASE_URL",
         "EXTRA_CA_CERT_PATH",
         "GRAPH_BASE_URL",
