@@ -1,6 +1,8 @@
 /** `doctor` against the emulator: healthy, then every injected gap named with its grant; only reads, ever. */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
 import { PRODUCT_GRAPH_PERMISSIONS } from "../../emulator/app-permissions";
 import type { Check, DoctorReport } from "../../shared/doctor/check";
 import { CAPTURE_ENV, JOURNALING_ENV, startDoctorStack } from "./doctor-stack";
@@ -117,5 +119,34 @@ describe("doctor names the missing Exchange role", async () => {
     }
     assert.deepEqual(checksWith(report, "problem"), []);
     assert.equal(exitCode, 2);
+  });
+});
+
+describe("mailbox-audit doctor (the CLI process)", async () => {
+  const stack = await startDoctorStack({ roles: ["Audit Logs"] });
+  const cli = (env: Record<string, string>, ...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      execFile(process.execPath, [join(__dirname, "../../cli/main.js"), "doctor", ...args], { env }, (error, stdout) => {
+        if (error && typeof error.code !== "number") reject(error);
+        else resolve({ code: error ? Number(error.code) : 0, stdout });
+      });
+    });
+
+  it("exits 1 and prints the checklist with the fix", async () => {
+    const { code, stdout } = await cli(stack.env);
+    assert.equal(code, 1);
+    assert.match(stdout, /PROBLEM +Set-Mailbox -AuditEnabled .*\n +-> add role 'Audit Logs'/);
+  });
+
+  it("--json prints the report", async () => {
+    const { code, stdout } = await cli(stack.env, "--json");
+    assert.equal(code, 1);
+    assert.equal((JSON.parse(stdout) as DoctorReport).tenantId, stack.env["TENANT_ID"]);
+  });
+
+  it("exits 78 on a configuration error", async () => {
+    const env = { ...stack.env };
+    delete env["TENANT_ID"];
+    assert.equal((await cli(env)).code, 78);
   });
 });
