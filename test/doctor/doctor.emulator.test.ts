@@ -127,8 +127,9 @@ describe("mailbox-audit doctor (the CLI process)", async () => {
   const cli = (env: Record<string, string>, ...args: string[]) =>
     new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
       execFile(process.execPath, [join(__dirname, "../../cli/main.js"), "doctor", ...args], { env }, (error, stdout) => {
-        if (error && typeof error.code !== "number") reject(error);
-        else resolve({ code: error ? Number(error.code) : 0, stdout });
+        if (!error) resolve({ code: 0, stdout });
+        else if (typeof error.code === "number") resolve({ code: error.code, stdout });
+        else reject(new Error(error.message, { cause: error }));
       });
     });
 
