@@ -8,8 +8,9 @@
  */
 import { outcomeErrorOf } from "../exchange/outcome-error";
 import type { OutcomeError, RunMode, TargetOutcome } from "../audit/outcome";
-import { ExchangeError } from "../exchange/errors";
+import { ExchangeError, isAlreadyExistsError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
+import { getAccessGroup, getCaptureMailbox, getMailboxStatistics, getRecipient, listMailboxPermissions, type LookupContext } from "./capture-lookups";
 import {
   planCaptureMailbox,
   sampleStatistics,
@@ -18,9 +19,9 @@ import {
   type CaptureStatisticsSample,
   type ObservedCaptureMailbox,
 } from "./capture-mailbox";
-import { planJournaling } from "./journaling";
+import { journalNdrRefusal, planJournaling } from "./journaling";
 import { CaptureConfigurationError, defaultCapturePolicy, type CapturePolicy, type CaptureSettings } from "./settings";
-import { asText, plannedStatus, type CaptureAction, type TargetPlan } from "./target-plan";
+import { asText, plannedStatus, withWritesRefused, type CaptureAction, type TargetPlan } from "./target-plan";
 import { desiredTransportRules, planTransportRules, type CaptureRecipient } from "./transport-rules";
 
 /** What the capture needs from Microsoft Graph. */
@@ -64,14 +65,6 @@ interface Observation {
   readonly sample?: CaptureStatisticsSample;
 }
 
-function isNotFound(error: unknown): boolean {
-  return (
-    error instanceof ExchangeError &&
-    (error.status === 404 || /ManagementObjectNotFound|couldn't be found|could not be found/i.test(`${error.exceptionType} ${error.text}`))
-  );
-}
-
-
 /**
  * Observes, plans and (in apply mode) repairs and verifies the capture of one tenant.
  * Throws `CaptureConfigurationError` for a configuration that makes the run meaningless (missing or
@@ -86,16 +79,22 @@ class CaptureRun {
   private readonly policy: CapturePolicy;
   private writes = 0;
   private accessGroup: AccessGroup | undefined;
+  /** Journaling mode: the NDR address's `RecipientTypeDetails` in the tenant (undefined when it is not a recipient). */
+  private ndrRecipientType: string | undefined;
+  private readonly lookups: LookupContext;
 
   constructor(
     private readonly deps: CaptureDeps,
     private readonly request: CaptureRequest,
   ) {
     this.policy = deps.policy ?? defaultCapturePolicy;
+    this.lookups = { transport: deps.transport, ...(request.abortSignal ? { abortSignal: request.abortSignal } : {}) };
   }
 
   async run(): Promise<CaptureResult> {
+    // Checked once, before any write: the run's configuration stands or falls with them.
     if (this.deps.settings.mode === "transport-rules") this.accessGroup = await this.readAccessGroup();
+    else this.ndrRecipientType = await this.readNdrRecipientType();
     const observed = await this.observe();
     if (this.request.mode === "plan") {
       return { outcomes: observed.plans.map(plannedOutcome), writes: 0, ...sampleField(observed.sample) };
@@ -139,12 +138,7 @@ class CaptureRun {
   /** The access group must be a mail-enabled security group: only those can hold FullAccess for a group's members. */
   private async readAccessGroup(): Promise<AccessGroup> {
     const name = this.deps.settings.accessGroup ?? "";
-    let group: Record<string, unknown> | undefined;
-    try {
-      [group] = await this.invoke({ cmdlet: "Get-DistributionGroup", parameters: { Identity: name } });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    const group = await getAccessGroup(this.lookups, name);
     if (!group) {
       throw new CaptureConfigurationError(
         "CaptureAccessGroupInvalid",
@@ -165,19 +159,14 @@ class CaptureRun {
     return { grantAs: asText(group["PrimarySmtpAddress"] || name), identities: [name, ...identities] };
   }
 
+  private async readNdrRecipientType(): Promise<string | undefined> {
+    const recipient = await getRecipient(this.lookups, this.deps.settings.journaling?.ndrMailbox ?? "");
+    return recipient ? asText(recipient["RecipientTypeDetails"]) : undefined;
+  }
+
   private async observe(): Promise<Observation> {
     const rules = await this.invoke({ cmdlet: "Get-TransportRule", parameters: { ResultSize: "Unlimited" } });
-    if (this.deps.settings.mode === "journaling") {
-      const [journalRules, [transportConfig]] = await Promise.all([
-        this.invoke({ cmdlet: "Get-JournalRule" }),
-        this.invoke({ cmdlet: "Get-TransportConfig", select: ["JournalingReportNdrTo"] }),
-      ]);
-      const plans = [
-        ...planJournaling({ policy: this.policy, settings: this.deps.settings, journalRules, transportConfig: transportConfig ?? {} }),
-        ...planTransportRules({ policy: this.policy, desired: [], current: rules, capture: { address: "", identities: [] } }),
-      ];
-      return { plans };
-    }
+    if (this.deps.settings.mode === "journaling") return this.observeJournaling(rules);
 
     const mailbox = await this.observeCaptureMailbox();
     const now = this.deps.clock.now();
@@ -204,46 +193,38 @@ class CaptureRun {
     return { plans: [mailboxPlan, ...rulePlans], ...sampleField(sample) };
   }
 
+  /** The journaling targets, then the managed capture rules left from transport-rules mode (removed), all refused for a mailbox NDR address. */
+  private async observeJournaling(rules: Record<string, unknown>[]): Promise<Observation> {
+    const [journalRules, [transportConfig]] = await Promise.all([
+      this.invoke({ cmdlet: "Get-JournalRule" }),
+      this.invoke({ cmdlet: "Get-TransportConfig", select: ["JournalingReportNdrTo"] }),
+    ]);
+    const { settings } = this.deps;
+    const journalPlans = planJournaling({ policy: this.policy, settings, journalRules, transportConfig: transportConfig ?? {}, ...ndrTypeField(this.ndrRecipientType) });
+    const rulePlans = planTransportRules({ policy: this.policy, desired: [], current: rules, capture: { address: "", identities: [] } });
+    // Removing the transport-rule capture while journaling cannot be set up would leave no capture at all.
+    const refusal = journalNdrRefusal(settings.journaling?.ndrMailbox ?? "", this.ndrRecipientType);
+    return { plans: [...journalPlans, ...(refusal ? rulePlans.map((plan) => withWritesRefused(plan, refusal)) : rulePlans)] };
+  }
+
   private async observeCaptureMailbox(): Promise<ObservedCaptureMailbox> {
-    const address = this.deps.settings.captureMailbox?.address ?? "";
-    let mailbox: Record<string, unknown> | undefined;
-    try {
-      [mailbox] = await this.invoke({
-        cmdlet: "Get-Mailbox",
-        parameters: { Identity: address },
-        select: [
-          "ExternalDirectoryObjectId",
-          "Guid",
-          "Identity",
-          "Name",
-          "Alias",
-          "DisplayName",
-          "PrimarySmtpAddress",
-          "UserPrincipalName",
-          "RecipientTypeDetails",
-          "HiddenFromAddressListsEnabled",
-          "ProhibitSendReceiveQuota",
-        ],
-      });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    const mailbox = await getCaptureMailbox(this.lookups, this.deps.settings.captureMailbox?.address ?? "");
     if (!mailbox) return { permissions: [] };
 
     const objectId = asText(mailbox["ExternalDirectoryObjectId"]);
     const [account, permissions, statistics] = await Promise.all([
       objectId ? this.deps.graph.getUser(objectId) : Promise.resolve(undefined),
-      this.invoke({ cmdlet: "Get-MailboxPermission", parameters: { Identity: address } }),
+      listMailboxPermissions(this.lookups, mailbox),
       // Statistics only feed capacity warnings: unreadable statistics are a finding, not a failed run.
-      this.invoke({ cmdlet: "Get-MailboxStatistics", parameters: { Identity: address }, select: ["TotalItemSize", "ItemCount"] }).then(
-        ([first]) => first,
-        () => undefined,
-      ),
+      getMailboxStatistics(this.lookups, mailbox).catch(() => undefined),
     ]);
     return { mailbox, permissions, ...(account ? { account } : {}), ...(statistics ? { statistics } : {}) };
   }
 
-  /** Runs a target's actions in order; the first failure stops that target (later actions depend on earlier ones). */
+  /**
+   * Runs a target's actions in order; the first failure stops that target (later actions depend on earlier ones).
+   * A write whose outcome is unknown does not stop it: the read-back decides.
+   */
   private async execute(actions: readonly CaptureAction[]): Promise<Execution> {
     const execution: Execution = { writes: 0 };
     for (const action of actions) {
@@ -254,8 +235,12 @@ class CaptureRun {
         else await this.invoke(action.request);
       } catch (error) {
         const failure = outcomeErrorOf(error, "GraphError");
-        execution.error = { ...failure, message: `${action.description}: ${failure.message}` };
-        break;
+        const described = { ...failure, message: `${action.description}: ${failure.message}` };
+        if (!isUnconfirmedWrite(error)) {
+          execution.error = described;
+          break;
+        }
+        execution.unconfirmed ??= described;
       }
     }
     return execution;
@@ -265,12 +250,28 @@ class CaptureRun {
 interface Execution {
   writes: number;
   error?: OutcomeError;
+  /** A write that may have landed (see `isUnconfirmedWrite`); reported only if the read-back still differs. */
+  unconfirmed?: OutcomeError;
+}
+
+/**
+ * A write whose outcome only the read-back can tell: "already exists" (the transport retried a creation whose
+ * first attempt landed, its answer lost to a 5xx or a timeout), or no answer at all once the retries were spent.
+ * Creations are never repeated by the reconciler, so neither case can create a duplicate.
+ */
+function isUnconfirmedWrite(error: unknown): boolean {
+  return isAlreadyExistsError(error) || (error instanceof ExchangeError && (error.status === 0 || error.status >= 500));
 }
 
 function mergeExecution(into: Execution, next: Execution): Execution {
   into.writes += next.writes;
   if (!into.error && next.error) into.error = next.error;
+  if (!into.unconfirmed && next.unconfirmed) into.unconfirmed = next.unconfirmed;
   return into;
+}
+
+function ndrTypeField(ndrRecipientType: string | undefined): { ndrRecipientType?: string } {
+  return ndrRecipientType === undefined ? {} : { ndrRecipientType };
 }
 
 function isMailboxCreation(action: CaptureAction): boolean {
@@ -318,13 +319,9 @@ function settle(initial: TargetPlan, final: TargetPlan | undefined, execution: E
   }
   if (final?.problem) return { ...base, ...after, status: "failed", findings: final.findings, error: final.problem };
   if (final && final.actions.length > 0) {
-    return {
-      ...base,
-      ...after,
-      status: "failed",
-      findings: final.findings,
-      error: { code: "VerifyMismatch", message: `Read-back still differs: ${final.actions.map((action) => action.description).join("; ")}.` },
-    };
+    const differs = `Read-back still differs: ${final.actions.map((action) => action.description).join("; ")}.`;
+    const error = execution.unconfirmed ? { ...execution.unconfirmed, message: `${execution.unconfirmed.message} ${differs}` } : { code: "VerifyMismatch", message: differs };
+    return { ...base, ...after, status: "failed", findings: final.findings, error };
   }
   if (execution.writes > 0) return { ...base, ...after, status: "remediated", findings: initial.findings };
   return { ...base, status: "compliant", findings: final?.findings ?? [] };

@@ -34,6 +34,11 @@ export function plannedStatus(plan: TargetPlan): OutcomeStatus {
   return plan.actions.length > 0 ? "drift" : "compliant";
 }
 
+/** The plan with its writes refused because of `problem`: reported failed, nothing written. */
+export function withWritesRefused(plan: TargetPlan, problem: OutcomeError): TargetPlan {
+  return { ...plan, actions: [], problem: plan.problem ?? problem };
+}
+
 /**
  * The text of a scalar Exchange property (string, number or boolean). Null, undefined and the objects a
  * scalar property never holds read as "", the same "absent" value.

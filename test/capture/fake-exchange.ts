@@ -19,6 +19,8 @@ export interface FakeTenant {
   statistics: Map<string, { TotalItemSize: string; ItemCount: number }>;
   journalRules: Row[];
   transportConfig: Row;
+  /** Recipients other than mailboxes and groups (mail users, mail contacts), as Get-Recipient shows them. */
+  otherRecipients?: Row[];
   users: Map<string, CaptureAccount>;
 }
 
@@ -91,6 +93,7 @@ const MAILBOX_IDS = ["ExternalDirectoryObjectId", "Guid", "Identity", "Name", "A
 
 export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
   readonly calls: string[] = [];
+  readonly requests: CmdletRequest[] = [];
   readonly writeCalls: string[] = [];
   /** Cmdlet name (lower case) -> error to throw once. */
   readonly failNext = new Map<string, ExchangeError>();
@@ -128,6 +131,7 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
 
   invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
     this.calls.push(request.cmdlet);
+    this.requests.push(request);
     if (!request.cmdlet.startsWith("Get-")) this.writeCalls.push(request.cmdlet);
     const failure = this.failNext.get(request.cmdlet.toLowerCase());
     if (failure) {
@@ -218,11 +222,17 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
         const mailbox = this.mailbox(cmdlet, identity);
         const statistics = tenant.statistics.get(String(mailbox["PrimarySmtpAddress"]).toLowerCase());
         if (!statistics) throw notFound(cmdlet, identity);
-        return [{ ...statistics }];
+        return [{ MailboxGuid: mailbox["Guid"], ...statistics }];
       }
       case "Get-JournalRule":
         return tenant.journalRules;
+      case "Get-Recipient": {
+        const recipient = [...tenant.mailboxes, ...tenant.groups, ...(tenant.otherRecipients ?? [])].find((each) => matches(each, identity, MAILBOX_IDS));
+        if (!recipient) throw notFound(cmdlet, identity);
+        return [recipient];
+      }
       case "New-JournalRule":
+        if (!tenant.transportConfig["JournalingReportNdrTo"]) throw new Error("Before you create a journal rule, you must specify an email account to receive journal reports that can't be delivered to the journal destination.");
         tenant.journalRules.push({ Guid: newGuid(), Identity: parameters["Name"], Recipient: null, ...parameters });
         return [];
       case "Set-JournalRule":

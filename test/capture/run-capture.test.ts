@@ -274,13 +274,13 @@ test("journaling mode: journal rule and NDR mailbox created, stale capture rule 
   assert.deepEqual(
     planned.outcomes.map((each) => [each.kind, each.status]),
     [
-      ["journal-rule", "drift"],
       ["organization", "drift"],
+      ["journal-rule", "drift"],
       ["transport-rule", "drift"],
     ],
   );
   const applied = await runCapture(deps(fake, { settings: journaling }), { tenantId: "contoso", mode: "apply" });
-  assert.deepEqual(fake.writeCalls, ["New-JournalRule", "Set-TransportConfig", "Remove-TransportRule"]);
+  assert.deepEqual(fake.writeCalls, ["Set-TransportConfig", "New-JournalRule", "Remove-TransportRule"], "Exchange refuses New-JournalRule before JournalingReportNdrTo is set");
   assert.ok(applied.outcomes.every((each) => each.status === "remediated"), JSON.stringify(applied.outcomes));
   assert.deepEqual(tenant.journalRules.map((rule) => [rule["JournalEmailAddress"], rule["Scope"], rule["Enabled"]]), [["journal@onprem.contoso.com", "Global", true]]);
   assert.equal(tenant.transportConfig["JournalingReportNdrTo"], "journal-ndr@contoso.com");
@@ -291,4 +291,117 @@ test("journaling mode: journal rule and NDR mailbox created, stale capture rule 
   const repaired = await runCapture(deps(fake, { settings: journaling }), { tenantId: "contoso", mode: "apply" });
   assert.equal(repaired.outcomes.find((each) => each.kind === "journal-rule")?.status, "remediated");
   assert.equal((await runCapture(deps(fake, { settings: journaling }), { tenantId: "contoso", mode: "apply" })).writes, 0);
+});
+
+const journalingSettings = (ndrMailbox: string) =>
+  parseCaptureSettings({ mode: "journaling", journaling: { journalEmailAddress: "journal@onprem.contoso.com", ndrMailbox } });
+
+test("journaling: an Exchange Online mailbox as NDR mailbox fails the journaling targets, citing Microsoft's rule, and writes nothing", async () => {
+  for (const type of ["SharedMailbox", "UserMailbox", "RoomMailbox"]) {
+    const tenant = convergedTenant();
+    tenant.mailboxes[0]!["RecipientTypeDetails"] = type;
+    const fake = new FakeExchange(tenant);
+    const result = await runCapture(deps(fake, { settings: journalingSettings("capture@contoso.com") }), { tenantId: "contoso", mode: "apply" });
+    assert.deepEqual(fake.writeCalls, [], type);
+    assert.ok(fake.calls.indexOf("Get-Recipient") < fake.calls.indexOf("Get-TransportRule"), "looked up before anything else");
+    assert.deepEqual(
+      result.outcomes.map((each) => [each.kind, each.status, each.error?.code]),
+      [
+        ["organization", "failed", "JournalNdrMailboxInvalid"],
+        ["journal-rule", "failed", "JournalNdrMailboxInvalid"],
+        ["transport-rule", "failed", "JournalNdrMailboxInvalid"],
+      ],
+      type,
+    );
+    assert.match(result.outcomes[0]?.error?.message ?? "", /alternate journaling mailbox can't be an Exchange Online mailbox.*learn\.microsoft\.com/);
+  }
+});
+
+test("journaling: a mail user, a mail contact or an address outside the tenant is accepted as NDR mailbox", async () => {
+  const cases: [string, Record<string, unknown>[]][] = [
+    ["MailUser", [{ PrimarySmtpAddress: "ndr@contoso.com", EmailAddresses: ["SMTP:ndr@contoso.com"], RecipientTypeDetails: "MailUser" }]],
+    ["MailContact", [{ PrimarySmtpAddress: "ndr@contoso.com", RecipientTypeDetails: "MailContact" }]],
+    ["RemoteSharedMailbox", [{ PrimarySmtpAddress: "ndr@contoso.com", RecipientTypeDetails: "RemoteSharedMailbox" }]],
+    ["not in the tenant", []],
+  ];
+  for (const [name, otherRecipients] of cases) {
+    const tenant = { ...convergedTenant(), otherRecipients };
+    const fake = new FakeExchange(tenant);
+    const result = await runCapture(deps(fake, { settings: journalingSettings("ndr@contoso.com") }), { tenantId: "contoso", mode: "apply" });
+    assert.deepEqual(fake.writeCalls, ["Set-TransportConfig", "New-JournalRule", "Remove-TransportRule"], name);
+    assert.ok(result.outcomes.every((each) => each.status === "remediated"), name);
+  }
+});
+
+test("the capture mailbox is read by address, its permissions and statistics by its Guid", async () => {
+  const tenant = convergedTenant();
+  const fake = new FakeExchange(tenant);
+  await runCapture(deps(fake), { tenantId: "contoso", mode: "plan" });
+  const identityOf = (cmdlet: string) => fake.requests.find((request) => request.cmdlet === cmdlet)?.parameters?.["Identity"];
+  assert.equal(identityOf("Get-Mailbox"), "capture@contoso.com");
+  assert.equal(identityOf("Get-MailboxPermission"), tenant.mailboxes[0]?.["Guid"]);
+  assert.equal(identityOf("Get-MailboxStatistics"), tenant.mailboxes[0]?.["Guid"]);
+});
+
+/** Exchange's documented caution: a look-up that (wrongly) lists every object instead of the one asked for. */
+function answeringWithEveryObject(fake: FakeExchange, cmdlet: string, rows: () => Record<string, unknown>[]): FakeExchange {
+  const invoke = fake.invoke.bind(fake);
+  fake.invoke = <T>(request: Parameters<FakeExchange["invoke"]>[0]) =>
+    request.cmdlet === cmdlet ? Promise.resolve({ value: rows() as T[], warnings: [] }) : invoke<T>(request);
+  return fake;
+}
+
+test("a look-up answered with other objects than the one asked for is refused before any write", async () => {
+  const variants: [string, (tenant: FakeTenant) => Record<string, unknown>[]][] = [
+    ["Get-Mailbox", (tenant) => [sharedMailbox("other@contoso.com"), ...tenant.mailboxes]],
+    ["Get-Mailbox", () => [sharedMailbox("other@contoso.com")]],
+    ["Get-DistributionGroup", (tenant) => [group({ Name: "Everyone", DisplayName: "Everyone", PrimarySmtpAddress: "everyone@contoso.com" }), ...tenant.groups]],
+    ["Get-MailboxPermission", () => [{ Identity: "other", User: "mallory@contoso.com", AccessRights: ["FullAccess"], IsInherited: false, Deny: false }]],
+  ];
+  for (const [cmdlet, rows] of variants) {
+    const tenant = tamperedTenant();
+    const fake = answeringWithEveryObject(new FakeExchange(tenant), cmdlet, () => rows(tenant));
+    await assert.rejects(runCapture(deps(fake), { tenantId: "contoso", mode: "apply" }), { name: "ExchangeError", errorId: "IdentityMismatch" }, cmdlet);
+    assert.deepEqual(fake.writeCalls, [], cmdlet);
+  }
+});
+
+test("an empty access group name is refused before it is sent (it would list every group)", async () => {
+  const fake = new FakeExchange(convergedTenant());
+  const blank = parseCaptureSettings({ captureMailbox: { address: "capture@contoso.com" }, accessGroup: "  " });
+  await assert.rejects(runCapture(deps(fake, { settings: blank }), { tenantId: "contoso", mode: "apply" }), RangeError);
+  assert.deepEqual(fake.calls, []);
+});
+
+test("'already exists' settles by read-back: remediated when the object is there as planned, failed with Exchange's answer otherwise", async () => {
+  const alreadyExists = new ExchangeError({
+    errorId: "RuleNameAlreadyExists",
+    exceptionType: "System.ArgumentException",
+    text: `A transport rule with the name "${managedName}" already exists.`,
+    status: 400,
+    cmdlet: "New-TransportRule",
+  });
+  const tenant = convergedTenant();
+  tenant.rules = tenant.rules.filter((rule) => rule["Name"] !== managedName);
+  const fake = new FakeExchange(tenant);
+  fake.failNext.set("new-transportrule", alreadyExists);
+  const missing = outcome((await runCapture(deps(fake), { tenantId: "contoso", mode: "apply" })).outcomes, managedName);
+  assert.equal(missing.status, "failed", "the read-back does not show the rule");
+  assert.equal(missing.error?.code, "RuleNameAlreadyExists");
+  assert.match(missing.error?.message ?? "", /already exists\. Read-back still differs: create/);
+
+  const landed = convergedTenant();
+  const managed = landed.rules.find((rule) => rule["Name"] === managedName)!;
+  landed.rules = landed.rules.filter((rule) => rule !== managed);
+  const retried = new FakeExchange(landed);
+  // The first attempt landed; only its answer was lost, and the transport's retry met "already exists".
+  retried.invoke = ((invoke) => <T>(request: Parameters<FakeExchange["invoke"]>[0]) => {
+    if (request.cmdlet !== "New-TransportRule") return invoke<T>(request);
+    landed.rules.unshift(managed);
+    landed.rules.forEach((rule, index) => (rule["Priority"] = index));
+    return Promise.reject(alreadyExists);
+  })(retried.invoke.bind(retried));
+  const settled = await runCapture(deps(retried), { tenantId: "contoso", mode: "apply" });
+  assert.equal(outcome(settled.outcomes, managedName).status, "remediated");
+  assert.equal(landed.rules.filter((rule) => rule["Name"] === managedName).length, 1);
 });

@@ -6,9 +6,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import type { Fault } from "../../emulator/faults";
 import { generateTenant, GENERATED_MAIL_ENABLED_GROUP } from "../../emulator/generate";
-import type { EmulatedTransportRule } from "../../emulator/tenant-state";
+import type { EmulatedTransportRule, EmulatedUser, TenantState } from "../../emulator/tenant-state";
 import type { TargetOutcome } from "../../shared/audit/outcome";
+import { runCapture } from "../../shared/capture/run-capture";
+import { parseCaptureSettings, type CaptureSettings } from "../../shared/capture/settings";
+import { RestExchangeTransport } from "../../shared/exchange/rest-transport";
 import { startE2e } from "./stack";
 
 const CAPTURE = "soc-capture@contoso.onmicrosoft.com";
@@ -154,18 +158,36 @@ describe("journaling-equivalent capture end to end", async () => {
   });
 });
 
+/** A hybrid tenant's on-premises mailbox, as Exchange Online sees it: an Entra user with a mail address and no mailbox (a mail user). */
+function onPremisesMailUser(address: string): EmulatedUser {
+  return {
+    id: randomUUID(),
+    userPrincipalName: address,
+    displayName: `On-premises ${address}`,
+    mail: address,
+    accountEnabled: true,
+    assignedPlans: [],
+    lastModifiedDateTime: new Date().toISOString(),
+  };
+}
+
 describe("hybrid journaling end to end", async () => {
   const tenant = generateTenant({ seed: 22, counts: { user: 3 } });
-  const ndr = [...tenant.mailboxes.values()][0]!.PrimarySmtpAddress;
+  const ndr = "journal-ndr@contoso.onmicrosoft.com";
+  const ndrUser = onPremisesMailUser(ndr);
+  tenant.users.set(ndrUser.id, ndrUser);
   const e2e = await startE2e(tenant, {
     CAPTURE_MODE: "journaling",
     JOURNAL_EMAIL_ADDRESS: "journal@onprem.contoso.com",
     JOURNAL_NDR_MAILBOX: ndr,
   });
 
-  it("apply creates the Global journal rule and the NDR mailbox; tampering is repaired; a second apply writes nothing", async () => {
+  it("apply sets the NDR mailbox before creating the Global journal rule; tampering is repaired; a second apply writes nothing", async () => {
+    e2e.resetCalls();
     const first = await e2e.run({ mode: "apply", full: true });
-    assert.equal(first.summary.counts.failed, 0);
+    assert.equal(first.summary.counts.failed, 0, JSON.stringify(first.outcomes.filter((o) => o.status === "failed")));
+    const journalWrites = e2e.writes().filter((cmdlet) => cmdlet === "Set-TransportConfig" || cmdlet === "New-JournalRule");
+    assert.deepEqual(journalWrites, ["Set-TransportConfig", "New-JournalRule"], "Exchange refuses a journal rule before JournalingReportNdrTo is set");
     assert.equal(tenant.journalRules.length, 1);
     assert.equal(tenant.journalRules[0]?.Scope, "Global");
     assert.equal(tenant.journalRules[0]?.Enabled, true);
@@ -183,4 +205,143 @@ describe("hybrid journaling end to end", async () => {
     await e2e.run({ mode: "apply" });
     assert.deepEqual(e2e.writes(), []);
   });
+});
+
+describe("journaling NDR mailbox: never an Exchange Online mailbox", async () => {
+  const tenant = generateTenant({ seed: 23, counts: { user: 2, shared: 1 } });
+  const shared = [...tenant.mailboxes.values()].find((mailbox) => mailbox.RecipientTypeDetails === "SharedMailbox")!.PrimarySmtpAddress;
+  const e2e = await startE2e(tenant, {
+    CAPTURE_MODE: "journaling",
+    JOURNAL_EMAIL_ADDRESS: "journal@onprem.contoso.com",
+    JOURNAL_NDR_MAILBOX: shared,
+  });
+
+  it("fails the journaling targets with Microsoft's rule named and writes nothing", async () => {
+    e2e.resetCalls();
+    const { outcomes } = await e2e.run({ mode: "apply", full: true });
+    assert.deepEqual(e2e.writes().filter((cmdlet) => !/^(Set-Mailbox|Set-AdminAuditLogConfig|Set-OrganizationConfig|Set-MailboxAuditBypassAssociation)$/.test(cmdlet)), []);
+    const journaling = outcomes.filter((outcome) => outcome.kind === "journal-rule" || outcome.targetId === "transport-config");
+    assert.equal(journaling.length, 2);
+    for (const outcome of journaling) {
+      assert.equal(outcome.status, "failed");
+      assert.equal(outcome.error?.code, "JournalNdrMailboxInvalid");
+      assert.match(outcome.error?.message ?? "", /can't be an Exchange Online mailbox/);
+    }
+    assert.equal(tenant.journalRules.length, 0);
+    assert.equal(tenant.transportConfig.JournalingReportNdrTo, null);
+  });
+});
+
+describe("a creation whose answer was lost (it landed, then 504 or timeout) is settled by reading back", async () => {
+  const tenant = generateTenant({ seed: 24, counts: { user: 4 } });
+  const ndrUser = onPremisesMailUser("journal-ndr@contoso.onmicrosoft.com");
+  tenant.users.set(ndrUser.id, ndrUser);
+  const e2e = await startE2e(tenant, {
+    CAPTURE_MODE: "transport-rules",
+    CAPTURE_MAILBOX: CAPTURE,
+    CAPTURE_ACCESS_GROUP: GENERATED_MAIL_ENABLED_GROUP,
+    CAPTURE_CREATE_MAILBOX: "true",
+  });
+  const { emulator } = e2e.stack;
+  const transport = new RestExchangeTransport({
+    tenantId: emulator.tenantId,
+    baseUrl: emulator.exchangeBaseUrl,
+    credential: e2e.runtime.credential,
+    extraCaPem: emulator.caCertificatePem,
+    retryBudget: { baseDelayInMs: 20, maxDelayInMs: 100 },
+    timeoutInMs: 1_000,
+  });
+  const graph = e2e.runtime.enforcementServices().capture!.graph;
+  const transportRules = parseCaptureSettings({ captureMailbox: { address: CAPTURE, createIfMissing: true }, accessGroup: GENERATED_MAIL_ENABLED_GROUP });
+  const journaling = parseCaptureSettings({
+    mode: "journaling",
+    journaling: { journalEmailAddress: "journal@onprem.contoso.com", ndrMailbox: ndrUser.mail },
+  });
+  const apply = (settings: CaptureSettings) => runCapture({ transport, graph, settings, clock: { now: () => new Date() } }, { tenantId: tenant.tenantId, mode: "apply" });
+
+  const captureMailboxes = () => [...tenant.mailboxes.values()].filter((mailbox) => mailbox.PrimarySmtpAddress === CAPTURE);
+  const groupGrants = () =>
+    tenant.mailboxPermissions.filter((permission) => permission.User === GENERATED_MAIL_ENABLED_GROUP && permission.AccessRights.includes("FullAccess"));
+  function removeCapture(state: TenantState): void {
+    for (const mailbox of captureMailboxes()) {
+      state.mailboxes.delete(mailbox.ExternalDirectoryObjectId);
+      state.users.delete(mailbox.ExternalDirectoryObjectId);
+      state.mailboxPermissions = state.mailboxPermissions.filter((permission) => permission.Identity !== mailbox.Identity);
+    }
+    state.transportRules = [];
+    state.journalRules = [];
+    state.transportConfig.JournalingReportNdrTo = null;
+  }
+
+  const creations: {
+    cmdlet: string;
+    settings: CaptureSettings;
+    /** Brings the tenant to the state just before the creation. */
+    arrange: () => Promise<void>;
+    target: (outcomes: readonly TargetOutcome[]) => TargetOutcome | undefined;
+    count: () => number;
+  }[] = [
+    {
+      cmdlet: "New-Mailbox",
+      settings: transportRules,
+      arrange: () => Promise.resolve(removeCapture(tenant)),
+      target: (outcomes) => outcomes.find((outcome) => outcome.kind === "capture-mailbox"),
+      count: () => captureMailboxes().length,
+    },
+    {
+      cmdlet: "New-TransportRule",
+      settings: transportRules,
+      arrange: async () => {
+        removeCapture(tenant);
+        await apply(transportRules);
+        tenant.transportRules = tenant.transportRules.filter((rule) => rule.Name !== RULE);
+      },
+      target: (outcomes) => outcomes.find((outcome) => outcome.displayName === RULE),
+      count: () => tenant.transportRules.filter((rule) => rule.Name === RULE).length,
+    },
+    {
+      cmdlet: "Add-MailboxPermission",
+      settings: transportRules,
+      arrange: async () => {
+        removeCapture(tenant);
+        await apply(transportRules);
+        tenant.mailboxPermissions = tenant.mailboxPermissions.filter((permission) => permission.User !== GENERATED_MAIL_ENABLED_GROUP);
+      },
+      target: (outcomes) => outcomes.find((outcome) => outcome.kind === "capture-mailbox"),
+      count: () => groupGrants().length,
+    },
+    {
+      cmdlet: "New-JournalRule",
+      settings: journaling,
+      arrange: () => Promise.resolve(removeCapture(tenant)),
+      target: (outcomes) => outcomes.find((outcome) => outcome.kind === "journal-rule"),
+      count: () => tenant.journalRules.length,
+    },
+  ];
+  const lostAnswers: { name: string; fault: (cmdlet: string) => Fault }[] = [
+    { name: "504", fault: (cmdlet) => ({ cmdlet, status: 504, times: 1, afterExecution: true }) },
+    { name: "timeout", fault: (cmdlet) => ({ cmdlet, kind: "timeout", times: 1, afterExecution: true }) },
+  ];
+
+  for (const { cmdlet, settings, arrange, target, count } of creations) {
+    for (const { name, fault } of lostAnswers) {
+      it(`${cmdlet}, answer lost to a ${name}: remediated on read-back, exactly one created, the next apply writes nothing`, async () => {
+        await arrange();
+        emulator.faults.clear();
+        emulator.faults.add(fault(cmdlet));
+        e2e.resetCalls();
+        const { outcomes } = await apply(settings);
+        assert.equal(emulator.faults.pending, 0, "the fault fired after the write landed");
+        // A held answer is not in the call log; the retry that met "already exists" (or a warning) is.
+        assert.ok(e2e.writes().includes(cmdlet), "the transport retried the write");
+        const outcome = target(outcomes);
+        assert.equal(outcome?.status, "remediated", JSON.stringify(outcome));
+        assert.equal(count(), 1);
+        e2e.resetCalls();
+        const again = await apply(settings);
+        assert.deepEqual(e2e.writes(), []);
+        assert.equal(again.writes, 0);
+      });
+    }
+  }
 });
