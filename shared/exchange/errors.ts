@@ -57,6 +57,6 @@ export function isNotFoundError(error: unknown): error is ExchangeError {
 export function isAlreadyExistsError(error: unknown): error is ExchangeError {
   return (
     error instanceof ExchangeError &&
-    /already exists|is already being used|already has|ProxyAddressExistsException|NameAlreadyExists/i.test(`${error.exceptionType} ${error.text}`)
+    /already exists|is already being used|already present|already has|ProxyAddressExistsException|NameAlreadyExists/i.test(`${error.exceptionType} ${error.text}`)
   );
 }

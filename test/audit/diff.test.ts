@@ -133,11 +133,17 @@ test("diffMailbox: licensed change carries a fallback without gated actions; nul
   assert.equal(gatedDiff.licenceFallback, null);
 });
 
-test("diffMailbox: resource and discovery mailboxes get AuditEnabled and age limit but no action lists", () => {
+test("diffMailbox: resource and discovery mailboxes get AuditEnabled, the age limit and the action lists (as CIS and Prowler check)", () => {
   for (const type of ["RoomMailbox", "EquipmentMailbox", "DiscoveryMailbox"]) {
     const diff = diffMailbox(baseline, mailbox({ RecipientTypeDetails: type, AuditEnabled: false, AuditAdmin: [] }), { licensed: true });
-    assert.deepEqual(Object.keys(diff.change?.parameters ?? {}).sort(), ["AuditEnabled", "AuditLogAgeLimit", "Identity"], type);
+    assert.deepEqual(Object.keys(diff.change?.parameters ?? {}).sort(), ["AuditAdmin", "AuditDelegate", "AuditEnabled", "AuditLogAgeLimit", "AuditOwner", "Identity"], type);
   }
+});
+
+test("diffMailbox: a policy whose actionRecipientTypes leave resource mailboxes out gives them AuditEnabled and the age limit only", () => {
+  const usersOnly = { ...baseline, mailboxes: { ...baseline.mailboxes, actionRecipientTypes: ["UserMailbox", "SharedMailbox"] } };
+  const diff = diffMailbox(usersOnly, mailbox({ RecipientTypeDetails: "RoomMailbox", AuditEnabled: false, AuditAdmin: [] }), { licensed: true });
+  assert.deepEqual(Object.keys(diff.change?.parameters ?? {}).sort(), ["AuditEnabled", "AuditLogAgeLimit", "Identity"]);
 });
 
 test("diffMailbox: group mailboxes — age limit written with -GroupMailbox, actions never written", () => {

@@ -43,6 +43,19 @@ describe("audit baseline end to end", async () => {
     assert.ok((summary.findingCounts?.["licence-gap"] ?? 0) > 0, "unlicensed mailboxes are reported as licence gaps");
     const groups = [...e2e.tenant.mailboxes.values()].filter((mailbox) => mailbox.RecipientTypeDetails === "GroupMailbox");
     assert.ok(groups.every((mailbox) => mailbox.DefaultAuditSet.length === 3), "group mailbox actions are never written");
+    for (const type of ["RoomMailbox", "EquipmentMailbox", "DiscoveryMailbox"]) {
+      const ofType = [...e2e.tenant.mailboxes.values()].filter((mailbox) => mailbox.RecipientTypeDetails === type);
+      assert.ok(ofType.length > 0 && ofType.every((mailbox) => mailbox.AuditOwner.includes("UpdateInboxRules") && mailbox.AuditDelegate.includes("SendAs")), `${type} mailboxes carry the lists`);
+    }
+  });
+
+  it("speaks only what InvokeCommand serves: no Get-EXO* cmdlet, X-CmdletName and an anchor on every call", () => {
+    const calls = e2e.stack.emulator.calls.records.filter((call) => call.api === "exchange" && call.cmdlet !== "$batch");
+    assert.ok(calls.length > 0);
+    assert.deepEqual(calls.filter((call) => /^Get-EXO/i.test(call.cmdlet)).map((call) => call.cmdlet), []);
+    assert.deepEqual(calls.filter((call) => call.cmdletNameHeader !== call.cmdlet).map((call) => call.cmdlet), []);
+    assert.deepEqual(calls.filter((call) => !call.anchorMailbox?.startsWith("APP:SystemMailbox{")).map((call) => call.cmdlet), []);
+    assert.ok(calls.some((call) => call.cmdlet === "Set-AdminAuditLogConfig" && call.status === 200 && call.anchorMailbox?.includes("8cc370d3")));
   });
 
   it("a second apply makes zero writes and reports everything compliant", async () => {
