@@ -143,7 +143,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     response.once("close", release);
     const answer =
       operation === "$batch"
-        ? await exchange.batch(body, url)
+        ? await exchange.batch(body, url, request.headers)
         : await exchange.invokeCommand({ url, headers: request.headers, body, viaBatch: false });
     if (answer.hold) return holdUntilClosed(request);
     send(answer);
