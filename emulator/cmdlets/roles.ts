@@ -56,6 +56,7 @@ const BUILT_IN_ROLES: Readonly<Record<string, RoleEntries>> = {
   },
   "Mail Recipient Creation": {
     "New-Mailbox": ALL,
+    "New-MailContact": ALL,
   },
   "Mail Recipients": {
     "Get-Mailbox": ALL,
