@@ -96,8 +96,8 @@ if ($IncludeCapture) {
 # roles hold each of these and stops if the chosen roles do not cover one.
 $exchangeRoles = @(
     @{ Role = 'View-Only Recipients'; Uses = @(
-            @{ Cmdlet = 'Get-EXOMailbox'; Parameters = @('PropertySets', 'Filter') }
-            @{ Cmdlet = 'Get-Mailbox'; Parameters = @('GroupMailbox') }
+            @{ Cmdlet = 'Get-Mailbox'; Parameters = @('Filter', 'ResultSize', 'GroupMailbox') }
+            @{ Cmdlet = 'Get-MailboxStatistics'; Parameters = @() }
             @{ Cmdlet = 'Get-Recipient'; Parameters = @() }
             @{ Cmdlet = 'Get-MailboxPermission'; Parameters = @() }) }
     @{ Role = 'View-Only Configuration'; Uses = @(
