@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { CmdletFailure, type CmdletDefinition } from "./cmdlet";
+import { rbacRefusal } from "./cmdlets/roles";
 import type { CallLog } from "./call-log";
 import type { FaultInjector, StatusFault } from "./faults";
 import { HELD, headerValue, requestHeaders, jsonAnswer, preferredPageSize, project, selectList, withCorrelation, type HttpAnswer } from "./http-answer";
@@ -313,6 +314,9 @@ export class ExchangeApi {
         message: "Invalid Operation",
       });
     }
+    // A cmdlet outside the app's Exchange roles is not in its session at all.
+    const refusal = rbacRefusal(this.#options.tenant, definition.name, Object.keys(normalised));
+    if (refusal) return exchangeError(400, { errorId: refusal.errorId, exceptionType: refusal.exceptionType, text: refusal.text, message: "Invalid Operation" });
     let output;
     try {
       output = definition.handle(normalised, { tenant: this.#options.tenant, now: this.#options.now });

@@ -100,9 +100,9 @@ const enableOrganizationCustomization: CmdletDefinition = {
 };
 
 /** Whether the tenant is still dehydrated: a requested customization takes effect once its time has come. */
-function isDehydrated({ tenant, now }: CmdletContext): boolean {
-  const config = tenant.organizationConfig;
-  if (config.isDehydrated && config.customizationEffectiveAt !== undefined && now().getTime() >= Date.parse(config.customizationEffectiveAt)) {
+function isDehydrated(context: CmdletContext): boolean {
+  const config = context.tenant.organizationConfig;
+  if (config.isDehydrated && config.customizationEffectiveAt !== undefined && context.now().getTime() >= Date.parse(config.customizationEffectiveAt)) {
     config.isDehydrated = false;
   }
   return config.isDehydrated;

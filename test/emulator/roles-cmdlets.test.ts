@@ -73,6 +73,14 @@ describe("emulator app grants", async () => {
     assert.match(refusal.text, /^The term 'Set-Mailbox' is not recognized as the name of a cmdlet/);
   });
 
+  it("InvokeCommand answers a cmdlet or parameter outside the app's roles as an unknown cmdlet, and changes nothing", async () => {
+    const held = await invoke(emulator, "Get-OrganizationConfig", {});
+    assert.equal(held.status, 200, "View-Only Configuration is held");
+    const outside = await invoke(emulator, "Set-MailboxAuditBypassAssociation", { Identity: "x", AuditBypassEnabled: false });
+    assert.equal(outside.status, 400);
+    assert.match(String((outside.json as { error: { details: { message: string }[] } }).error.details[0]?.message), /CommandNotFoundException\|The term 'Set-MailboxAuditBypassAssociation' is not recognized/);
+  });
+
   it("issues tokens with the app's roles and its object id from the managed identity endpoint", async () => {
     const response = await fetch(`${emulator.identityEndpoint}?resource=${GRAPH_AUDIENCE}&api-version=2019-08-01&client_id=${app?.AppId ?? ""}`, {
       headers: { "X-IDENTITY-HEADER": emulator.identityHeader },
