@@ -3,6 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
 import { createTypeScriptImportResolver } from "eslint-import-resolver-typescript";
+import pureModules from "./scripts/pure-modules.json" with { type: "json" };
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "eslint.config.mjs"] },
@@ -27,12 +28,26 @@ export default tseslint.config(
     },
   },
   {
-    // The pure domain (policy, diff, plan) never talks to services: it must not import clients or SDKs.
-    files: ["shared/audit/policy.ts", "shared/audit/diff*.ts", "shared/audit/plan*.ts", "shared/capture/diff*.ts", "shared/capture/plan*.ts"],
+    // The pure domain never talks to services, reads the clock or logs (the list: scripts/pure-modules.json; the same
+    // fence is checked on the real files by test/architecture/fence.test.ts).
+    files: pureModules.files,
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["@azure/*", "pino", "**/http/**", "**/graph/**", "**/storage/**", "**/exchange/rest-*"], message: "Pure domain code must not import clients." }] },
+        {
+          patterns: [
+            {
+              group: ["@azure/*", "pino", "pino-*", "node:*", "**/http/pipeline*", "**/http/concurrency*", "**/graph/**", "**/storage/**", "**/exchange/rest-*", "**/exchange/lookup*", "**/logging*", "**/runtime*", "**/config*"],
+              message: "Pure domain code must not import clients, I/O or the logger.",
+            },
+          ],
+        },
+      ],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: "Pure domain code takes the time as an argument." },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "Pure domain code takes the time as an argument." },
+        { selector: "MemberExpression[object.name='process']", message: "Pure domain code does not read the process environment." },
       ],
     },
   },

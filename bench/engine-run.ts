@@ -8,7 +8,7 @@
 import { loadConfig } from "../shared/config";
 import { runEnforcement } from "../shared/enforcement";
 import { createRuntime } from "../shared/runtime";
-import type { RunSummary } from "../shared/audit/outcome";
+import type { RunSummary } from "../shared/domain/outcome";
 
 export interface EngineRunRequest {
   readonly runId: string;

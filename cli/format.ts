@@ -1,4 +1,4 @@
-import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../shared/audit/outcome";
+import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../shared/domain/outcome";
 
 const statusOrder: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
 

@@ -4,7 +4,7 @@
  * with the counts and Exchange calls of both. This is the single entry point the CLI and every trigger call.
  */
 import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
-import { callsSince, tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./audit/outcome";
+import { callsSince, tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./domain/outcome";
 import type { AuditLogger, Clock, MailboxChangeSink } from "./audit/ports";
 import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
 import type { CaptureSettings } from "./capture/settings";

@@ -6,7 +6,7 @@ import type {
   RunSummary,
   TargetKind,
   TargetOutcome,
-} from "../audit/outcome";
+} from "../domain/outcome";
 
 /**
  * Pure alert decisions: what to tell each channel about a run, and what to remember afterwards.

@@ -1,4 +1,4 @@
-import type { RunSummary, TargetOutcome } from "../audit/outcome";
+import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { AlertDeliveryError, type AlertChannel } from "./alert-channel";
 import {
   decideAlerts,

@@ -2,7 +2,7 @@
  * Pure diffs of observed Exchange state against the audit baseline. No awaits, no logging, no clock: every input
  * (policy, observed state, licence knowledge, the time) is a parameter, so these are tested with tables of cases.
  */
-import type { Finding } from "./outcome";
+import type { Finding } from "../domain/outcome";
 import { hashtable, type CmdletRequest } from "../exchange/transport";
 import {
   AUDIT_PROPERTY,

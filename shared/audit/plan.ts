@@ -3,7 +3,7 @@
  * the outcome each target is expected to end with. No awaits, no logging, no clock reads.
  */
 import type { CmdletRequest } from "../exchange/transport";
-import type { RunMode, TargetKind, TargetOutcome } from "./outcome";
+import type { RunMode, TargetKind, TargetOutcome } from "../domain/outcome";
 import type { AuditPolicy } from "./policy";
 import { diffBypass, diffMailbox, diffOrganization } from "./diff";
 import { mailboxTargetId, type ObservedBypass, type ObservedMailbox, type ObservedOrganization } from "./observed";

@@ -3,7 +3,7 @@
  * (shared/storage/…) satisfies `AuditStore` structurally; the REST transport implements `ExchangeTransport`.
  */
 import type { ObservedMailbox } from "./observed";
-import type { RunSummary, TargetOutcome } from "./outcome";
+import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import type { PlannedAction } from "./plan";
 
 /** Watermarks, outcomes and run summaries, per tenant. */

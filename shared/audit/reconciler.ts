@@ -46,7 +46,7 @@ import {
   type RunScope,
   type RunSummary,
   type TargetOutcome,
-} from "./outcome";
+} from "../domain/outcome";
 import { planRun, type PlannedAction, type PlannedTarget } from "./plan";
 import type { AuditPolicy } from "./policy";
 import type { AuditLogger, AuditProgress, AuditStore, Clock, DeferredMailboxChange, LicenceSource, MailboxChangeSink } from "./ports";

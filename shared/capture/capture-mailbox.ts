@@ -5,7 +5,7 @@
  * Auditing of the capture mailbox itself (AuditEnabled, no bypass association) is the audit engine's job: it
  * covers every mailbox, this one included.
  */
-import type { Finding, OutcomeError } from "../audit/outcome";
+import type { Finding, OutcomeError } from "../domain/outcome";
 import type { CapturePolicy, CaptureSettings } from "./settings";
 import { asFlag, asList, asText, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
 

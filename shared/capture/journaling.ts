@@ -3,7 +3,7 @@
  * or on-premises journaling mailbox, and `JournalingReportNdrTo` pointing at a mailbox that receives the
  * reports Exchange could not deliver (without it, undeliverable journal reports are lost).
  */
-import type { Finding, OutcomeError } from "../audit/outcome";
+import type { Finding, OutcomeError } from "../domain/outcome";
 import type { CapturePolicy, CaptureSettings } from "./settings";
 import { asFlag, asText, normaliseText, withWritesRefused, type CaptureAction, type TargetPlan } from "./target-plan";
 

@@ -7,7 +7,7 @@
  * reach it).
  */
 import { outcomeErrorOf } from "../exchange/outcome-error";
-import type { OutcomeError, RunMode, TargetOutcome } from "../audit/outcome";
+import type { OutcomeError, RunMode, TargetOutcome } from "../domain/outcome";
 import { ExchangeError, isAlreadyExistsError } from "../exchange/errors";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
 import { getAccessGroup, getCaptureMailbox, getMailboxStatistics, getRecipient, listMailboxPermissions, type LookupContext } from "./capture-lookups";

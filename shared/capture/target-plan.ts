@@ -3,7 +3,7 @@
  * found, what would repair it, and what no action of ours can repair. The reconciler turns these into
  * `TargetOutcome`s; `plan` mode stops there, `apply` executes `actions` and plans again on read-back state.
  */
-import type { Finding, OutcomeError, OutcomeStatus, TargetKind } from "../audit/outcome";
+import type { Finding, OutcomeError, OutcomeStatus, TargetKind } from "../domain/outcome";
 import type { CmdletRequest } from "../exchange/transport";
 
 /** One write. Exchange writes are cmdlets; the only Graph write is blocking the capture mailbox's sign-in. */

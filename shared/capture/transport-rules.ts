@@ -16,7 +16,7 @@
  *
  * The planner never awaits, logs or reads the clock. It never plans a write to an unmanaged rule.
  */
-import type { Finding, OutcomeError } from "../audit/outcome";
+import type { Finding, OutcomeError } from "../domain/outcome";
 import type { CapturePolicy, TransportRuleTemplate } from "./settings";
 import { asFlag, asList, asText, normaliseText, type CaptureAction, type TargetPlan } from "./target-plan";
 

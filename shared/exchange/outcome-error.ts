@@ -1,4 +1,4 @@
-import type { OutcomeError } from "../audit/outcome";
+import type { OutcomeError } from "../domain/outcome";
 import { ensureError, ExchangeError } from "./errors";
 
 /**

@@ -1,4 +1,4 @@
-import type { Finding } from "../audit/outcome";
+import type { Finding } from "../domain/outcome";
 import type { RecordedOutcome } from "../storage/outcome-store";
 
 /**

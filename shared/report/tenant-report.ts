@@ -1,4 +1,4 @@
-import type { Finding, FindingKind, OutcomeError, OutcomeStatus, RunSummary, TargetKind } from "../audit/outcome";
+import type { Finding, FindingKind, OutcomeError, OutcomeStatus, RunSummary, TargetKind } from "../domain/outcome";
 import type { OutcomeStore, RecordedOutcome, TruncatableField } from "../storage/outcome-store";
 
 /**

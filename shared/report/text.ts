@@ -1,4 +1,4 @@
-import type { OutcomeStatus, TargetKind } from "../audit/outcome";
+import type { OutcomeStatus, TargetKind } from "../domain/outcome";
 import type { MailboxHistory, ReportRow, ReportSection, StatusCounts, TenantReport } from "./tenant-report";
 
 /** The report for a terminal: counts first, then the targets that need attention, at most `maxRows` per section. */

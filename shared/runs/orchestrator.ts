@@ -9,7 +9,7 @@ import { applyMailboxChanges, FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK } from
 import { alertTargetKey, isAlertable } from "../alerts/alert-decision";
 import { deliverRunAlerts } from "../alerts/deliver-run-alerts";
 import type { DeferredMailboxChange, MailboxChangeSink } from "../audit/ports";
-import { tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type RunSummary, type TargetOutcome } from "../audit/outcome";
+import { tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type RunSummary, type TargetOutcome } from "../domain/outcome";
 import { runEnforcement } from "../enforcement";
 import { ensureError } from "../exchange/errors";
 import type { Logger } from "../logging";

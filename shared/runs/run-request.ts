@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { parseMailboxIdentities } from "../audit/opath";
-import type { RunMode } from "../audit/outcome";
+import type { RunMode } from "../domain/outcome";
 
 /** Largest accepted request body, in bytes (far above 1,000 addresses of ordinary length). */
 export const MAX_RUN_REQUEST_BYTES = 64 * 1024;

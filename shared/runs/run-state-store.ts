@@ -7,7 +7,7 @@
  */
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
-import type { FindingKind, OutcomeError, OutcomeStatus, RunMode, RunSummary } from "../audit/outcome";
+import type { FindingKind, OutcomeError, OutcomeStatus, RunMode, RunSummary } from "../domain/outcome";
 import { storageStatus } from "../storage/errors";
 import { createTableClient, tableCreator, type TableConnection } from "../storage/table-connection";
 import { compositeKey } from "../storage/table-keys";

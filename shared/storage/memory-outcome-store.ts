@@ -3,7 +3,7 @@
  * (or `apply`) against a real tenant before deploying anything. Nothing outlives the process, so every such run
  * is a full sweep and its evidence is what the command prints (`--json` for all of it).
  */
-import type { RunSummary, TargetOutcome } from "../audit/outcome";
+import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { WatermarkConflictError } from "./errors";
 import type { ListHistoryOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "./outcome-store";
 

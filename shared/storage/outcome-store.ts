@@ -1,4 +1,4 @@
-import type { RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+import type { RunSummary, TargetKind, TargetOutcome } from "../domain/outcome";
 
 /**
  * Port: where runs and per-target outcomes are recorded. The reconciler depends on this interface only;

@@ -8,7 +8,7 @@ import {
 } from "@azure/data-tables";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { FindingKind, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../audit/outcome";
+import type { FindingKind, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../domain/outcome";
 import {
   assertEntityWithinLimits,
   clipJson,

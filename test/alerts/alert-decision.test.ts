@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { TargetOutcome } from "../../shared/audit/outcome";
+import type { TargetOutcome } from "../../shared/domain/outcome";
 import {
   decideAlerts,
   RUN_ALERT_KEY,

@@ -1,4 +1,4 @@
-import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/audit/outcome";
+import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/domain/outcome";
 import type { AlertChannelName, AlertTargetState } from "../../shared/alerts/alert-decision";
 import { alertTargetKey } from "../../shared/alerts/alert-decision";
 

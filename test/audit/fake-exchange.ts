@@ -6,7 +6,7 @@ import { ensureError, ExchangeError } from "../../shared/exchange/errors";
 import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
 import type { ObservedBypass, ObservedMailbox } from "../../shared/audit/observed";
 import type { AuditStore } from "../../shared/audit/ports";
-import type { RunSummary, TargetOutcome } from "../../shared/audit/outcome";
+import type { RunSummary, TargetOutcome } from "../../shared/domain/outcome";
 
 const GATED = ["MailItemsAccessed", "Send", "SearchQueryInitiated"];
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { TargetOutcome } from "../../shared/audit/outcome";
+import type { TargetOutcome } from "../../shared/domain/outcome";
 import { ExchangeError } from "../../shared/exchange/errors";
 import { runCapture, type CaptureDeps } from "../../shared/capture/run-capture";
 import { CaptureConfigurationError, defaultCapturePolicy, parseCaptureSettings } from "../../shared/capture/settings";

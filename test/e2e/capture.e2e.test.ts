@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Fault } from "../../emulator/faults";
 import { generateTenant, GENERATED_MAIL_ENABLED_GROUP } from "../../emulator/generate";
 import type { EmulatedTransportRule, EmulatedUser, TenantState } from "../../emulator/tenant-state";
-import type { TargetOutcome } from "../../shared/audit/outcome";
+import type { TargetOutcome } from "../../shared/domain/outcome";
 import { runCapture } from "../../shared/capture/run-capture";
 import { parseCaptureSettings, type CaptureSettings } from "../../shared/capture/settings";
 import { RestExchangeTransport } from "../../shared/exchange/rest-transport";

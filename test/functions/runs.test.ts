@@ -4,7 +4,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import type { RunSummary } from "../../shared/audit/outcome";
+import type { RunSummary } from "../../shared/domain/outcome";
 import { randomUUID } from "node:crypto";
 import { HttpRequest, InvocationContext, type HttpResponseInit } from "@azure/functions";
 import { QueueClient } from "@azure/storage-queue";

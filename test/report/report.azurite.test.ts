@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HttpRequest, HttpResponse, InvocationContext } from "@azure/functions";
-import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/audit/outcome";
+import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/domain/outcome";
 import { createReportHandler, reportHttp } from "../../functions/report-http";
 import {
   buildTenantReport,

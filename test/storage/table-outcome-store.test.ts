@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TableClient } from "@azure/data-tables";
-import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/audit/outcome";
+import type { OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/domain/outcome";
 import { WatermarkConflictError } from "../../shared/storage/errors";
 import type { RecordedOutcome } from "../../shared/storage/outcome-store";
 import { TableOutcomeStore, type OutcomeTableNames } from "../../shared/storage/table-outcome-store";
