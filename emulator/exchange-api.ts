@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { CmdletFailure, type CmdletDefinition } from "./cmdlet";
 import { rbacRefusal } from "./cmdlets/roles";
 import type { CallLog } from "./call-log";
-import type { FaultInjector, StatusFault } from "./faults";
+import { loseProperty, type FaultInjector, type LossyWriteFault, type StatusFault } from "./faults";
 import { HELD, headerValue, requestHeaders, jsonAnswer, preferredPageSize, project, selectList, withCorrelation, type HttpAnswer } from "./http-answer";
 import type { TenantState } from "./tenant-state";
 
@@ -165,14 +165,14 @@ export class ExchangeApi {
       if (!parameterRecord) return invalidRequest("CmdletInput.Parameters must be an object.");
       parameters = parameterRecord;
       const target = { cmdlet: cmdletName, parameters, viaBatch: request.viaBatch };
-      const fault = this.#options.faults.take(target);
+      const fault = this.#options.faults.takeBeforeExecution(target);
       if (fault?.kind === "timeout") return HELD;
-      if (fault) return faultAnswer(fault);
+      if (fault && fault.kind !== "lossy") return faultAnswer(fault);
       await delay(this.#options.faults.nextDelayInMs());
       if (skipToken !== null) return this.#continuePaging(skipToken, cmdletName, request.url);
       const misrouted = this.#misrouted(cmdletName, request);
       if (misrouted) return misrouted;
-      const executed = this.#execute(cmdletName, parameters, request);
+      const executed = fault?.kind === "lossy" ? this.#executeLossy(fault, cmdletName, parameters, request) : this.#execute(cmdletName, parameters, request);
       // The change has landed; the answer may still be lost on the way back.
       const lost = this.#options.faults.take(target, "after");
       if (lost?.kind === "timeout") return HELD;
@@ -283,6 +283,14 @@ export class ExchangeApi {
       }
     }
     return this.invokeCommand({ url, headers: sub.headers, body, viaBatch: true, envelopeHeaders });
+  }
+
+  /** Runs the cmdlet as usual, then loses one property of what it changed; the answer is the real one. */
+  #executeLossy(fault: LossyWriteFault, cmdletName: string, parameters: Record<string, unknown>, request: InvokeRequest): HttpAnswer {
+    const before = structuredClone(this.#options.tenant);
+    const answer = this.#execute(cmdletName, parameters, request);
+    if (answer.status === 200) loseProperty(before, this.#options.tenant, fault.property);
+    return answer;
   }
 
   #execute(cmdletName: string, parameters: Record<string, unknown>, request: InvokeRequest): HttpAnswer {

@@ -1,5 +1,7 @@
+import type { TenantState } from "./tenant-state";
+
 /**
- * Faults injected from tests: throttling and transient failures, held (timed-out) requests, and latency.
+ * Faults injected from tests: throttling and transient failures, held (timed-out) requests, lossy writes, and latency.
  * A fault matches a call by cmdlet name (case-insensitive; `$batch` fails a whole batch envelope; a Graph route such as `GET /v1.0/users/delta`
  * also works), by whether the call is a batch sub-request, and by an optional predicate; it fires `times` times.
  */
@@ -31,7 +33,24 @@ export interface TimeoutFault {
   readonly afterExecution?: boolean;
 }
 
-export type Fault = StatusFault | TimeoutFault;
+/**
+ * A write Exchange acknowledges (its real answer, `WhenChangedUTC` moved) but one property of which does not stick:
+ * the cmdlet runs with all its parameters, then `property` (Exchange's name, as the Get- cmdlets show it) of the
+ * first object the call changed is put back. A list loses one item (the first one the call added: one audit action,
+ * one address, one access right; a permission left with no rights is gone); any other value gets its old value
+ * back (a created object's becomes null). Read-backs then still differ from what was written.
+ */
+export interface LossyWriteFault {
+  readonly kind: "lossy";
+  readonly cmdlet?: string;
+  readonly property: string;
+  readonly times: number;
+  readonly inBatch?: boolean;
+  readonly when?: (call: FaultTarget) => boolean;
+  readonly afterExecution?: undefined;
+}
+
+export type Fault = StatusFault | TimeoutFault | LossyWriteFault;
 
 export interface FaultTarget {
   readonly cmdlet: string;
@@ -84,11 +103,24 @@ export class FaultInjector {
     return latency.min + Math.random() * (latency.max - latency.min);
   }
 
-  /** Consumes and returns the first fault matching the call, if any: before it runs, or (`after`) once it has run. */
-  take(target: FaultTarget, phase: "before" | "after" = "before"): Fault | undefined {
+  /**
+   * Consumes and returns the first status or timeout fault matching the call, if any: before it runs, or (`after`)
+   * once it has run. Lossy-write faults are only taken by `takeBeforeExecution`.
+   */
+  take(target: FaultTarget, phase: "before" | "after" = "before"): StatusFault | TimeoutFault | undefined {
+    return this.#take(target, phase, false) as StatusFault | TimeoutFault | undefined;
+  }
+
+  /** As `take` before a cmdlet runs, lossy-write faults included (only InvokeCommand can honour them). */
+  takeBeforeExecution(target: FaultTarget): Fault | undefined {
+    return this.#take(target, "before", true);
+  }
+
+  #take(target: FaultTarget, phase: "before" | "after", lossy: boolean): Fault | undefined {
     const entry = this.#pending.find(
       ({ fault, remaining }) =>
         remaining > 0 &&
+        (lossy || fault.kind !== "lossy") &&
         (fault.afterExecution ?? false) === (phase === "after") &&
         (fault.cmdlet === undefined || fault.cmdlet.toLowerCase() === target.cmdlet.toLowerCase()) &&
         (fault.inBatch === undefined || fault.inBatch === target.viaBatch) &&
@@ -99,4 +131,50 @@ export class FaultInjector {
     if (entry.remaining === 0) this.#pending.splice(this.#pending.indexOf(entry), 1);
     return entry.fault;
   }
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Puts `property` back on the first object that differs between `before` (a copy of the state taken before the
+ * call) and `after` (the state now); see `LossyWriteFault`. Returns what was lost, or undefined when the call
+ * changed nothing under that name.
+ */
+export function loseProperty(before: TenantState, after: TenantState, property: string): { object: string; was: unknown; now: unknown } | undefined {
+  const singletons: [string, Row, Row][] = [
+    ["OrganizationConfig", before.organizationConfig, after.organizationConfig],
+    ["AdminAuditLogConfig", before.adminAuditLogConfig, after.adminAuditLogConfig],
+    ["TransportConfig", before.transportConfig, after.transportConfig],
+  ];
+  const keyed = <T extends object>(name: string, previous: Iterable<[string, T]>, current: Iterable<[string, T]>): [string, Row | undefined, Row][] => {
+    const old = new Map(previous);
+    return [...current].map(([key, value]) => [`${name} ${key}`, old.get(key) as Row | undefined, value as Row]);
+  };
+  const byGuid = <T extends { Guid: string }>(items: readonly T[]): [string, T][] => items.map((item) => [item.Guid, item]);
+  const permissionKey = (permission: { Identity: string; User: string }): string => `${permission.Identity}|${permission.User}`.toLowerCase();
+  const candidates: [string, Row | undefined, Row][] = [
+    ...singletons,
+    ...keyed("Mailbox", before.mailboxes, after.mailboxes),
+    ...keyed("MailboxAuditBypassAssociation", before.bypassAssociations, after.bypassAssociations),
+    ...keyed("TransportRule", byGuid(before.transportRules), byGuid(after.transportRules)),
+    ...keyed("JournalRule", byGuid(before.journalRules), byGuid(after.journalRules)),
+    ...keyed(
+      "MailboxPermission",
+      before.mailboxPermissions.map((permission) => [permissionKey(permission), permission]),
+      after.mailboxPermissions.map((permission) => [permissionKey(permission), permission]),
+    ),
+  ];
+  for (const [object, previous, current] of candidates) {
+    if (!(property in current)) continue;
+    const now = current[property];
+    const was = previous?.[property];
+    if (JSON.stringify(now) === JSON.stringify(was)) continue;
+    const added = Array.isArray(now) ? now.filter((item: unknown) => !(Array.isArray(was) && was.includes(item))) : [];
+    current[property] = added.length > 0 ? (now as unknown[]).filter((item) => item !== added[0]) : previous ? structuredClone(was) : null;
+    if (object.startsWith("MailboxPermission") && Array.isArray(current[property]) && (current[property] as unknown[]).length === 0) {
+      after.mailboxPermissions = after.mailboxPermissions.filter((permission) => (permission as unknown) !== current);
+    }
+    return { object, was, now: current[property] };
+  }
+  return undefined;
 }
