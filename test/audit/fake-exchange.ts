@@ -35,6 +35,11 @@ export class FakeExchange implements ExchangeTransport {
   readonly dropWrite = new Set<string>();
   /** Identities whose Set-Mailbox lands and then answers with this error (a retried write whose first attempt landed). */
   readonly landThenFail = new Map<string, ExchangeError>();
+  /**
+   * Writes Exchange acknowledges (WhenChangedUTC moves) of which one property does not stick, each used once: the
+   * emulator's lossy-write fault. A list loses the first item the write added, any other value keeps its old one.
+   */
+  readonly lossyWrites: { cmdlet: string; property: string; identity?: string }[] = [];
   /** A cmdlet whose read throws (run-level failure). */
   throwOnRead: string | undefined;
   /** Answers a bypass look-up by identity with every association, as Microsoft documents for a non-existent identity. */
@@ -128,7 +133,19 @@ export class FakeExchange implements ExchangeTransport {
   private write(request: CmdletRequest): void {
     const parameters = request.parameters ?? {};
     const identity = typeof parameters["Identity"] === "string" ? parameters["Identity"] : "";
-    switch (request.cmdlet) {
+    const lossy = this.lossyWrites.findIndex((write) => write.cmdlet === request.cmdlet && (write.identity === undefined || write.identity === identity));
+    if (lossy < 0) return this.writeThrough(request.cmdlet, identity, parameters);
+    const [{ property } = { property: "" }] = this.lossyWrites.splice(lossy, 1);
+    const target = (): Record<string, unknown> | undefined =>
+      request.cmdlet === "Set-Mailbox" ? this.mailboxes.get(identity) : request.cmdlet === "Set-MailboxAuditBypassAssociation" ? this.association(identity) : this.organization;
+    const before = structuredClone(target());
+    this.writeThrough(request.cmdlet, identity, parameters);
+    const after = target();
+    if (before && after) loseProperty(before, after, property);
+  }
+
+  private writeThrough(cmdlet: string, identity: string, parameters: Readonly<Record<string, unknown>>): void {
+    switch (cmdlet) {
       case "Set-OrganizationConfig":
         this.organization.AuditDisabled = parameters["AuditDisabled"] as boolean;
         return;
@@ -143,7 +160,7 @@ export class FakeExchange implements ExchangeTransport {
       case "Set-Mailbox":
         return this.setMailbox(identity, parameters);
       default:
-        throw new Error(`fake: unexpected write ${request.cmdlet}`);
+        throw new Error(`fake: unexpected write ${cmdlet}`);
     }
   }
 
@@ -178,6 +195,14 @@ export class FakeExchange implements ExchangeTransport {
     const lateFailure = this.landThenFail.get(identity);
     if (lateFailure) throw lateFailure;
   }
+}
+
+/** Puts one property back: a list loses the first item the write added, any other value gets its old value. */
+function loseProperty(before: Readonly<Record<string, unknown>>, after: Record<string, unknown>, property: string): void {
+  const was = before[property];
+  const now = after[property];
+  const added = Array.isArray(now) ? now.filter((item: unknown) => !(Array.isArray(was) && was.includes(item))) : [];
+  after[property] = added.length > 0 ? (now as unknown[]).filter((item) => item !== added[0]) : structuredClone(was);
 }
 
 function matchesFilter(mailbox: ObservedMailbox, filter: string): boolean {

@@ -91,12 +91,46 @@ function matches(row: Row, identity: unknown, properties: readonly string[]): bo
 
 const MAILBOX_IDS = ["ExternalDirectoryObjectId", "Guid", "Identity", "Name", "Alias", "PrimarySmtpAddress", "UserPrincipalName"];
 
+/** See `FakeExchange.lossyWrites`. */
+function loseProperty(before: FakeTenant, after: FakeTenant, property: string): void {
+  const byKey = (rows: readonly Row[], keyOf: (row: Row) => string) => new Map(rows.map((row) => [keyOf(row), row]));
+  const guid = (row: Row) => String(row["Guid"]);
+  const permission = (row: Row) => `${String(row["Identity"])}|${String(row["User"])}`.toLowerCase();
+  const pairs: [Row | undefined, Row, boolean][] = [[before.transportConfig, after.transportConfig, false]];
+  for (const [previous, current, keyOf, isPermission] of [
+    [before.rules, after.rules, guid, false],
+    [before.mailboxes, after.mailboxes, guid, false],
+    [before.journalRules, after.journalRules, guid, false],
+    [before.permissions, after.permissions, permission, true],
+  ] as [Row[], Row[], (row: Row) => string, boolean][]) {
+    const old = byKey(previous, keyOf);
+    for (const row of current) pairs.push([old.get(keyOf(row)), row, isPermission]);
+  }
+  for (const [previous, current, isPermission] of pairs) {
+    const now = current[property];
+    const was = previous?.[property];
+    if (!(property in current) || JSON.stringify(now) === JSON.stringify(was)) continue;
+    const added = Array.isArray(now) ? now.filter((item: unknown) => !(Array.isArray(was) && was.includes(item))) : [];
+    current[property] = added.length > 0 ? (now as unknown[]).filter((item) => item !== added[0]) : previous ? structuredClone(was) : null;
+    if (isPermission && Array.isArray(current[property]) && (current[property] as unknown[]).length === 0) {
+      after.permissions = after.permissions.filter((entry) => (entry as unknown) !== current);
+    }
+    return;
+  }
+}
+
 export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
   readonly calls: string[] = [];
   readonly requests: CmdletRequest[] = [];
   readonly writeCalls: string[] = [];
   /** Cmdlet name (lower case) -> error to throw once. */
   readonly failNext = new Map<string, ExchangeError>();
+  /**
+   * Writes acknowledged of which one property does not stick, each used once (the emulator's lossy-write fault):
+   * on the first object the write changed, a list loses the first item it added (a permission left with no
+   * rights is gone), any other value gets its old one back (a created object's becomes null).
+   */
+  readonly lossyWrites: { cmdlet: string; property: string }[] = [];
 
   constructor(readonly tenant: FakeTenant) {}
 
@@ -138,8 +172,11 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
       this.failNext.delete(request.cmdlet.toLowerCase());
       return Promise.reject(failure);
     }
+    const lossy = this.lossyWrites.findIndex((write) => write.cmdlet.toLowerCase() === request.cmdlet.toLowerCase());
+    const before = lossy >= 0 ? structuredClone(this.tenant) : undefined;
     try {
       const value = this.handle(request.cmdlet, { ...(request.parameters ?? {}) });
+      if (before) loseProperty(before, this.tenant, this.lossyWrites.splice(lossy, 1)[0]?.property ?? "");
       return Promise.resolve({ value: structuredClone(value) as T[], warnings: [] });
     } catch (error) {
       return Promise.reject(ensureError(error));
