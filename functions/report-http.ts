@@ -1,32 +1,45 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { z } from "zod";
-import { loadConfig } from "../shared/config";
+import { loadConfig, type LogLevel } from "../shared/config";
 import { createInvocationLogger } from "../shared/logging";
 import { isMailboxIdentifier, reportChunks, type ReportRequest } from "../shared/report";
+import { callerPolicy, checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerPolicy } from "../shared/runs/caller-check";
+import { isRunId } from "../shared/runs/run-request";
 import { createRuntime } from "../shared/runtime";
 import type { OutcomeStore } from "../shared/storage/outcome-store";
 
 /**
  * `GET /api/report?format=json|csv[&tenant=<tenant>][&mailbox=<GUID or SMTP address>][&runId=<run>]`: the latest
- * recorded state of every target (or one mailbox's history) for auditors. Function-key protected. The body streams
- * from the store when the host streams HTTP; otherwise the worker buffers it.
+ * recorded state of every target (or one mailbox's history) for auditors. Function-key protected and, with Entra
+ * caller authentication, open only to callers holding `MailboxAudit.Read` (or Operate). The body streams from the
+ * store when the host streams HTTP; otherwise the worker buffers it.
  */
 
 export interface ReportDependencies {
   readonly store: OutcomeStore;
   /** Tenants this app enforces; a `tenant` parameter must name one of them (case-insensitively). */
   readonly tenants: readonly string[];
+  /** Who may read the report beyond the function key. */
+  readonly callers: CallerPolicy;
+  readonly logLevel: LogLevel;
 }
 
-const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PARAMETERS = ["format", "tenant", "mailbox", "runId"] as const;
+/** Read by the Functions host (a function key in the URL), never by the report. */
+const HOST_PARAMETERS = ["code"];
+const CONTROL_CHARACTER = /\p{Cc}/u;
+const noControlCharacters = (value: string): boolean => !CONTROL_CHARACTER.test(value);
 
 const querySchema = z
   .object({
     format: z.enum(["json", "csv"], { error: "must be json or csv" }).default("json"),
-    tenant: z.string().max(256).optional(),
-    mailbox: z.string().refine(isMailboxIdentifier, "must be a mailbox object id (GUID) or an SMTP address").optional(),
-    runId: z.string().regex(RUN_ID, "must be a run id").optional(),
+    tenant: z.string().max(256).refine(noControlCharacters, "must not contain control characters").optional(),
+    mailbox: z
+      .string()
+      .refine(noControlCharacters, "must not contain control characters")
+      .refine(isMailboxIdentifier, "must be a mailbox object id (GUID) or an SMTP address")
+      .optional(),
+    runId: z.string().refine(isRunId, "must be a run id").optional(),
   })
   .refine((query) => query.mailbox === undefined || query.runId === undefined, {
     message: "mailbox history covers every run: give mailbox or runId, not both",
@@ -43,6 +56,11 @@ export function parseReportQuery(
   query: URLSearchParams,
   tenants: readonly string[],
 ): { request: ReportRequest; tenantId: string } | { response: HttpResponseInit } {
+  const known: readonly string[] = [...PARAMETERS, ...HOST_PARAMETERS];
+  const unknown = [...new Set(query.keys())].filter((name) => !known.includes(name));
+  if (unknown.length > 0) {
+    return { response: problem(400, `Unknown query parameter: ${unknown.join(", ")} (known: ${PARAMETERS.join(", ")})`) };
+  }
   const repeated = PARAMETERS.filter((name) => query.getAll(name).length > 1);
   if (repeated.length > 0) return { response: problem(400, `Repeated query parameter: ${repeated.join(", ")}`) };
   const parsed = querySchema.safeParse(
@@ -73,11 +91,17 @@ export function createReportHandler(
   dependencies: () => Promise<ReportDependencies>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context): Promise<HttpResponseInit> => {
-    const { store, tenants } = await dependencies();
+    const { store, tenants, callers, logLevel } = await dependencies();
+    const caller = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), callers, "read");
+    if (!caller.allowed) {
+      const log = createInvocationLogger(context, {}, logLevel);
+      log[caller.cause === "configuration" ? "error" : "warn"]({ access: "read", reason: caller.reason }, "caller refused");
+      return problem(403, caller.reason);
+    }
     const parsed = parseReportQuery(request.query, tenants);
     if ("response" in parsed) return parsed.response;
     const { tenantId, request: reportRequest } = parsed;
-    const logger = createInvocationLogger(context, { tenant: tenantId });
+    const logger = createInvocationLogger(context, { tenant: tenantId }, logLevel);
     if (reportRequest.runId !== undefined && !(await store.getRun(tenantId, reportRequest.runId))) {
       return problem(404, `runId: no run ${reportRequest.runId} is recorded for this tenant`);
     }
@@ -110,8 +134,14 @@ let runtimeDependencies: Promise<ReportDependencies> | undefined;
 /** The production dependencies: configuration and clients built once per process, on first use. */
 function productionDependencies(): Promise<ReportDependencies> {
   runtimeDependencies ??= (async () => {
-    const runtime = await createRuntime(loadConfig(process.env));
-    return { store: runtime.store, tenants: [runtime.config.tenantId] };
+    const config = loadConfig(process.env);
+    const runtime = await createRuntime(config);
+    return {
+      store: runtime.store,
+      tenants: [runtime.config.tenantId],
+      callers: callerPolicy(config.runs.allowedCallerObjectIds, process.env),
+      logLevel: config.logLevel,
+    };
   })().catch((error: unknown) => {
     runtimeDependencies = undefined;
     throw error;

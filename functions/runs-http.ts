@@ -1,12 +1,13 @@
 /**
  * `POST /api/runs` starts a run (202 + run id + status URL) and `GET /api/runs/{runId}` reports it. Function key
- * (authLevel 'function'), plus the Entra ID caller check when ALLOWED_CALLER_OBJECT_IDS is set.
+ * (authLevel 'function'), plus, with Entra caller authentication, an Easy Auth principal holding the app role:
+ * `MailboxAudit.Operate` to start a run, `MailboxAudit.Read` (or Operate) to read one (docs/security.md).
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
-import { createInvocationLogger } from "../shared/logging";
-import { checkCaller, CLIENT_PRINCIPAL_HEADER } from "../shared/runs/caller-check";
+import { createInvocationLogger, type Logger } from "../shared/logging";
+import { callerPolicy, checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerAccess } from "../shared/runs/caller-check";
 import { RunInProgressError, startRun } from "../shared/runs/orchestrator";
-import { MAX_RUN_REQUEST_BYTES, parseRunRequest, RunRequestError } from "../shared/runs/run-request";
+import { isJsonContentType, isRunId, MAX_RUN_REQUEST_BYTES, parseRunRequest, RunRequestError } from "../shared/runs/run-request";
 import { runsApp, type RunsApp } from "../shared/runs/runs-app";
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
@@ -17,9 +18,12 @@ function statusUrl(request: HttpRequest, runId: string): string {
   return new URL(`/api/runs/${encodeURIComponent(runId)}`, request.url).toString();
 }
 
-function refuseCaller(request: HttpRequest, runs: RunsApp): HttpResponseInit | undefined {
-  const check = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), runs.config.runs.allowedCallerObjectIds);
-  return check.allowed ? undefined : json(403, { error: "Forbidden", message: check.reason });
+function refuseCaller(request: HttpRequest, runs: RunsApp, access: CallerAccess, logger: Logger): HttpResponseInit | undefined {
+  const policy = callerPolicy(runs.config.runs.allowedCallerObjectIds, process.env);
+  const check = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), policy, access);
+  if (check.allowed) return undefined;
+  logger[check.cause === "configuration" ? "error" : "warn"]({ access, reason: check.reason }, "caller refused");
+  return json(403, { error: "Forbidden", message: check.reason });
 }
 
 /** Reads at most MAX_RUN_REQUEST_BYTES + 1 bytes: an oversized body is refused without buffering it whole. */
@@ -41,8 +45,11 @@ async function readBody(request: HttpRequest): Promise<string> {
 export async function postRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runs = await runsApp();
   const logger = createInvocationLogger(context, {}, runs.config.logLevel);
-  const refused = refuseCaller(request, runs);
+  const refused = refuseCaller(request, runs, "operate", logger);
   if (refused) return refused;
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    return json(415, { error: "UnsupportedMediaType", message: "content-type: must be application/json" });
+  }
   let parsed;
   try {
     parsed = parseRunRequest(await readBody(request));
@@ -80,12 +87,15 @@ export async function postRun(request: HttpRequest, context: InvocationContext):
 
 export async function getRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runs = await runsApp();
-  const refused = refuseCaller(request, runs);
+  const logger = createInvocationLogger(context, {}, runs.config.logLevel);
+  const refused = refuseCaller(request, runs, "read", logger);
   if (refused) return refused;
   const runId = request.params["runId"] ?? "";
-  const record = runId ? await runs.runState.find(runId) : undefined;
+  if (!isRunId(runId)) return json(404, { error: "NotFound", message: "runId: not a run id" });
+  const tenantIds = runs.config.runs.tenants.map((tenant) => tenant.tenantId);
+  const record = await runs.runState.find(tenantIds, runId);
   if (!record) return json(404, { error: "NotFound", message: `No run ${runId}` });
-  createInvocationLogger(context, { runId, tenant: record.tenantId }, runs.config.logLevel).debug("run status read");
+  logger.debug({ runId, tenant: record.tenantId }, "run status read");
   const itemsDone = record.status === "dispatched" ? (await runs.runState.listItems(record.tenantId, record.runId)).length : undefined;
   const { etag, ...run } = record;
   void etag; // storage detail, not part of the API

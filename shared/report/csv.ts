@@ -4,8 +4,8 @@ import type { RecordedOutcome } from "../storage/outcome-store";
 /**
  * CSV rendering of recorded outcomes: RFC 4180 (every field quoted, quotes doubled, CRLF record ends) and safe to
  * open in a spreadsheet. Display names, rule names and error messages come from the tenant and may be hostile: a
- * field starting with a formula trigger (`=`, `+`, `-`, `@`, tab, CR, NUL) gets a leading `'`, which Excel and
- * LibreOffice read as "text", as OWASP and ASVS 1.2.10 recommend.
+ * field starting with a formula trigger (`=`, `+`, `-`, `@`, also after leading whitespace, which spreadsheets skip;
+ * or tab, CR, NUL) gets a leading `'`, which Excel and LibreOffice read as "text", as OWASP and ASVS 1.2.10 recommend.
  */
 
 export const OUTCOME_CSV_COLUMNS = [
@@ -22,7 +22,7 @@ export const OUTCOME_CSV_COLUMNS = [
   "runStartedAt",
 ] as const;
 
-const FORMULA_TRIGGER = /^[=+\-@\t\r\0]/;
+const FORMULA_TRIGGER = /^(?:[\t\r\0]|\s*[=+\-@])/;
 const RECORD_END = "\r\n";
 
 /** One field: neutralised against formula injection, then quoted. */

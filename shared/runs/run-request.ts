@@ -11,6 +11,25 @@ export const MAX_RUN_REQUEST_BYTES = 64 * 1024;
 /** Most mailboxes one request may name. */
 export const MAX_RUN_MAILBOXES = 1_000;
 
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/** True for a string shaped like a run id (the orchestrator's `<ISO time>-<hex>`, or a recorded run's id). */
+export function isRunId(value: string): boolean {
+  return RUN_ID.test(value);
+}
+
+/**
+ * True for `application/json`, with no charset or UTF-8. Anything else is refused (415): a browser sends
+ * `text/plain` and form bodies cross-site without a preflight, `application/json` never.
+ */
+export function isJsonContentType(value: string | null): boolean {
+  const [mediaType = "", ...parameters] = (value ?? "").split(";").map((part) => part.trim().toLowerCase());
+  return (
+    mediaType === "application/json" &&
+    parameters.every((parameter) => !parameter.startsWith("charset=") || /^charset="?utf-8"?$/.test(parameter))
+  );
+}
+
 export interface RunRequest {
   readonly mode: RunMode;
   /** Every mailbox of the tenant, or the named ones (SMTP addresses / UPNs / GUIDs). */
@@ -36,6 +55,45 @@ const bodySchema = z.strictObject({
   tenant: z.string().min(1).max(256).optional(),
 });
 
+interface ObjectFrame {
+  readonly keys: Set<string>;
+  expectingKey: boolean;
+}
+
+/** End index (exclusive) of the JSON string starting with the quote at `start`. */
+function stringEnd(text: string, start: number): number {
+  let index = start + 1;
+  while (text[index] !== '"') index += text[index] === "\\" ? 2 : 1;
+  return index + 1;
+}
+
+/**
+ * The first key repeated within one object of `text`, which must be valid JSON (parse it first). `JSON.parse` keeps
+ * the last of repeated keys, so `{"mode":"plan","mode":"apply"}` would run as apply while a reviewer, a log line or
+ * a proxy reads plan: such a body is refused. Keys are compared decoded (`"mode"` and `"\u006dode"` are the same).
+ */
+function findDuplicateKey(text: string): string | undefined {
+  const frames: (ObjectFrame | "array")[] = [];
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    const frame = frames[frames.length - 1];
+    if (char === '"') {
+      const end = stringEnd(text, index);
+      if (frame !== undefined && frame !== "array" && frame.expectingKey) {
+        const key = JSON.parse(text.slice(index, end)) as string;
+        if (frame.keys.has(key)) return key;
+        frame.keys.add(key);
+        frame.expectingKey = false;
+      }
+      index = end - 1;
+    } else if (char === "{") frames.push({ keys: new Set(), expectingKey: true });
+    else if (char === "[") frames.push("array");
+    else if (char === "}" || char === "]") frames.pop();
+    else if (char === "," && frame !== undefined && frame !== "array") frame.expectingKey = true;
+  }
+  return undefined;
+}
+
 /** A request that must be refused with 400; `problems` lists every reason. */
 export class RunRequestError extends Error {
   override readonly name = "RunRequestError";
@@ -55,6 +113,8 @@ export function parseRunRequest(bodyText: string): RunRequest {
   } catch {
     throw new RunRequestError(["body: not valid JSON"]);
   }
+  const duplicate = findDuplicateKey(bodyText);
+  if (duplicate !== undefined) throw new RunRequestError([`body: the key ${JSON.stringify(duplicate.slice(0, 64))} appears more than once`]);
   const parsed = bodySchema.safeParse(json);
   if (!parsed.success) {
     throw new RunRequestError(parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`));

@@ -129,12 +129,11 @@ export class RunStateStore {
     }
   }
 
-  /** A run by id alone (for `GET /api/runs/{id}`): one query across tenants. */
-  async find(runId: string): Promise<(RunRecord & { etag: string }) | undefined> {
-    await this.ensure();
-    const rowKey = compositeKey(runId);
-    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`RowKey eq ${rowKey} and runId eq ${runId}` } })) {
-      return fromEntity(entity);
+  /** A run by id in any of `tenantIds` (for `GET /api/runs/{id}`): one point read per tenant, never a table scan. */
+  async find(tenantIds: readonly string[], runId: string): Promise<(RunRecord & { etag: string }) | undefined> {
+    for (const tenantId of tenantIds) {
+      const record = await this.get(tenantId, runId);
+      if (record) return record;
     }
     return undefined;
   }

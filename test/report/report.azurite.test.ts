@@ -413,7 +413,12 @@ describe("report against Azurite", () => {
   });
 
   describe("GET /api/report", () => {
-    const handler = createReportHandler(async () => ({ store: await store(), tenants: [TENANT] }));
+    const handler = createReportHandler(async () => ({
+      store: await store(),
+      tenants: [TENANT],
+      callers: { mode: "function-key", allowedObjectIds: [], easyAuthEnabled: false },
+      logLevel: "silent",
+    }));
     const get = async (query: string) => {
       const init = await handler(
         new HttpRequest({ method: "GET", url: `http://localhost/api/report${query}` }),
