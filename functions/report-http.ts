@@ -2,14 +2,14 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import { z } from "zod";
 import { loadConfig, type LogLevel } from "../shared/config";
 import { createInvocationLogger } from "../shared/logging";
-import { isMailboxIdentifier, reportChunks, type ReportRequest } from "../shared/report";
+import { isMailboxIdentifier, REPORT_CSP_HEADER, reportChunks, type ReportRequest } from "../shared/report";
 import { callerPolicy, checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerPolicy } from "../shared/runs/caller-check";
 import { isRunId } from "../shared/runs/run-request";
 import { createRuntime } from "../shared/runtime";
 import type { OutcomeStore } from "../shared/storage/outcome-store";
 
 /**
- * `GET /api/report?format=json|csv[&tenant=<tenant>][&mailbox=<GUID or SMTP address>][&runId=<run>]`: the latest
+ * `GET /api/report?format=json|csv|html[&tenant=<tenant>][&mailbox=<GUID or SMTP address>][&runId=<run>]`: the latest
  * recorded state of every target (or one mailbox's history) for auditors. Function-key protected and, with Entra
  * caller authentication, open only to callers holding `MailboxAudit.Read` (or Operate). The body streams from the
  * store when the host streams HTTP; otherwise the worker buffers it.
@@ -32,7 +32,7 @@ const noControlCharacters = (value: string): boolean => !CONTROL_CHARACTER.test(
 
 const querySchema = z
   .object({
-    format: z.enum(["json", "csv"], { error: "must be json or csv" }).default("json"),
+    format: z.enum(["json", "csv", "html"], { error: "must be json, csv or html" }).default("json"),
     tenant: z.string().max(256).refine(noControlCharacters, "must not contain control characters").optional(),
     mailbox: z
       .string()
@@ -113,6 +113,14 @@ export function createReportHandler(
     const body = encoded(reportChunks(store, tenantId, { ...reportRequest, now }));
     if (reportRequest.format === "json") {
       return { status: 200, headers: { "content-type": "application/json; charset=utf-8" }, body };
+    }
+    if (reportRequest.format === "html") {
+      const headers = {
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": REPORT_CSP_HEADER,
+        "x-content-type-options": "nosniff",
+      };
+      return { status: 200, headers, body };
     }
     const subject = reportRequest.mailbox === undefined ? "tenant" : "mailbox-history";
     const stamp = now.toISOString().replace(/[:.]/g, "-");

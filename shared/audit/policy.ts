@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import defaultPolicyJson from "../../policy/audit-baseline.v1.json";
+import { controlsSchema } from "../domain/controls";
 import { LOGON_TYPES, isPolicyAction, type LogonType } from "./audit-actions";
 
 const actionList = z.array(z.string().min(1));
@@ -46,6 +47,8 @@ export const auditPolicySchema = z
       fullSweepIntervalInDays: z.number().positive().default(7),
       watermarkOverlapInMinutes: z.number().min(0).default(15),
     }),
+    /** The published controls this policy's outcomes evidence (the report's control view). */
+    controls: controlsSchema,
   })
   .superRefine((policy, context) => {
     for (const logonType of LOGON_TYPES) {

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import defaultPolicyJson from "../../policy/capture.v1.json";
+import { controlsSchema } from "../domain/controls";
 
 /** A configuration problem that makes the whole capture run meaningless (not one target's failure). */
 export class CaptureConfigurationError extends Error {
@@ -54,6 +55,8 @@ const capturePolicySchema = z
       messagesReceivedPerHour: z.number().int().positive(),
       ruleChangeDelayInMinutes: z.number().int().nonnegative(),
     }),
+    /** The published controls the capture outcomes evidence (the report's control view). */
+    controls: controlsSchema,
   })
   .superRefine((policy, context) => {
     if (!policy.comments.toLowerCase().includes(policy.marker.toLowerCase())) {

@@ -1,10 +1,14 @@
+import { defaultAuditPolicy } from "../audit/policy";
+import { defaultCapturePolicy } from "../capture/settings";
+import type { ControlMapping } from "../domain/controls";
 import type { OutcomeStore } from "../storage/outcome-store";
 import { OUTCOME_CSV_HEADER, outcomeCsvRecord } from "./csv";
+import { renderHtmlHistory, renderHtmlReport } from "./html";
 import { JSON_REPORT_HEAD, jsonOutcome, jsonReportTail } from "./json";
 import { mailboxHistory, streamTenantReport, type MailboxHistory, type TenantReport } from "./tenant-report";
 import { renderTextHistory, renderTextReport } from "./text";
 
-export type ReportFormat = "text" | "json" | "csv";
+export type ReportFormat = "text" | "json" | "csv" | "html";
 
 export interface ReportRequest {
   readonly format: ReportFormat;
@@ -14,6 +18,13 @@ export interface ReportRequest {
   readonly runId?: string;
   /** Report time; default now. */
   readonly now?: Date;
+  /** The control mapping of the policies in force; default: the shipped policies' (`shippedControls`). */
+  readonly controls?: readonly ControlMapping[];
+}
+
+/** The control mapping of the shipped audit baseline and capture policy. */
+export function shippedControls(): ControlMapping[] {
+  return [...defaultAuditPolicy().controls, ...defaultCapturePolicy.controls];
 }
 
 export type ReportResult =
@@ -33,12 +44,14 @@ export async function* reportChunks(
     const history = await mailboxHistory(store, tenantId, request.mailbox);
     if (request.format === "json") yield `${JSON.stringify(history, null, 2)}\n`;
     else if (request.format === "csv") yield [OUTCOME_CSV_HEADER, ...history.entries.map(outcomeCsvRecord)].join("");
+    else if (request.format === "html") yield renderHtmlHistory(history);
     else yield renderTextHistory(history);
     return { kind: "mailbox", history };
   }
   const stream = streamTenantReport(store, tenantId, {
     now: request.now ?? new Date(),
     ...(request.runId !== undefined && { runId: request.runId }),
+    controls: request.controls ?? shippedControls(),
     // CSV carries no summary: do not read histories only to drop them.
     ...(request.format === "csv" && { failingSinceLookups: 0 }),
   });
@@ -49,6 +62,7 @@ export async function* reportChunks(
     if (next.done) {
       if (request.format === "json") yield jsonReportTail(next.value);
       if (request.format === "text") yield renderTextReport(next.value);
+      if (request.format === "html") yield renderHtmlReport(next.value);
       return { kind: "tenant", report: next.value };
     }
     if (request.format === "json") yield jsonOutcome(next.value, index);

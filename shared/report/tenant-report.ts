@@ -1,5 +1,7 @@
+import type { ControlMapping } from "../domain/controls";
 import type { Finding, FindingKind, OutcomeError, OutcomeStatus, RunSummary, TargetKind } from "../domain/outcome";
 import type { OutcomeStore, RecordedOutcome, TruncatableField } from "../storage/outcome-store";
+import { ControlTally, controlsOf, type ControlRow } from "./controls";
 
 /**
  * The tenant report: the latest recorded state of every target, summarised for people and auditors. Built in one
@@ -24,6 +26,13 @@ export interface ReportRow {
   readonly error?: OutcomeError;
   /** Fields the store shortened to fit its limits. */
   readonly truncated?: readonly TruncatableField[];
+  /** The controls (`framework id`) that this row's findings, or its failure, bear on. */
+  readonly controls?: readonly string[];
+}
+
+/** A capture target (mailbox or rule) with its settings as last read from Exchange. */
+export interface CaptureRow extends ReportRow {
+  readonly state?: Readonly<Record<string, unknown>>;
 }
 
 export interface FailureRow extends ReportRow {
@@ -40,6 +49,14 @@ export interface FailureRow extends ReportRow {
 export interface ReportSection<Row extends ReportRow = ReportRow> {
   readonly total: number;
   readonly rows: readonly Row[];
+}
+
+/** The mailboxes missing the same licence-gated actions on the same setting. */
+export interface LicenceGapGroup extends ReportSection {
+  /** The setting, e.g. `AuditOwner`. */
+  readonly setting: string;
+  /** The actions the licence does not cover, e.g. `MailItemsAccessed, Send` (empty: Exchange refused them). */
+  readonly actions: readonly string[];
 }
 
 export type StatusCounts = Record<OutcomeStatus, number>;
@@ -66,9 +83,15 @@ export interface TenantReport {
   /** Exempt targets and partial exemptions, with the allow-list reasons in the findings' messages. */
   readonly exemptions: ReportSection;
   readonly licenceGaps: ReportSection;
+  /** The licence gaps grouped by setting and missing actions, largest group first. */
+  readonly licenceGapGroups: readonly LicenceGapGroup[];
   readonly substitutions: ReportSection;
   /** Things outside the product's control that defeat the policy (capture: shadowing transport rules, capacity). */
   readonly hazards: ReportSection;
+  /** Every capture target: the capture mailbox and the transport or journal rules. */
+  readonly capture: ReportSection<CaptureRow>;
+  /** Every control of the policies' mapping with the evidence the targets give of it. */
+  readonly controls: readonly ControlRow[];
   /** Targets with a field the store shortened; their full values are not available. */
   readonly truncatedTargets: number;
 }
@@ -85,6 +108,8 @@ export interface TenantReportOptions {
   readonly failingSinceLookups?: number;
   /** History entries read per failed target; default 20. */
   readonly historyDepth?: number;
+  /** The control mapping of the policies in force (their `controls` sections); default none. */
+  readonly controls?: readonly ControlMapping[];
 }
 
 const DEFAULT_ROW_LIMIT = 500;
@@ -96,7 +121,9 @@ export function emptyStatusCounts(): StatusCounts {
   return { compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 };
 }
 
-function reportRow(outcome: RecordedOutcome, findings: readonly Finding[]): ReportRow {
+const CAPTURE_KINDS: ReadonlySet<TargetKind> = new Set(["capture-mailbox", "transport-rule", "journal-rule"]);
+
+function reportRow(outcome: RecordedOutcome, findings: readonly Finding[], controls: readonly string[]): ReportRow {
   return {
     kind: outcome.kind,
     targetId: outcome.targetId,
@@ -108,6 +135,7 @@ function reportRow(outcome: RecordedOutcome, findings: readonly Finding[]): Repo
     findings,
     ...(outcome.error && { error: outcome.error }),
     ...(outcome.truncated.length > 0 && { truncated: outcome.truncated }),
+    ...(controls.length > 0 && { controls }),
   };
 }
 
@@ -126,6 +154,27 @@ class SectionBuilder<Row extends ReportRow = ReportRow> {
 
 const ofKind = (outcome: RecordedOutcome, kind: FindingKind): Finding[] =>
   outcome.findings.filter((finding) => finding.kind === kind);
+
+/** Groups licence-gap rows by setting and missing actions, each group's rows bounded like a section. */
+class LicenceGapGrouper {
+  private readonly groups = new Map<string, { setting: string; actions: string[]; section: SectionBuilder }>();
+  constructor(private readonly limit: number) {}
+  add(gap: Finding, row: () => ReportRow): void {
+    const actions = Array.isArray(gap.desired) ? gap.desired.map(String).sort() : [];
+    const key = JSON.stringify([gap.setting, actions]);
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { setting: gap.setting, actions, section: new SectionBuilder(this.limit) };
+      this.groups.set(key, group);
+    }
+    group.section.add(row);
+  }
+  build(): LicenceGapGroup[] {
+    return [...this.groups.values()]
+      .map(({ setting, actions, section }) => ({ setting, actions, ...section.build() }))
+      .sort((a, b) => b.total - a.total || a.setting.localeCompare(b.setting));
+  }
+}
 
 /** Builds the tenant report in one pass over the latest state of its targets. */
 export async function buildTenantReport(
@@ -161,6 +210,10 @@ export async function* streamTenantReport(
   const licenceGaps = new SectionBuilder(limit);
   const substitutions = new SectionBuilder(limit);
   const hazards = new SectionBuilder(limit);
+  const capture = new SectionBuilder<CaptureRow>(limit);
+  const gapGroups = new LicenceGapGrouper(limit);
+  const mapping = options.controls ?? [];
+  const controls = new ControlTally(mapping);
   let targets = 0;
   let truncatedTargets = 0;
 
@@ -177,17 +230,22 @@ export async function* streamTenantReport(
     for (const kind of new Set(outcome.findings.map((finding) => finding.kind)))
       byFinding[kind] = (byFinding[kind] ?? 0) + 1;
     if (outcome.truncated.length > 0) truncatedTargets += 1;
+    controls.add(outcome);
 
-    if (outcome.status === "failed") failures.add(() => reportRow(outcome, outcome.findings));
-    if (outcome.status === "drift") drift.add(() => reportRow(outcome, outcome.findings));
+    const row = (findings: readonly Finding[]) => () =>
+      reportRow(outcome, findings, controlsOf(mapping, outcome, findings));
+    if (outcome.status === "failed") failures.add(row(outcome.findings));
+    if (outcome.status === "drift") drift.add(row(outcome.findings));
     const exempted = ofKind(outcome, "exemption");
-    if (outcome.status === "exempt" || exempted.length > 0) exemptions.add(() => reportRow(outcome, exempted));
+    if (outcome.status === "exempt" || exempted.length > 0) exemptions.add(row(exempted));
     const gaps = ofKind(outcome, "licence-gap");
-    if (gaps.length > 0) licenceGaps.add(() => reportRow(outcome, gaps));
+    if (gaps.length > 0) licenceGaps.add(row(gaps));
+    for (const gap of gaps) gapGroups.add(gap, row([gap]));
     const substituted = ofKind(outcome, "substitution");
-    if (substituted.length > 0) substitutions.add(() => reportRow(outcome, substituted));
+    if (substituted.length > 0) substitutions.add(row(substituted));
     const hazardous = ofKind(outcome, "hazard");
-    if (hazardous.length > 0) hazards.add(() => reportRow(outcome, hazardous));
+    if (hazardous.length > 0) hazards.add(row(hazardous));
+    if (CAPTURE_KINDS.has(outcome.kind)) capture.add(() => captureRow(outcome, row(outcome.findings)()));
     yield outcome;
   }
 
@@ -204,10 +262,18 @@ export async function* streamTenantReport(
     drift: drift.build(),
     exemptions: exemptions.build(),
     licenceGaps: licenceGaps.build(),
+    licenceGapGroups: gapGroups.build(),
     substitutions: substitutions.build(),
     hazards: hazards.build(),
+    capture: capture.build(),
+    controls: controls.build(),
     truncatedTargets,
   };
+}
+
+function captureRow(outcome: RecordedOutcome, row: ReportRow): CaptureRow {
+  const state = outcome.after ?? outcome.before;
+  return state === undefined ? row : { ...row, state };
 }
 
 /** Reads the history of the first failed targets (one small partition query each) to date their failures. */

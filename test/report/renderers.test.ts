@@ -214,8 +214,11 @@ describe("renderTextReport", () => {
     drift: { total: 0, rows: [] },
     exemptions: { total: 0, rows: [] },
     licenceGaps: { total: 0, rows: [] },
+    licenceGapGroups: [],
     substitutions: { total: 0, rows: [] },
     hazards: { total: 0, rows: [] },
+    capture: { total: 0, rows: [] },
+    controls: [],
     truncatedTargets: 0,
   };
 

@@ -1,0 +1,164 @@
+/**
+ * A recorded tenant for the HTML report tests (unit and browser): a few runs that converge, one failure with a
+ * hostile display name and error text, drift, an exemption, licence gaps of two kinds and a capture mailbox.
+ */
+import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/domain/outcome";
+import { buildTenantReport, shippedControls, type TenantReport } from "../../shared/report";
+import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
+
+export const TENANT = "contoso.onmicrosoft.com";
+export const HOSTILE_NAME = "<script>window.__pwned=1</script>@contoso.com";
+export const HOSTILE_ERROR = `"><img src=x onerror="window.__pwned=1">`;
+export const STYLE_BREAKER = "</style><b>not bold</b>";
+export const FAILED_REQUEST_ID = "5c0d3f0e-6a1b-4e2c-9d7a-000000000042";
+const GIB = 1024 ** 3;
+
+const counts = (values: Partial<Record<OutcomeStatus, number>>): Record<OutcomeStatus, number> => ({
+  compliant: 0,
+  remediated: 0,
+  drift: 0,
+  exempt: 0,
+  "not-applicable": 0,
+  failed: 0,
+  ...values,
+});
+
+function run(index: number, mode: "plan" | "apply", values: Partial<Record<OutcomeStatus, number>>): RunSummary {
+  const startedAt = `2024-05-0${index}T02:00:00.000Z`;
+  return {
+    runId: `run-${index}`,
+    tenantId: TENANT,
+    mode,
+    scope: index === 1 ? "full" : "incremental",
+    startedAt,
+    finishedAt: `2024-05-0${index}T02:03:00.000Z`,
+    counts: counts(values),
+    exchangeCalls: { "Get-Mailbox": 2 },
+    durationInMs: 180_000,
+  };
+}
+
+const gap = (setting: string, desired: string[]): Finding => ({
+  kind: "licence-gap",
+  setting,
+  desired,
+  message: `${desired.join(", ")} need Audit (Premium); the mailbox's account does not hold it`,
+});
+
+function mailbox(index: number, overrides: Partial<TargetOutcome>): TargetOutcome {
+  return {
+    kind: "mailbox",
+    targetId: `0f0e0d0c-0000-4000-8000-${String(index).padStart(12, "0")}`,
+    displayName: `user${index}@contoso.com`,
+    recipientType: "UserMailbox",
+    status: "compliant",
+    findings: [],
+    ...overrides,
+  };
+}
+
+function outcomes(): TargetOutcome[] {
+  const gaps = Array.from({ length: 6 }, (_, index) =>
+    mailbox(10 + index, {
+      findings: [gap("AuditOwner", ["Send", "MailItemsAccessed"]), ...(index < 2 ? [gap("AuditAdmin", ["Send"])] : [])],
+    }),
+  );
+  return [
+    { kind: "organization", targetId: "organization", displayName: "Contoso", status: "compliant", findings: [] },
+    mailbox(1, { displayName: "adele@contoso.com" }),
+    mailbox(2, {
+      displayName: HOSTILE_NAME,
+      status: "failed",
+      findings: [
+        {
+          kind: "drift",
+          setting: "AuditOwner",
+          current: ["Update"],
+          desired: ["Update", "MailboxLogin"],
+          message: "missing MailboxLogin",
+        },
+      ],
+      error: { code: "InvalidOperationException", message: HOSTILE_ERROR, requestId: FAILED_REQUEST_ID, status: 400 },
+    }),
+    mailbox(3, {
+      displayName: STYLE_BREAKER,
+      recipientType: "SharedMailbox",
+      status: "drift",
+      findings: [
+        {
+          kind: "drift",
+          setting: "AuditLogAgeLimit",
+          current: "90.00:00:00",
+          desired: "180.00:00:00",
+          message: "AuditLogAgeLimit below the policy",
+        },
+      ],
+    }),
+    mailbox(4, {
+      displayName: "room1@contoso.com",
+      recipientType: "RoomMailbox",
+      status: "remediated",
+      findings: [{ kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "auditing off" }],
+    }),
+    ...gaps,
+    {
+      kind: "bypass-association",
+      targetId: "svc-backup",
+      displayName: "svc-backup",
+      status: "exempt",
+      findings: [
+        {
+          kind: "exemption",
+          setting: "AuditBypassEnabled",
+          current: true,
+          message: "Allow-listed: backup service account (change CHG-1234)",
+        },
+      ],
+    },
+    {
+      kind: "capture-mailbox",
+      targetId: "0f0e0d0c-0000-4000-8000-0000000000ca",
+      displayName: "soc-capture@contoso.onmicrosoft.com",
+      recipientType: "SharedMailbox",
+      status: "compliant",
+      findings: [],
+      before: {
+        FullAccess: ["SOC Analysts"],
+        TotalItemSizeInBytes: 12 * GIB,
+        ItemCount: 81234,
+        QuotaInBytes: 50 * GIB,
+      },
+    },
+    {
+      kind: "transport-rule",
+      targetId: "mailbox-audit-enforcer: capture all mail",
+      displayName: "mailbox-audit-enforcer: capture all mail",
+      status: "compliant",
+      findings: [],
+    },
+  ];
+}
+
+/** The recorded tenant: five runs (a plan, then nightly applies converging), the latest state as above. */
+export async function fixtureStore(): Promise<MemoryOutcomeStore> {
+  const store = new MemoryOutcomeStore();
+  const runs = [
+    run(1, "plan", { compliant: 3, drift: 10, exempt: 1 }),
+    run(2, "apply", { compliant: 3, remediated: 8, drift: 1, failed: 1, exempt: 1 }),
+    run(3, "apply", { compliant: 11, drift: 1, failed: 1, exempt: 1 }),
+    run(4, "apply", { compliant: 11, remediated: 1, drift: 1, failed: 1, exempt: 1 }),
+    run(5, "apply", { compliant: 10, remediated: 1, drift: 1, failed: 1, exempt: 1 }),
+  ];
+  for (const summary of runs) await store.recordRun(summary);
+  const failed = outcomes().filter((outcome) => outcome.status === "failed");
+  for (const summary of runs.slice(2, 4)) await store.recordOutcomes(TENANT, summary.runId, summary.startedAt, failed);
+  await store.recordOutcomes(TENANT, "run-5", "2024-05-05T02:00:00.000Z", outcomes());
+  return store;
+}
+
+export async function fixtureReport(): Promise<TenantReport> {
+  return buildTenantReport(await fixtureStore(), TENANT, {
+    now: new Date("2024-05-05T06:00:00.000Z"),
+    controls: shippedControls(),
+  });
+}
