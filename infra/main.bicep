@@ -73,6 +73,24 @@ param logRetentionInDays int = 90
 @description('Hours without a completed run before the missed-run alert fires (the nightly cadence plus slack).')
 param missedRunToleranceInHours int = 26
 
+@description('Client id of the API app registration (infra/tenant-setup/Register-ApiApplication.ps1). Set: App Service Authentication (Entra ID) refuses unauthenticated requests and callers need the MailboxAudit.Read/Operate app roles. Empty: the function key alone.')
+param apiClientId string = ''
+
+@description('Optional, with apiClientId: comma-separated Entra object ids; a caller must also be listed.')
+param allowedCallerObjectIds string = ''
+
+@description('The deploying administrator (azd sets AZURE_PRINCIPAL_ID): gets Storage Table Data Reader, so `mailbox-audit report` reads production with their own identity. Empty: no grant.')
+param principalId string = ''
+
+@allowed(['User', 'Group', 'ServicePrincipal'])
+@description('Kind of principalId (azd sets AZURE_PRINCIPAL_TYPE).')
+param principalType string = 'User'
+
+@description('Private networking: the VNet address space (a /24 or larger). Set: VNet integration for the app, private endpoints for storage and Key Vault, their public endpoints disabled. Empty: public endpoints (Entra ID only).')
+param privateNetworkAddressPrefix string = ''
+
+var privateNetworking = !empty(privateNetworkAddressPrefix)
+var publicNetworkAccess = privateNetworking ? 'Disabled' : 'Enabled'
 var alertEmails = empty(alertEmailReceivers) ? [] : split(replace(alertEmailReceivers, ' ', ''), ',')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -125,6 +143,7 @@ module storage 'modules/storage.bicep' = {
     name: names.storage
     location: location
     tags: tags
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -137,6 +156,30 @@ module keyVault 'modules/key-vault.bicep' = {
     tags: tags
     alertWebhookSecretName: alertWebhookSecretName
     alertWebhookUrl: alertWebhookUrl
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+
+module network 'modules/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    namePrefix: resourceToken
+    location: location
+    tags: tags
+    addressPrefix: privateNetworkAddressPrefix
+    storageAccountId: storage.outputs.id
+    keyVaultId: keyVault.outputs.id
+  }
+}
+
+module operatorAccess 'modules/operator-access.bicep' = if (!empty(principalId)) {
+  name: 'operator-access'
+  scope: rg
+  params: {
+    principalId: principalId
+    principalType: principalType
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -183,6 +226,9 @@ module functionApp 'modules/function-app.bicep' = {
     captureMode: captureMode
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    apiClientId: apiClientId
+    allowedCallerObjectIds: allowedCallerObjectIds
+    integrationSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
 }
 
@@ -209,3 +255,6 @@ output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output MANAGED_IDENTITY_NAME string = identity.outputs.name
 output KEY_VAULT_URL string = keyVault.outputs.url
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+// For `mailbox-audit report` with the administrator's own identity (docs/deployment.md).
+output STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output STORAGE_QUEUE_ENDPOINT string = storage.outputs.queueEndpoint

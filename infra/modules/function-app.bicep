@@ -28,8 +28,12 @@ param tenants string = ''
 param alertWebhookFormat string = 'teams'
 @description('Base URL of the app for report links in alerts; default: the app itself.')
 param reportBaseUrl string = ''
-@description('Entra object ids allowed to call /api/runs (with Easy Auth); empty: the function key alone.')
+@description('Optional allow-list of Entra object ids (with apiClientId): a caller must hold the app role and be listed.')
 param allowedCallerObjectIds string = ''
+@description('Client id of the API app registration (Register-ApiApplication.ps1). Set: App Service Authentication with Entra ID refuses unauthenticated requests and the app requires the MailboxAudit.Read/Operate app roles. Empty: the function key alone.')
+param apiClientId string = ''
+@description('Subnet (delegated to Microsoft.App/environments) for VNet integration; empty: no VNet integration.')
+param integrationSubnetId string = ''
 param runLeaseTtlSeconds int = 900
 param runFanOutThreshold int = 100
 param logLevel string = 'info'
@@ -68,6 +72,8 @@ var appSettings = {
   ALERT_WEBHOOK_FORMAT: alertWebhookFormat
   REPORT_BASE_URL: empty(reportBaseUrl) ? 'https://${appName}.azurewebsites.net' : reportBaseUrl
   ALLOWED_CALLER_OBJECT_IDS: allowedCallerObjectIds
+  // Entra callers exactly when Easy Auth is deployed below: the app then refuses every request if Easy Auth is off.
+  CALLER_AUTH: empty(apiClientId) ? 'function-key' : 'entra'
   RUN_LEASE_TTL_SECONDS: string(runLeaseTtlSeconds)
   RUN_FANOUT_THRESHOLD: string(runFanOutThreshold)
   LOG_LEVEL: logLevel
@@ -109,6 +115,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(integrationSubnetId) ? null : integrationSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -137,6 +144,46 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       runtime: {
         name: 'node'
         version: '22'
+      }
+    }
+  }
+}
+
+// App Service Authentication (Easy Auth) with Entra ID: requests without a valid token for the API are refused with
+// 401 before they reach the app, and the platform strips any x-ms-client-principal header a caller sends, then sets
+// its own. Bearer tokens only (no login flow, no token store, no client secret).
+resource authSettings 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(apiClientId)) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'Return401'
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: apiClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            apiClientId
+            'api://${apiClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
       }
     }
   }

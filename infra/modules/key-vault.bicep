@@ -3,6 +3,9 @@ param name string
 param location string
 param tags object
 param alertWebhookSecretName string
+@allowed(['Enabled', 'Disabled'])
+@description('Disabled with private networking: the app reaches the vault through its private endpoint only.')
+param publicNetworkAccess string = 'Enabled'
 
 @secure()
 param alertWebhookUrl string
@@ -21,7 +24,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -36,4 +39,5 @@ resource alertWebhookSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if 
 }
 
 output name string = vault.name
+output id string = vault.id
 output url string = vault.properties.vaultUri

@@ -3,6 +3,9 @@
 param name string
 param location string
 param tags object
+@allowed(['Enabled', 'Disabled'])
+@description('Disabled with private networking: the app reaches the account through private endpoints only.')
+param publicNetworkAccess string = 'Enabled'
 
 var layout = loadJsonContent('../storage-layout.json')
 
@@ -21,10 +24,10 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     allowBlobPublicAccess: false
     allowCrossTenantReplication: false
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 }
