@@ -63,6 +63,7 @@ export type Latency = number | { readonly min: number; readonly max: number };
 
 export class FaultInjector {
   readonly #pending: { fault: Fault; remaining: number }[] = [];
+  readonly #spentWaiters: (() => void)[] = [];
   #latency: Latency;
 
   constructor(latency: Latency = 0) {
@@ -76,11 +77,22 @@ export class FaultInjector {
     return () => {
       const index = this.#pending.indexOf(entry);
       if (index >= 0) this.#pending.splice(index, 1);
+      this.#notifySpent();
     };
   }
 
   clear(): void {
     this.#pending.length = 0;
+    this.#notifySpent();
+  }
+
+  /** Resolves once every fault added has fired all its times (at once when none is pending): synchronisation for tests. */
+  spent(): Promise<void> {
+    return this.#pending.length === 0 ? Promise.resolve() : new Promise((resolve) => this.#spentWaiters.push(resolve));
+  }
+
+  #notifySpent(): void {
+    if (this.#pending.length === 0) for (const resolve of this.#spentWaiters.splice(0)) resolve();
   }
 
   /** Faults that have not fired all their times yet. */
@@ -129,6 +141,7 @@ export class FaultInjector {
     if (!entry) return undefined;
     entry.remaining -= 1;
     if (entry.remaining === 0) this.#pending.splice(this.#pending.indexOf(entry), 1);
+    this.#notifySpent();
     return entry.fault;
   }
 }

@@ -56,6 +56,10 @@ export interface RunningEmulator {
   readonly calls: CallLog;
   /** Peak number of accepted in-flight Exchange requests. */
   readonly maxObservedConcurrency: number;
+  /** Accepted Exchange requests in flight now (held ones included, until their client gives up). */
+  readonly inFlight: number;
+  /** Resolves once no accepted Exchange request is in flight (at once when none is): synchronisation for tests. */
+  idle(): Promise<void>;
   readonly faults: FaultInjector;
   /** Stops the HTTPS server (idempotent). The process-wide identity endpoint keeps running. */
   stop(): Promise<void>;
@@ -75,6 +79,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const exchange = new ExchangeApi({ ...shared, cmdlets: options.cmdlets ?? defaultCmdlets });
   const graph = new GraphApi(shared);
   const concurrency = { inFlight: 0, peak: 0 };
+  const idleWaiters: (() => void)[] = [];
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     calls.countHttpRequest();
@@ -138,6 +143,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     const release = (): void => {
       if (!released) concurrency.inFlight -= 1;
       released = true;
+      if (concurrency.inFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     };
     // A client that gives up (abort, socket timeout) frees its slot, as the service's accounting would.
     response.once("close", release);
@@ -184,6 +190,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     get maxObservedConcurrency() {
       return concurrency.peak;
     },
+    get inFlight() {
+      return concurrency.inFlight;
+    },
+    idle: () => (concurrency.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     faults,
     stop: () => {
       stopped ??= new Promise<void>((resolve, reject) => {

@@ -103,12 +103,10 @@ describe("webhook channel", () => {
 
   it("a receiver that does not answer in time is a delivery failure", async () => {
     receiver.stallNext(1);
-    const started = Date.now();
     await assert.rejects(
       channel({ timeoutInMs: 200, maxRetries: 0 }).deliver(anAlert()),
       (error: unknown) => error instanceof AlertDeliveryError && error.code === "Timeout",
     );
-    assert.ok(Date.now() - started < 5_000);
   });
 
   it("refuses plain HTTP to anything but loopback", async () => {

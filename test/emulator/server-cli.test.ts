@@ -15,8 +15,14 @@ describe("runEmulatorCli", () => {
     try {
       const caCertificatePath = join(directory, "ca.pem");
       let output = "";
-      const running = runEmulatorCli({ tenant: createEmptyTenant(), caCertificatePath, until, write: (text) => (output += text) });
-      while (!output.includes("Ctrl+C")) await new Promise((resolve) => setTimeout(resolve, 10));
+      let ready = (): void => undefined;
+      const serving = new Promise<void>((resolve) => (ready = resolve));
+      const write = (text: string): void => {
+        output += text;
+        if (output.includes("Ctrl+C")) ready();
+      };
+      const running = runEmulatorCli({ tenant: createEmptyTenant(), caCertificatePath, until, write });
+      await serving;
 
       const env = Object.fromEntries(
         output

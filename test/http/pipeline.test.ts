@@ -92,46 +92,72 @@ test("does not retry a 400", async () => {
   assert.equal(server.received.length - before, 1);
 });
 
+/** A promise the server's handler waits on (so the client's own timer is the only clock), released by the test. */
+function gate(): { held: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  return { held, release };
+}
+
 test("a slow attempt times out and is retried", async () => {
   let calls = 0;
+  const first = gate();
   server.handle(async (_request, response) => {
     calls += 1;
-    if (calls === 1) await sleep(300);
-    sendJson(response, 200, { attempt: calls });
+    const attempt = calls;
+    if (attempt === 1) await first.held; // never answered before the client gives up
+    sendJson(response, 200, { attempt });
   });
-  const response = await pipeline({ timeoutInMs: 100 }).sendRequest(
-    jsonRequest({ method: "GET", url: `${server.baseUrl}/slow` }),
-  );
-  assert.equal(response.status, 200);
-  assert.equal(JSON.parse(response.bodyAsText ?? "{}").attempt, 2);
+  try {
+    const response = await pipeline({ timeoutInMs: 100 }).sendRequest(
+      jsonRequest({ method: "GET", url: `${server.baseUrl}/slow` }),
+    );
+    assert.equal(response.status, 200);
+    assert.equal(JSON.parse(response.bodyAsText ?? "{}").attempt, 2);
+  } finally {
+    first.release();
+  }
 });
 
 test("a timeout that never recovers fails with REQUEST_TIMEOUT", async () => {
+  const never = gate();
   server.handle(async (_request, response) => {
-    await sleep(200);
+    await never.held;
     sendJson(response, 200, {});
   });
-  await assert.rejects(
-    pipeline({ timeoutInMs: 50, retryBudget: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 1 } }).sendRequest(
-      jsonRequest({ method: "GET", url: `${server.baseUrl}/never` }),
-    ),
-    { code: "REQUEST_TIMEOUT" },
-  );
+  try {
+    await assert.rejects(
+      pipeline({ timeoutInMs: 50, retryBudget: { maxRetries: 1, baseDelayInMs: 1, maxDelayInMs: 1 } }).sendRequest(
+        jsonRequest({ method: "GET", url: `${server.baseUrl}/never` }),
+      ),
+      { code: "REQUEST_TIMEOUT" },
+    );
+  } finally {
+    never.release();
+  }
 });
 
 test("the caller's abort is not retried", async () => {
+  const controller = new AbortController();
+  const unanswered = gate();
+  let calls = 0;
   server.handle(async (_request, response) => {
-    await sleep(200);
+    calls += 1;
+    controller.abort(); // the caller gives up while its request is at the server
+    await unanswered.held;
     sendJson(response, 200, {});
   });
-  const controller = new AbortController();
-  setTimeout(() => controller.abort(), 30);
-  await assert.rejects(
-    pipeline().sendRequest(
-      jsonRequest({ method: "GET", url: `${server.baseUrl}/abort`, abortSignal: controller.signal }),
-    ),
-    { name: "AbortError" },
-  );
+  try {
+    await assert.rejects(
+      pipeline().sendRequest(
+        jsonRequest({ method: "GET", url: `${server.baseUrl}/abort`, abortSignal: controller.signal }),
+      ),
+      { name: "AbortError" },
+    );
+    assert.equal(calls, 1, "not retried");
+  } finally {
+    unanswered.release();
+  }
 });
 
 test("all pipelines of one tenant share the concurrency limit", async () => {
