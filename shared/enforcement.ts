@@ -1,11 +1,15 @@
 /**
- * One enforcement run for one tenant: the audit baseline, then (when configured, and not for a named-mailbox run)
- * the journaling-equivalent capture. Both record their outcomes in the same run; the run summary is written last
- * with the counts and Exchange calls of both. This is the single entry point the CLI and every trigger call.
+ * One enforcement run for one tenant: the journaling-equivalent capture (when configured, and not for a named-mailbox
+ * run), then the audit baseline. Both record their outcomes in the same run; the run's summary is written once, at the
+ * end (`finishRun`), with the counts and Exchange calls of both — here when the run did all its work itself, by the
+ * orchestrator's finaliser when it handed work items out. This is the single entry point the CLI and every trigger call.
  */
-import { runAuditBaseline, type AuditPolicy, type AuditProgress, type LicenceSource } from "./audit";
-import { callsSince, tallyOutcome, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./domain/outcome";
-import type { AuditLogger, Clock, MailboxChangeSink } from "./audit/ports";
+import type { AuditPolicy } from "./audit/policy";
+import type { AuditLogger, AuditProgress, Clock, LicenceSource } from "./audit/ports";
+import { callsSince, emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./domain/outcome";
+import { finishRun, type WatermarkState } from "./reconcile/finish";
+import { runAuditBaseline } from "./reconcile/reconcile";
+import type { ChangeSink } from "./reconcile/sink";
 import { runCapture, type CaptureGraphPort } from "./capture/run-capture";
 import type { CaptureSettings } from "./capture/settings";
 import type { CaptureStatisticsSample } from "./capture/capture-mailbox";
@@ -39,8 +43,13 @@ export interface EnforcementRequest {
   readonly capture?: boolean;
   readonly sampleSize?: number;
   readonly onProgress?: (progress: AuditProgress) => void;
-  /** Apply mode: fan mailbox changes out through this sink instead of sending them inline. */
-  readonly mailboxSink?: MailboxChangeSink;
+  /** Where mailbox changes go (default: applied by the run itself). */
+  readonly sink?: ChangeSink;
+  /**
+   * Write the summary and move the watermarks when the run did all its work itself (default true). The orchestrator
+   * passes false: it finishes the run itself, after its alerts, so the summary is still written once.
+   */
+  readonly finish?: boolean;
 }
 
 export interface EnforcementResult {
@@ -48,8 +57,12 @@ export interface EnforcementResult {
   /** A bounded sample of the run's outcomes (capture outcomes first, then the audit sample); all are in the store. */
   readonly outcomes: readonly TargetOutcome[];
   readonly outcomesTruncated: boolean;
-  /** Mailbox changes handed to `mailboxSink`, still to be applied and recorded by whoever drains it. */
+  /** Mailbox changes handed out by the sink, still to be applied and recorded by their workers. */
   readonly deferredChanges: number;
+  /** For whoever finishes the run: the watermarks as read, and whether the audit part lets them advance. */
+  readonly watermarks: WatermarkState;
+  /** Whether the summary was written (false: not finished here, or storage refused it; see `summary.error`). */
+  readonly recorded: boolean;
 }
 
 function parseSample(value: string | undefined): CaptureStatisticsSample | undefined {
@@ -62,8 +75,9 @@ function parseSample(value: string | undefined): CaptureStatisticsSample | undef
 }
 
 /**
- * Runs the capture, then the audit baseline, for one tenant and records one run. The capture goes first so that a
- * capture mailbox it creates is audited by the same run.
+ * Runs the capture, then the audit baseline, for one tenant. The capture goes first so that a capture mailbox it
+ * creates is audited by the same run. A capture whose outcomes cannot be recorded stops the run before the audit
+ * sends anything (a change without a record is one nobody can prove).
  */
 export async function runEnforcement(services: EnforcementServices, request: EnforcementRequest): Promise<EnforcementResult> {
   const { tenantId, transport, store, clock, logger } = services;
@@ -74,24 +88,32 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   let captureOutcomes: TargetOutcome[] = [];
   let captureError: OutcomeError | undefined;
   if (wantCapture) {
+    let captured: Awaited<ReturnType<typeof runCapture>> | undefined;
     try {
       const previous = await store.getWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK);
       const previousSample = parseSample(previous?.value);
-      const result = await runCapture(
+      captured = await runCapture(
         { transport, graph: capture.graph, settings: capture.settings, clock },
         { tenantId, mode: request.mode, ...(previousSample ? { previousSample } : {}) },
       );
-      captureOutcomes = result.outcomes;
-      await store.recordOutcomes(tenantId, request.runId, startedAt.toISOString(), captureOutcomes);
-      if (result.sample) await store.setWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK, JSON.stringify(result.sample));
     } catch (error) {
       const failure = ensureError(error);
       captureError = { code: failure.name === "CaptureConfigurationError" ? "CaptureConfiguration" : "CaptureFailed", message: failure.message };
       logger?.error({ tenantId, runId: request.runId, err: failure }, "capture run failed");
     }
+    if (captured) {
+      captureOutcomes = captured.outcomes;
+      try {
+        await store.recordOutcomes(tenantId, request.runId, startedAt.toISOString(), captureOutcomes);
+        if (captured.sample) await store.setWatermark(tenantId, CAPTURE_SAMPLE_WATERMARK, JSON.stringify(captured.sample));
+      } catch (error) {
+        captureError = { code: "RecordFailed", message: `Outcomes could not be recorded: ${ensureError(error).message}` };
+        logger?.error({ tenantId, runId: request.runId, err: ensureError(error) }, "capture outcomes not recorded: the run stops");
+      }
+    }
   }
 
-  const audit = await runAuditBaseline(
+  const audit = captureError?.code === "RecordFailed" ? undefined : await runAuditBaseline(
     {
       transport,
       store,
@@ -101,7 +123,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
       exchangeCalls: () => transport.callCounts(),
       ...(logger ? { logger } : {}),
       ...(request.onProgress ? { onProgress: request.onProgress } : {}),
-      ...(request.mailboxSink ? { mailboxSink: request.mailboxSink } : {}),
+      ...(request.sink ? { sink: request.sink } : {}),
     },
     {
       tenantId,
@@ -113,15 +135,17 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
       ...(request.sampleSize !== undefined ? { sampleSize: request.sampleSize } : {}),
     },
   );
-  if (!wantCapture) return audit;
 
-  const counts = { ...audit.summary.counts };
-  const findingCounts = { ...audit.summary.findingCounts };
+  const counts = { ...(audit?.summary.counts ?? emptyCounts()) };
+  const findingCounts: Partial<Record<FindingKind, number>> = { ...audit?.summary.findingCounts };
   for (const outcome of captureOutcomes) tallyOutcome(counts, findingCounts, outcome);
   const finishedAt = clock.now();
-  const error = captureError ?? audit.summary.error;
+  const error = captureError ?? audit?.summary.error;
   const summary: RunSummary = {
-    ...audit.summary,
+    runId: request.runId,
+    tenantId,
+    mode: request.mode,
+    scope: audit?.summary.scope ?? (request.mailboxes ? "mailboxes" : "full"),
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationInMs: finishedAt.getTime() - startedAt.getTime(),
@@ -130,11 +154,15 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
     ...(error ? { error } : {}),
   };
-  await store.recordRun(summary);
-  return {
-    summary,
-    outcomes: [...captureOutcomes, ...audit.outcomes],
-    outcomesTruncated: audit.outcomesTruncated,
-    deferredChanges: audit.deferredChanges,
+  const watermarks = audit?.watermarks ?? { mayAdvance: false };
+  const deferredChanges = audit?.deferredChanges ?? 0;
+  const result = {
+    outcomes: [...captureOutcomes, ...(audit?.outcomes ?? [])],
+    outcomesTruncated: audit?.outcomesTruncated ?? false,
+    deferredChanges,
+    watermarks,
   };
+  if (request.finish === false || deferredChanges > 0) return { ...result, summary, recorded: false };
+  const finished = await finishRun(store, summary, watermarks, logger);
+  return { ...result, summary: finished.summary, recorded: finished.recorded };
 }

@@ -2,9 +2,7 @@
  * The ports the audit baseline reconciler depends on. Implementations: the Table Storage store
  * (shared/storage/…) satisfies `AuditStore` structurally; the REST transport implements `ExchangeTransport`.
  */
-import type { ObservedMailbox } from "./observed";
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
-import type { PlannedAction } from "./plan";
 
 /** Watermarks, outcomes and run summaries, per tenant. */
 export interface AuditStore {
@@ -40,27 +38,4 @@ export interface AuditProgress {
   readonly phase: "observe" | "apply" | "verify" | "record";
   readonly targetsSeen: number;
   readonly changesSent: number;
-}
-
-/**
- * An apply-mode mailbox change handed to a `MailboxChangeSink` instead of being sent inline: the planned write,
- * the outcome expected once the read-back confirms it, and what the plan was made from (for the licence
- * fallback and the verification). Plain JSON: it travels on a queue.
- */
-export interface DeferredMailboxChange {
-  readonly action: PlannedAction;
-  /** The expected outcome (`remediated`), confirmed or failed by whoever applies the change. */
-  readonly outcome: TargetOutcome;
-  readonly observed: ObservedMailbox;
-  /** Audit (Premium) licence as planned; undefined when unknown. */
-  readonly licensed?: boolean;
-}
-
-/**
- * Port: where an apply run's mailbox changes go when they are not sent inline (the fan-out). The run keeps
- * one observe stream and hands each page's mailbox changes here; organisation and bypass changes stay inline.
- * `accept` resolves once the changes are durably handed over; a rejection fails the run.
- */
-export interface MailboxChangeSink {
-  accept(changes: readonly DeferredMailboxChange[]): Promise<void>;
 }

@@ -98,6 +98,30 @@ export interface RunSummary {
   readonly error?: OutcomeError;
 }
 
+/** Zero of every status. */
+export function emptyCounts(): Record<OutcomeStatus, number> {
+  return { compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 };
+}
+
+/** Adds one tally (status and finding counts) into another. */
+export function mergeCounts(
+  into: { counts: Record<OutcomeStatus, number>; findingCounts: Partial<Record<FindingKind, number>> },
+  from: { readonly counts: Readonly<Record<OutcomeStatus, number>>; readonly findingCounts?: Readonly<Partial<Record<FindingKind, number>>> },
+): void {
+  for (const [status, count] of Object.entries(from.counts)) into.counts[status as OutcomeStatus] += count;
+  for (const [kind, count] of Object.entries(from.findingCounts ?? {})) {
+    into.findingCounts[kind as FindingKind] = (into.findingCounts[kind as FindingKind] ?? 0) + (count ?? 0);
+  }
+}
+
+/**
+ * Whether a finished run may move the watermarks: an apply over the tenant (not named mailboxes) with no run error
+ * and no failed target. A failed target keeps the watermark, so the next incremental run reads it again.
+ */
+export function watermarksMayAdvance(summary: Pick<RunSummary, "mode" | "scope" | "error" | "counts">): boolean {
+  return summary.mode === "apply" && summary.scope !== "mailboxes" && summary.error === undefined && summary.counts.failed === 0;
+}
+
 /** Adds one outcome to a run's status and finding tallies. */
 export function tallyOutcome(
   counts: Record<OutcomeStatus, number>,

@@ -1,24 +1,27 @@
 /**
  * Run orchestration (docs/operations.md): start a run (lease + state row + queue message), run it (observe and plan
- * in one stream; mailbox changes applied inline up to a threshold, else fanned out as work items), apply work
- * items, record poisoned items as failures, and finalise exactly once when every item is accounted for (summary,
- * watermarks, alerts, lease release, the log events the infra alert rules read).
+ * in one stream; mailbox changes applied by the run itself up to a threshold, else handed out as work items that
+ * name their targets only), reconcile work items (re-read, plan, apply, verify, record), record poisoned and
+ * rejected items, and finalise exactly once when every dispatched item is done (summary, watermarks, alerts, lease
+ * release, the log events the infra alert rules read).
  */
 import { randomUUID } from "node:crypto";
-import { applyMailboxChanges, FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK } from "../audit";
 import { alertTargetKey, isAlertable } from "../alerts/alert-decision";
 import { deliverRunAlerts } from "../alerts/deliver-run-alerts";
-import type { DeferredMailboxChange, MailboxChangeSink } from "../audit/ports";
-import { tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type RunSummary, type TargetOutcome } from "../domain/outcome";
+import { emptyCounts, mergeCounts, tallyOutcome, watermarksMayAdvance, type FindingKind, type OutcomeError, type RunSummary, type TargetOutcome } from "../domain/outcome";
 import { runEnforcement } from "../enforcement";
 import { ensureError } from "../exchange/errors";
 import type { Logger } from "../logging";
+import { finishRun } from "../reconcile/finish";
+import { reconcileMailboxTargets } from "../reconcile/reconcile";
 import type { Runtime } from "../runtime";
 import { LeaseHeldError } from "../storage/errors";
 import { buildAlertChannels } from "./alert-channels";
+import { FanOutSink } from "./fan-out";
+import { keepLease, renewLease } from "./lease";
 import type { RunRecord } from "./run-state-store";
 import type { RunsApp } from "./runs-app";
-import { packChanges, type ChangesMessage, type RunMessage } from "./work-messages";
+import { parseWorkMessage, policyFingerprint, WorkMessageRejected, type ChangesMessage, type RunMessage, type WorkMessage } from "./work-messages";
 
 /** Another run of the tenant holds the lease. */
 export class RunInProgressError extends Error {
@@ -85,106 +88,47 @@ export async function startRun(app: RunsApp, request: StartRunRequest, logger: L
   }
 }
 
-/** Renews the run's lease every third of its TTL; `lost` tells whether another run took it over. */
-function keepLease(app: RunsApp, runtime: Runtime, runId: string) {
-  const ttlInMs = app.config.runs.leaseTtlInMs;
-  let lost = false;
-  const timer = setInterval(() => {
-    runtime.leases.acquireLease(runtime.config.tenantId, runId, ttlInMs).catch((error: unknown) => {
-      if (error instanceof LeaseHeldError) lost = true;
-    });
-  }, Math.max(1_000, ttlInMs / 3));
-  timer.unref();
-  return { stop: () => clearInterval(timer), lost: () => lost };
-}
-
-/** Renews (or takes back) the run's lease; false when another run holds it. */
-async function holdLease(app: RunsApp, runtime: Runtime, runId: string): Promise<boolean> {
-  try {
-    await runtime.leases.acquireLease(runtime.config.tenantId, runId, app.config.runs.leaseTtlInMs);
-    return true;
-  } catch (error) {
-    if (error instanceof LeaseHeldError) return false;
-    throw error;
-  }
-}
-
 /**
- * The sink of one run: keeps changes in memory up to the fan-out threshold; past it, sends everything as work
- * items (and every later page directly). `drainInline` applies what was kept when the threshold was never passed.
+ * Handles a `run` message: observe, plan, apply or hand out; finalises when nothing is left outstanding. A
+ * redelivered run message (the worker died) starts again from its first attempt's start: items it had registered
+ * are sent again (a worker ignores what is already done), and its own items get the same ids.
  */
-class RunChangeSink implements MailboxChangeSink {
-  private buffered: DeferredMailboxChange[] = [];
-  private fannedOut = false;
-  itemCount = 0;
-
-  constructor(
-    private readonly app: RunsApp,
-    private readonly run: { tenantId: string; runId: string; runStartedAt: string },
-  ) {}
-
-  async accept(changes: readonly DeferredMailboxChange[]): Promise<void> {
-    this.buffered.push(...changes);
-    if (!this.fannedOut && this.buffered.length <= this.app.config.runs.fanOutThreshold) return;
-    this.fannedOut = true;
-    const items = packChanges(this.buffered);
-    this.buffered = [];
-    for (const changesOfItem of items) {
-      this.itemCount += 1;
-      const message: ChangesMessage = { kind: "changes", ...this.run, itemId: String(this.itemCount).padStart(6, "0"), changes: changesOfItem };
-      await this.app.queue.send(message);
-    }
-  }
-
-  /** Applies the changes kept below the threshold, one item at a time, recording each as an item. */
-  async drainInline(runtime: Runtime, logger: Logger): Promise<void> {
-    const items = packChanges(this.buffered);
-    this.buffered = [];
-    for (const changes of items) {
-      this.itemCount += 1;
-      await applyItem(this.app, runtime, { kind: "changes", ...this.run, itemId: `inline-${String(this.itemCount).padStart(6, "0")}`, changes }, logger);
-    }
-  }
-}
-
-/** Handles a `run` message: observe, plan, apply or fan out; finalises when nothing is left outstanding. */
 export async function processRunMessage(app: RunsApp, message: RunMessage, logger: Logger): Promise<void> {
   const record = await app.runState.get(message.tenantId, message.runId);
   if (!record || (record.status !== "queued" && record.status !== "running")) {
-    logger.info({ runId: message.runId, status: record?.status }, "run message ignored: the run is not waiting to run");
+    await reject(app, message, record ? `the run is ${record.status}, not waiting to run` : "unknown run", logger);
     return;
   }
   const runtime = await app.runtimeFor(record.tenantId);
-  if (!(await holdLease(app, runtime, record.runId))) {
+  const leases = runtime.leases;
+  const ttl = app.config.runs.leaseTtlInMs;
+  if (!(await renewLease(leases, runtime.config.tenantId, record.runId, ttl))) {
     await abandon(app, record, logger);
     return;
   }
-  const startedAt = app.now();
+  const startedAt = record.startedAt ? new Date(record.startedAt) : app.now();
   await app.runState.update(record.tenantId, record.runId, { status: "running", startedAt: startedAt.toISOString() });
-  const sink = new RunChangeSink(app, { tenantId: record.tenantId, runId: record.runId, runStartedAt: startedAt.toISOString() });
-  const lease = keepLease(app, runtime, record.runId);
+  const services = runtime.enforcementServices(logger);
+  const policy = policyFingerprint(services.auditPolicy);
+  for (const item of await app.runState.pendingItems(record.tenantId, record.runId)) {
+    await app.queue.send({ kind: "changes", tenantId: record.tenantId, runId: record.runId, itemId: item.itemId, targetIds: item.targetIds, policy });
+  }
+  const sink = new FanOutSink({ runState: app.runState, queue: app.queue, tenantId: record.tenantId, runId: record.runId, policy, threshold: app.config.runs.fanOutThreshold });
+  const lease = keepLease(leases, runtime.config.tenantId, record.runId, ttl);
   try {
-    const services = runtime.enforcementServices(logger);
     const result = await runEnforcement(
       { ...services, clock: { now: () => startedAt } },
-      {
-        runId: record.runId,
-        mode: record.mode,
-        full: record.full,
-        ...(record.mailboxes ? { mailboxes: record.mailboxes } : {}),
-        mailboxSink: sink,
-      },
+      { runId: record.runId, mode: record.mode, full: record.full, ...(record.mailboxes ? { mailboxes: record.mailboxes } : {}), sink, finish: false },
     );
-    await sink.drainInline(runtime, logger);
     if (lease.lost()) {
       await abandon(app, record, logger);
       return;
     }
     await app.runState.update(record.tenantId, record.runId, {
       status: "dispatched",
-      itemCount: sink.itemCount,
       deferredChanges: result.deferredChanges,
       summary: { ...result.summary, startedAt: startedAt.toISOString() },
+      watermarks: result.watermarks,
     });
   } catch (error) {
     await failRun(app, runtime, record, { code: "RunFailed", message: ensureError(error).message }, logger);
@@ -195,41 +139,106 @@ export async function processRunMessage(app: RunsApp, message: RunMessage, logge
   await finaliseIfComplete(app, record.tenantId, record.runId, logger);
 }
 
-/** Handles a `changes` work item: applies, verifies and records its changes once, then tries to finalise. */
+/**
+ * Handles a `changes` work item. It is acted on only when its run is active, the run dispatched exactly this item
+ * (same id, same targets) and it is not done yet; then its targets are re-read and reconciled by the same pipeline as
+ * the run's own, with this worker's policy. Anything else is recorded as rejected and changes nothing.
+ */
 export async function processChangesMessage(app: RunsApp, message: ChangesMessage, logger: Logger): Promise<void> {
   const record = await app.runState.get(message.tenantId, message.runId);
   if (!record || (record.status !== "running" && record.status !== "dispatched")) {
-    logger.warn({ runId: message.runId, itemId: message.itemId, status: record?.status }, "work item ignored: its run is not active");
+    await reject(app, message, record ? `its run is ${record.status}` : "unknown run", logger);
+    return;
+  }
+  const registered = await app.runState.registeredItem(message.tenantId, message.runId, message.itemId);
+  if (!registered || !sameTargets(registered, message.targetIds)) {
+    await reject(app, message, "the run did not dispatch this item", logger);
     return;
   }
   if (await app.runState.hasItem(message.tenantId, message.runId, message.itemId)) return;
   const runtime = await app.runtimeFor(message.tenantId);
-  if (!(await holdLease(app, runtime, message.runId))) {
+  const services = runtime.enforcementServices(logger);
+  const runStartedAt = record.startedAt ?? record.requestedAt;
+  if (message.policy !== policyFingerprint(services.auditPolicy)) {
+    // Planned under another policy (a deployment changed it mid-run): its targets fail and are retried next run.
+    await completeAsFailed(app, runtime, message, runStartedAt, { code: "PolicyChanged", message: "The policy changed while the run was in progress; retried next run" });
+    await finaliseIfComplete(app, message.tenantId, message.runId, logger);
+    return;
+  }
+  if (!(await renewLease(runtime.leases, runtime.config.tenantId, message.runId, app.config.runs.leaseTtlInMs))) {
     await abandon(app, record, logger);
     return;
   }
-  await applyItem(app, runtime, message, logger);
+  const result = await reconcileMailboxTargets(
+    { transport: services.transport, store: services.store, policy: services.auditPolicy, licences: services.licences, clock: services.clock, logger },
+    { tenantId: message.tenantId, runId: message.runId, runStartedAt },
+    registered,
+  );
+  // Outcomes that could not be recorded: the item is not done; the queue delivers it again.
+  if (result.recordFailure) throw new Error(result.recordFailure.message);
+  await app.runState.recordItem(message.tenantId, message.runId, message.itemId, result);
   await finaliseIfComplete(app, message.tenantId, message.runId, logger);
 }
 
-async function applyItem(app: RunsApp, runtime: Runtime, message: ChangesMessage, logger: Logger): Promise<void> {
-  const services = runtime.enforcementServices(logger);
-  const result = await applyMailboxChanges(
-    { transport: services.transport, store: services.store, policy: services.auditPolicy, licences: services.licences, clock: services.clock, logger },
-    { tenantId: message.tenantId, runId: message.runId, runStartedAt: message.runStartedAt },
-    message.changes,
-  );
-  await app.runState.recordItem(message.tenantId, message.runId, message.itemId, result);
+/**
+ * Handles whatever the queue delivered: a work message is dispatched to its handler; anything that is not one of
+ * ours is recorded as rejected and dropped (a throw would only make the queue deliver it again).
+ */
+export async function handleWorkMessage(app: RunsApp, value: unknown, logger: Logger): Promise<void> {
+  let message: WorkMessage;
+  try {
+    message = parseWorkMessage(value);
+  } catch (error) {
+    if (!(error instanceof WorkMessageRejected)) throw error;
+    await reject(app, undefined, error.message, logger);
+    return;
+  }
+  if (!app.tenant(message.tenantId)) {
+    await reject(app, message, "the tenant is not configured", logger);
+    return;
+  }
+  if (message.kind === "run") await processRunMessage(app, message, logger);
+  else await processChangesMessage(app, message, logger);
+}
+
+async function reject(app: RunsApp, message: WorkMessage | undefined, reason: string, logger: Logger): Promise<void> {
+  const fields = { tenantId: message?.tenantId, runId: message?.runId, itemId: message?.kind === "changes" ? message.itemId : undefined };
+  logger.warn({ event: "workitem.rejected", ...fields, reason }, "work item rejected: nothing was done");
+  await app.runState.recordRejected({ ...fields, reason, at: app.now().toISOString() });
+}
+
+function sameTargets(registered: readonly string[], sent: readonly string[]): boolean {
+  const normalise = (ids: readonly string[]) => [...ids].map((id) => id.toLowerCase()).sort().join(",");
+  return normalise(registered) === normalise(sent);
+}
+
+/** Records every target of an item as failed and the item as done (poisoned items, a changed policy). */
+async function completeAsFailed(app: RunsApp, runtime: Runtime, message: ChangesMessage, runStartedAt: string, error: OutcomeError): Promise<void> {
+  const outcomes = message.targetIds.map((targetId): TargetOutcome => ({ kind: "mailbox", targetId, displayName: targetId, status: "failed", findings: [], error }));
+  await runtime.store.recordOutcomes(message.tenantId, message.runId, runStartedAt, outcomes);
+  const counts = emptyCounts();
+  const findingCounts: Partial<Record<FindingKind, number>> = {};
+  for (const outcome of outcomes) tallyOutcome(counts, findingCounts, outcome);
+  await app.runState.recordItem(message.tenantId, message.runId, message.itemId, { counts, findingCounts });
 }
 
 /**
- * Handles a message the queue gave up on (moved to the poison queue after maxDequeueCount): a work item's
- * mailboxes are recorded as failed and the item as done; a run message fails its run. Nothing is dropped.
+ * Handles a message the queue gave up on (moved to the poison queue after maxDequeueCount): a dispatched work item's
+ * mailboxes are recorded as failed and the item as done; a run message fails its run. Nothing is dropped; anything
+ * the run did not dispatch is rejected.
  */
-export async function processPoisonMessage(app: RunsApp, message: RunMessage | ChangesMessage, logger: Logger): Promise<void> {
-  const record = await app.runState.get(message.tenantId, message.runId);
+export async function processPoisonMessage(app: RunsApp, value: unknown, logger: Logger): Promise<void> {
+  let message: WorkMessage;
+  try {
+    message = parseWorkMessage(value);
+  } catch (error) {
+    if (!(error instanceof WorkMessageRejected)) throw error;
+    await reject(app, undefined, `poison: ${error.message}`, logger);
+    return;
+  }
+  const record = app.tenant(message.tenantId) ? await app.runState.get(message.tenantId, message.runId) : undefined;
   if (!record) {
-    logger.error({ runId: message.runId }, "poison message of an unknown run");
+    await reject(app, message, "poison message of an unknown run", logger);
     return;
   }
   const runtime = await app.runtimeFor(message.tenantId);
@@ -238,13 +247,13 @@ export async function processPoisonMessage(app: RunsApp, message: RunMessage | C
     if (record.status === "queued" || record.status === "running") await failRun(app, runtime, record, error, logger);
     return;
   }
+  const registered = await app.runState.registeredItem(message.tenantId, message.runId, message.itemId);
+  if (!registered || !sameTargets(registered, message.targetIds)) {
+    await reject(app, message, "poison message the run did not dispatch", logger);
+    return;
+  }
   if (await app.runState.hasItem(message.tenantId, message.runId, message.itemId)) return;
-  const outcomes = message.changes.map((change): TargetOutcome => ({ ...change.outcome, status: "failed", error }));
-  await runtime.store.recordOutcomes(message.tenantId, message.runId, message.runStartedAt, outcomes);
-  const counts: Record<OutcomeStatus, number> = { compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 };
-  const findingCounts: Partial<Record<FindingKind, number>> = {};
-  for (const outcome of outcomes) tallyOutcome(counts, findingCounts, outcome);
-  await app.runState.recordItem(message.tenantId, message.runId, message.itemId, { counts, findingCounts });
+  await completeAsFailed(app, runtime, { ...message, targetIds: registered }, record.startedAt ?? record.requestedAt, error);
   await finaliseIfComplete(app, message.tenantId, message.runId, logger);
 }
 
@@ -260,48 +269,35 @@ async function failRun(app: RunsApp, runtime: Runtime, record: RunRecord, error:
 }
 
 async function releaseLease(app: RunsApp, runtime: Runtime, runId: string): Promise<void> {
-  // Acquiring as the same holder returns the lease with its etag, which proves ownership to release.
-  try {
-    const lease = await runtime.leases.acquireLease(runtime.config.tenantId, runId, app.config.runs.leaseTtlInMs);
-    await runtime.leases.release(lease);
-  } catch (error) {
-    if (!(error instanceof LeaseHeldError)) throw error;
-  }
+  await keepLease(runtime.leases, runtime.config.tenantId, runId, app.config.runs.leaseTtlInMs).release();
 }
 
 /**
- * Finalises the run once it is dispatched and every work item has its completion row; of concurrent callers,
- * the one whose `finalised` claim succeeds does it.
+ * Finalises the run once it is dispatched and every item it registered has its completion row; of concurrent
+ * callers, the one whose `finalised` claim succeeds does it. The summary is written here, once, by `finishRun`.
  */
 export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: string, logger: Logger): Promise<void> {
   const record = await app.runState.get(tenantId, runId);
   if (!record || record.status !== "dispatched" || !record.summary) return;
-  const items = await app.runState.listItems(tenantId, runId);
-  if (items.length < (record.itemCount ?? 0)) return;
+  if ((await app.runState.pendingItems(tenantId, runId)).length > 0) return;
   if (!(await app.runState.claimFinalise(tenantId, runId))) return;
 
   const runtime = await app.runtimeFor(tenantId);
   const base = record.summary;
-  const counts = { ...base.counts };
-  const findingCounts = { ...base.findingCounts };
-  for (const item of items) {
-    for (const [status, count] of Object.entries(item.counts)) counts[status as OutcomeStatus] += count;
-    for (const [kind, count] of Object.entries(item.findingCounts)) findingCounts[kind as FindingKind] = (findingCounts[kind as FindingKind] ?? 0) + (count ?? 0);
-  }
+  const tally = { counts: { ...base.counts }, findingCounts: { ...base.findingCounts } };
+  const items = { counts: emptyCounts(), findingCounts: {} as Partial<Record<FindingKind, number>> };
+  for (const item of await app.runState.listItems(tenantId, runId)) mergeCounts(items, item);
+  mergeCounts(tally, items);
+  const { counts } = tally;
   const finishedAt = app.now();
   let summary: RunSummary = {
     ...base,
-    counts,
-    findingCounts,
+    ...tally,
     finishedAt: finishedAt.toISOString(),
     durationInMs: finishedAt.getTime() - Date.parse(base.startedAt),
   };
-
-  // A run that fanned out left the watermarks to this step; they advance only if nothing failed.
-  if ((record.deferredChanges ?? 0) > 0 && !summary.error && counts.failed === 0 && summary.mode === "apply" && summary.scope !== "mailboxes") {
-    await runtime.store.setWatermark(tenantId, INCREMENTAL_WATERMARK, summary.startedAt);
-    if (summary.scope === "full") await runtime.store.setWatermark(tenantId, FULL_SWEEP_WATERMARK, summary.startedAt);
-  }
+  // The audit part's verdict from observation, and its work items' own.
+  const mayAdvance = (record.watermarks?.mayAdvance ?? false) && watermarksMayAdvance({ ...summary, counts: { ...items.counts }, error: undefined });
 
   const outcomes = await alertRelevantOutcomes(app, runtime, tenantId, runId);
   let remediationFailed = 0;
@@ -327,7 +323,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
     }
   }
 
-  await runtime.store.recordRun(summary);
+  summary = (await finishRun(runtime.store, summary, { ...record.watermarks, mayAdvance }, logger)).summary;
   const failedRun = summary.error !== undefined;
   await app.runState.update(tenantId, runId, { status: failedRun ? "failed" : "completed", summary, ...(summary.error ? { error: summary.error } : {}) });
   const fields = {

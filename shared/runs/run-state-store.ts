@@ -5,9 +5,11 @@
  *   item finds its row and does nothing) and the `finalised` claim, created once so that of two workers finishing
  *   together exactly one finalises.
  */
+import { randomUUID } from "node:crypto";
 import type { TableClient } from "@azure/data-tables";
 import { odata } from "@azure/data-tables";
 import type { FindingKind, OutcomeError, OutcomeStatus, RunMode, RunSummary } from "../domain/outcome";
+import type { WatermarkState } from "../reconcile/finish";
 import { storageStatus } from "../storage/errors";
 import { createTableClient, tableCreator, type TableConnection } from "../storage/table-connection";
 import { compositeKey } from "../storage/table-keys";
@@ -42,6 +44,8 @@ export interface RunRecord {
   readonly deferredChanges?: number;
   /** The observing part's summary while dispatched; the whole run's once finished. */
   readonly summary?: RunSummary;
+  /** The watermarks as the run read them and whether its audit part lets them advance (for the finaliser). */
+  readonly watermarks?: WatermarkState;
   readonly error?: OutcomeError;
 }
 
@@ -63,7 +67,7 @@ function itemPartition(tenantId: string, runId: string): string {
 }
 
 function toEntity(record: Partial<RunRecord>): Record<string, unknown> {
-  const { mailboxes, summary, error, ...plain } = record;
+  const { mailboxes, summary, error, watermarks, ...plain } = record;
   const entity: Record<string, unknown> = { ...plain };
   if (mailboxes) {
     const text = JSON.stringify(mailboxes);
@@ -72,6 +76,7 @@ function toEntity(record: Partial<RunRecord>): Record<string, unknown> {
     for (let index = 0; index < chunks; index++) entity[`mailboxes${index}`] = text.slice(index * CHUNK_CHARS, (index + 1) * CHUNK_CHARS);
   }
   if (summary) entity["summary"] = JSON.stringify(summary);
+  if (watermarks) entity["watermarks"] = JSON.stringify(watermarks);
   if (error) entity["error"] = JSON.stringify(error);
   return entity;
 }
@@ -85,6 +90,7 @@ function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string
   const itemCount = number("itemCount");
   const deferredChanges = number("deferredChanges");
   const summary = text("summary");
+  const watermarks = text("watermarks");
   const error = text("error");
   return {
     tenantId: String(entity["tenantId"]),
@@ -99,6 +105,7 @@ function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string
     ...(itemCount !== undefined ? { itemCount } : {}),
     ...(deferredChanges !== undefined ? { deferredChanges } : {}),
     ...(summary ? { summary: JSON.parse(summary) as RunSummary } : {}),
+    ...(watermarks ? { watermarks: JSON.parse(watermarks) as WatermarkState } : {}),
     ...(error ? { error: JSON.parse(error) as OutcomeError } : {}),
     etag: String(entity["etag"]),
   };
@@ -151,6 +158,52 @@ export class RunStateStore {
     const filter = odata`PartitionKey eq ${partitionKey} and (status eq 'queued' or status eq 'running' or status eq 'dispatched')`;
     for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) runs.push(fromEntity(entity));
     return runs;
+  }
+
+  /**
+   * Registers a work item the run dispatches, before it is sent (created once: a re-dispatch of the same targets finds
+   * it). The run completes only when every registered item has its completion row.
+   */
+  async registerItem(tenantId: string, runId: string, itemId: string, targetIds: readonly string[]): Promise<void> {
+    await this.ensure();
+    try {
+      await this.client.createEntity({ partitionKey: itemPartition(tenantId, runId), rowKey: compositeKey("dispatched", itemId), itemId, targetIds: JSON.stringify(targetIds) });
+    } catch (error) {
+      if (storageStatus(error) !== 409) throw error;
+    }
+  }
+
+  /** The targets of a registered work item, or undefined when the run never dispatched it. */
+  async registeredItem(tenantId: string, runId: string, itemId: string): Promise<readonly string[] | undefined> {
+    await this.ensure();
+    try {
+      const entity = await this.client.getEntity<Record<string, unknown>>(itemPartition(tenantId, runId), compositeKey("dispatched", itemId));
+      return JSON.parse(String(entity["targetIds"])) as string[];
+    } catch (error) {
+      if (storageStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Registered work items that have no completion row yet, with their targets. */
+  async pendingItems(tenantId: string, runId: string): Promise<{ itemId: string; targetIds: string[] }[]> {
+    await this.ensure();
+    const partitionKey = itemPartition(tenantId, runId);
+    const done = new Set<string>();
+    const dispatched: { itemId: string; targetIds: string[] }[] = [];
+    for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${partitionKey}` } })) {
+      const itemId = typeof entity["itemId"] === "string" ? entity["itemId"] : "";
+      if (String(entity.rowKey).startsWith("item|")) done.add(itemId);
+      else if (String(entity.rowKey).startsWith("dispatched|")) dispatched.push({ itemId, targetIds: JSON.parse(String(entity["targetIds"])) as string[] });
+    }
+    return dispatched.filter((item) => !done.has(item.itemId));
+  }
+
+  /** Records a work message that was not acted on (malformed, unknown run or tenant, never dispatched), for audit. */
+  async recordRejected(entry: { readonly reason: string; readonly tenantId?: string; readonly runId?: string; readonly itemId?: string; readonly at: string }): Promise<void> {
+    await this.ensure();
+    const fields = Object.fromEntries(Object.entries(entry).filter(([, value]) => value !== undefined));
+    await this.client.createEntity({ partitionKey: "rejected", rowKey: compositeKey(entry.at, randomUUID()), ...fields });
   }
 
   /** Records a work item's completion once; false when it was already recorded. */

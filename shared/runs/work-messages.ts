@@ -1,16 +1,21 @@
 /**
  * Messages on the work-item queue (QUEUE_NAMES.workItems). Two kinds share the queue: `run` starts one run
- * (observe + plan, fanning mailbox changes out), `changes` carries at most 20 deferred mailbox changes of a run.
- * On the wire each is base64-encoded JSON, as the Functions queue trigger expects; the trigger hands the handler
- * the parsed JSON, validated here.
+ * (observe + plan, fanning mailbox changes out), `changes` names at most 20 mailboxes of a run whose changes a worker
+ * makes. Work items carry **intent only** — tenant, run, target ids, policy — never a cmdlet or a value: the worker
+ * re-reads the targets and plans from what Exchange shows and its own policy, so nothing on a queue can make the app
+ * send what the policy does not ask for. On the wire each is base64-encoded JSON, as the Functions queue trigger
+ * expects; the trigger hands the handler the parsed JSON, validated here strictly (unknown fields refused).
  */
+import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { DeferredMailboxChange } from "../audit/ports";
+import type { AuditPolicy } from "../audit/policy";
 
-/** Mailbox changes per work item: one identity-filtered read-back covers them. */
-export const MAX_CHANGES_PER_ITEM = 20;
-/** Raw JSON bytes per message: base64 makes 4/3 of it, under the queue's 64 KiB. */
-export const MAX_MESSAGE_JSON_BYTES = 45_000;
+/** Mailboxes per work item: one identity-filtered read-back per source covers them. */
+export const MAX_TARGETS_PER_ITEM = 20;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Tenant and run ids are short tokens (a GUID or domain; the run id of `newRunId`). */
+const TOKEN = /^[A-Za-z0-9][A-Za-z0-9.:_-]{0,127}$/;
 
 export interface RunMessage {
   readonly kind: "run";
@@ -22,37 +27,48 @@ export interface ChangesMessage {
   readonly kind: "changes";
   readonly tenantId: string;
   readonly runId: string;
-  readonly runStartedAt: string;
+  /** Derived from the run and the targets (`workItemId`): a re-sent item has the same id. */
   readonly itemId: string;
-  readonly changes: readonly DeferredMailboxChange[];
+  /** Entra object ids (ExternalDirectoryObjectId) of the mailboxes to reconcile. */
+  readonly targetIds: readonly string[];
+  /** The policy the run planned with (`name@version`); a worker with another policy does not act on the item. */
+  readonly policy: string;
 }
 
 export type WorkMessage = RunMessage | ChangesMessage;
 
-const changeSchema = z.object({
-  action: z.object({ targetKind: z.literal("mailbox"), targetId: z.string(), requests: z.array(z.looseObject({ cmdlet: z.string() })) }).loose(),
-  outcome: z.object({ kind: z.string(), targetId: z.string(), displayName: z.string(), status: z.string(), findings: z.array(z.unknown()) }).loose(),
-  observed: z.looseObject({ RecipientTypeDetails: z.string() }),
-  licensed: z.boolean().optional(),
-});
+const token = z.string().regex(TOKEN, "not a valid id");
 
 const messageSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("run"), tenantId: z.string().min(1), runId: z.string().min(1) }),
-  z.object({
+  z.strictObject({ kind: z.literal("run"), tenantId: token, runId: token }),
+  z.strictObject({
     kind: z.literal("changes"),
-    tenantId: z.string().min(1),
-    runId: z.string().min(1),
-    runStartedAt: z.string(),
-    itemId: z.string().min(1),
-    changes: z.array(changeSchema).min(1).max(MAX_CHANGES_PER_ITEM),
+    tenantId: token,
+    runId: token,
+    itemId: z.string().regex(/^[0-9a-f]{32}$/, "not a work item id"),
+    targetIds: z.array(z.string().regex(GUID, "not an object id")).min(1).max(MAX_TARGETS_PER_ITEM),
+    policy: z.string().min(1).max(200),
   }),
 ]);
 
+/** A message that is not one of ours: rejected (recorded), never acted on. */
+export class WorkMessageRejected extends Error {
+  override readonly name = "WorkMessageRejected";
+}
+
 /** Validates a message as the trigger delivers it (parsed JSON, or a string if it was not JSON). */
 export function parseWorkMessage(value: unknown): WorkMessage {
-  const json = typeof value === "string" ? (JSON.parse(value) as unknown) : value;
-  // The shapes of the changes were produced by this app's own planner; the schema checks the envelope.
-  return messageSchema.parse(json) as unknown as WorkMessage;
+  let json = value;
+  if (typeof value === "string") {
+    try {
+      json = JSON.parse(value) as unknown;
+    } catch {
+      throw new WorkMessageRejected("The work item is not JSON");
+    }
+  }
+  const parsed = messageSchema.safeParse(json);
+  if (!parsed.success) throw new WorkMessageRejected(`Not a work item: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "(message)"}: ${issue.message}`).join("; ")}`);
+  return parsed.data;
 }
 
 /** How a message travels: base64 of its JSON. */
@@ -60,24 +76,21 @@ export function encodeWorkMessage(message: WorkMessage): string {
   return Buffer.from(JSON.stringify(message), "utf8").toString("base64");
 }
 
-/**
- * Splits a run's changes into work items of at most `MAX_CHANGES_PER_ITEM` changes and `MAX_MESSAGE_JSON_BYTES`.
- * Returns the groups of changes; a single change larger than the budget travels alone.
- */
-export function packChanges(changes: readonly DeferredMailboxChange[]): DeferredMailboxChange[][] {
-  const items: DeferredMailboxChange[][] = [];
-  let current: DeferredMailboxChange[] = [];
-  let bytes = 0;
-  for (const change of changes) {
-    const size = Buffer.byteLength(JSON.stringify(change), "utf8") + 1;
-    if (current.length > 0 && (current.length === MAX_CHANGES_PER_ITEM || bytes + size > MAX_MESSAGE_JSON_BYTES - 1_000)) {
-      items.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(change);
-    bytes += size;
-  }
-  if (current.length > 0) items.push(current);
+/** A work item's id: the same run and targets give the same id, so a redelivered run re-sends, never duplicates. */
+export function workItemId(runId: string, targetIds: readonly string[]): string {
+  const targets = [...targetIds].map((id) => id.toLowerCase()).sort();
+  return createHash("sha256").update(JSON.stringify([runId, targets])).digest("hex").slice(0, 32);
+}
+
+/** Splits target ids into work items of at most `MAX_TARGETS_PER_ITEM`. */
+export function packTargets(targetIds: readonly string[]): string[][] {
+  const items: string[][] = [];
+  for (let index = 0; index < targetIds.length; index += MAX_TARGETS_PER_ITEM) items.push(targetIds.slice(index, index + MAX_TARGETS_PER_ITEM));
   return items;
+}
+
+/** The policy a run plans with, as items name it: its name and version and a digest of the effective settings. */
+export function policyFingerprint(policy: AuditPolicy): string {
+  const digest = createHash("sha256").update(JSON.stringify(policy)).digest("hex").slice(0, 16);
+  return `${policy.name}@${policy.version}#${digest}`;
 }

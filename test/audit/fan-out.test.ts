@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyMailboxChanges, INCREMENTAL_WATERMARK, runAuditBaseline } from "../../shared/audit/reconciler";
-import type { DeferredMailboxChange } from "../../shared/audit/ports";
 import { defaultAuditPolicy } from "../../shared/audit/policy";
 import { ExchangeError } from "../../shared/exchange/errors";
+import { reconcileMailboxTargets, runAuditBaseline } from "../../shared/reconcile/reconcile";
+import { FanOutSink } from "../../shared/runs/fan-out";
+import { workItemId, type WorkMessage } from "../../shared/runs/work-messages";
 import { FakeClock, FakeExchange, FakeStore } from "./fake-exchange";
 import { groupMailbox, mailbox } from "./fixtures";
 
@@ -26,63 +27,86 @@ function setup() {
   return { clock, exchange, store, deps, user, shared, group };
 }
 
-/** A sink that keeps what it is given as it would travel on a queue (JSON). */
-function collectingSink() {
-  const accepted: DeferredMailboxChange[][] = [];
-  return {
-    accepted,
-    sink: {
-      accept: (changes: readonly DeferredMailboxChange[]) => {
-        accepted.push(JSON.parse(JSON.stringify(changes)) as DeferredMailboxChange[]);
-        return Promise.resolve();
-      },
-    },
-  };
+/** The run's state and queue as the sink sees them: registered items and the messages as they would travel (JSON). */
+function fanOut(threshold: number) {
+  const registered = new Map<string, readonly string[]>();
+  const sent: WorkMessage[] = [];
+  const sink = new FanOutSink({
+    runState: { registerItem: (_tenant, _run, itemId, targetIds) => Promise.resolve(void registered.set(itemId, targetIds)) },
+    queue: { send: (message) => Promise.resolve(void sent.push(JSON.parse(JSON.stringify(message)) as WorkMessage)) },
+    tenantId: TENANT,
+    runId: "r1",
+    policy: "policy@1",
+    threshold,
+  });
+  return { sink, registered, sent };
 }
 
-test("fan-out: mailbox changes go to the sink, the rest is applied inline, and the watermark waits", async () => {
-  const { exchange, store, deps } = setup();
-  const { sink, accepted } = collectingSink();
-  const result = await runAuditBaseline({ ...deps, mailboxSink: sink }, { tenantId: TENANT, runId: "r1", mode: "apply" });
+const writes = (exchange: FakeExchange) => exchange.calls.filter((call) => !call.cmdlet.startsWith("Get-"));
 
-  const deferred = accepted.flat();
+test("fan-out: past the threshold every mailbox change goes out as a work item naming its targets and nothing else", async () => {
+  const { exchange, store, deps, user, shared, group } = setup();
+  const { sink, registered, sent } = fanOut(0);
+  const result = await runAuditBaseline({ ...deps, sink }, { tenantId: TENANT, runId: "r1", mode: "apply" });
+
   assert.equal(result.deferredChanges, 3);
-  assert.equal(deferred.length, 3, "user, shared and group mailboxes drifted");
-  assert.ok(deferred.every((change) => change.outcome.status === "remediated" && change.action.targetKind === "mailbox"));
-  assert.equal(exchange.organization.AuditDisabled, false);
-  assert.deepEqual(
-    store.outcomes.map((outcome) => `${outcome.kind}:${outcome.status}`).sort(),
-    ["organization:remediated"],
-    "the deferred mailboxes are not recorded by the run",
-  );
-  assert.ok(!store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`), "deferred changes keep the watermark");
-  assert.ok(deferred.some((change) => exchange.byTargetId(change.action.targetId)?.AuditEnabled === false), "no mailbox written yet");
+  assert.equal(sent.length, 2, "one item per page of changes (mailboxes, then group mailboxes)");
+  for (const item of sent) {
+    assert.ok(item.kind === "changes");
+    assert.deepEqual(Object.keys(item).sort(), ["itemId", "kind", "policy", "runId", "targetIds", "tenantId"], "intent only: no cmdlet, no value");
+    assert.equal(item.itemId, workItemId("r1", item.targetIds), "the id is derived from the run and the targets");
+    assert.deepEqual(registered.get(item.itemId), item.targetIds, "registered before it was sent");
+  }
+  const targets = sent.flatMap((item) => (item.kind === "changes" ? item.targetIds : []));
+  assert.deepEqual([...targets].sort(), [user, shared, group].map((target) => target.ExternalDirectoryObjectId?.toLowerCase()).sort());
+  assert.equal(exchange.organization.AuditDisabled, false, "organisation changes stay inline");
+  assert.deepEqual(store.outcomes.map((outcome) => `${outcome.kind}:${outcome.status}`), ["organization:remediated"], "the handed-out mailboxes are recorded by their worker");
+  assert.deepEqual(writes(exchange).map((call) => call.cmdlet), ["Set-OrganizationConfig"], "no mailbox written by the run");
+  assert.deepEqual(store.runs, [], "the reconciler writes no summary");
 });
 
-test("applyMailboxChanges: sends, reads exactly those mailboxes back by identity, records under the run", async () => {
-  const { exchange, store, deps, user, shared, group } = setup();
-  const { sink, accepted } = collectingSink();
-  const run = await runAuditBaseline({ ...deps, mailboxSink: sink }, { tenantId: TENANT, runId: "r1", mode: "apply" });
-  const callsBefore = exchange.calls.length;
+test("fan-out: below the threshold the run applies its changes itself, through the same apply phase", async () => {
+  const { exchange, deps } = setup();
+  const { sink, sent } = fanOut(100);
+  const result = await runAuditBaseline({ ...deps, sink }, { tenantId: TENANT, runId: "r1", mode: "apply" });
+  assert.equal(result.deferredChanges, 0);
+  assert.equal(sent.length, 0);
+  assert.equal(result.summary.counts.remediated, 4);
+  assert.equal(writes(exchange).filter((call) => call.cmdlet === "Set-Mailbox").length, 3);
+});
 
-  const result = await applyMailboxChanges(deps, { tenantId: TENANT, runId: "r1", runStartedAt: run.summary.startedAt }, accepted.flat());
+test("reconcileMailboxTargets: re-reads the targets by identity, plans from what it read and the policy, verifies, records", async () => {
+  const { exchange, store, deps, user, shared, group } = setup();
+  const ids = [user, shared, group].map((target) => target.ExternalDirectoryObjectId ?? "");
+  const result = await reconcileMailboxTargets(deps, { tenantId: TENANT, runId: "r1", runStartedAt: "2026-06-01T00:00:00.000Z" }, ids);
   assert.deepEqual(result.counts, { compliant: 0, remediated: 3, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 });
   for (const target of [user, shared, group]) {
     assert.equal(store.outcomes.find((outcome) => outcome.targetId === target.ExternalDirectoryObjectId)?.status, "remediated");
   }
-  const reads = exchange.calls.slice(callsBefore).filter((call) => call.cmdlet === "Get-Mailbox");
-  assert.equal(reads.length, 2, "one identity-filtered read per source");
+  const reads = exchange.calls.filter((call) => call.cmdlet === "Get-Mailbox");
+  assert.equal(reads.length, 4, "one identity-filtered read per source, then one read-back per source");
   assert.match(String(reads[0]?.parameters?.["Filter"]), /^ExternalDirectoryObjectId -eq '[^']+'( -or ExternalDirectoryObjectId -eq '[^']+'){2}$/);
-  assert.equal(store.runs.length, 1, "no second run summary");
-  assert.ok(!store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`));
+  assert.deepEqual(store.runs, [], "no run summary");
+  assert.equal(exchange.calls.filter((call) => call.cmdlet === "Get-OrganizationConfig").length, 0, "a work item reconciles its mailboxes only");
 });
 
-test("applyMailboxChanges: a failed write is a failed outcome with Exchange's error", async () => {
-  const { exchange, store, deps, shared } = setup();
-  const { sink, accepted } = collectingSink();
-  const run = await runAuditBaseline({ ...deps, mailboxSink: sink }, { tenantId: TENANT, runId: "r1", mode: "apply" });
+test("reconcileMailboxTargets: a target already compliant, or unknown, gets no write at all (a forged or replayed item changes nothing)", async () => {
+  const { exchange, store, deps, user } = setup();
+  const run = { tenantId: TENANT, runId: "r1", runStartedAt: "2026-06-01T00:00:00.000Z" };
+  await reconcileMailboxTargets(deps, run, [user.ExternalDirectoryObjectId ?? ""]);
+  exchange.calls.length = 0;
+  const replay = await reconcileMailboxTargets(deps, run, [user.ExternalDirectoryObjectId ?? "", "99999999-0000-4000-8000-000000000000"]);
+  assert.deepEqual(writes(exchange), [], "nothing the policy does not ask for");
+  assert.equal(replay.counts.compliant, 1);
+  assert.equal(replay.counts.failed, 1);
+  assert.equal(store.outcomes.at(-1)?.error?.code, "MailboxNotFound");
+});
+
+test("reconcileMailboxTargets: a failed write is a failed outcome with Exchange's error", async () => {
+  const { exchange, store, deps, user, shared, group } = setup();
   exchange.failSet.set(shared.Guid ?? "", new ExchangeError({ errorId: "ADOperation", exceptionType: "X", text: "boom", status: 500 }));
-  const result = await applyMailboxChanges(deps, { tenantId: TENANT, runId: "r1", runStartedAt: run.summary.startedAt }, accepted.flat());
+  const ids = [user, shared, group].map((target) => target.ExternalDirectoryObjectId ?? "");
+  const result = await reconcileMailboxTargets(deps, { tenantId: TENANT, runId: "r1", runStartedAt: "2026-06-01T00:00:00.000Z" }, ids);
   assert.equal(result.counts.failed, 1);
   assert.equal(result.counts.remediated, 2);
   assert.equal(store.outcomes.find((outcome) => outcome.targetId === shared.ExternalDirectoryObjectId)?.error?.code, "ADOperation");

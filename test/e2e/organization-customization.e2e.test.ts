@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateTenant } from "../../emulator/generate";
-import { CUSTOMIZATION_REQUESTED } from "../../shared/audit/reconciler";
+import { CUSTOMIZATION_REQUESTED } from "../../shared/reconcile/reconcile";
 import type { EnforcementResult } from "../../shared/enforcement";
 import { startE2e } from "./stack";
 

@@ -133,7 +133,7 @@ test("a poisoned work item is recorded as failures of its mailboxes and the run 
   for (const message of poisoned) await workQueuePoison(message, context("work-queue-poison"));
   const { body } = await status(runId);
   assert.equal(body["status"], "completed");
-  const changes = poisoned.reduce((sum, message) => sum + (message["changes"] as unknown[]).length, 0);
+  const changes = poisoned.reduce((sum, message) => sum + (message["targetIds"] as unknown[]).length, 0);
   assert.equal(body.summary.counts.failed, changes);
 });
 
