@@ -4,6 +4,7 @@ import { decideAlerts, type Alert } from "../../shared/alerts/alert-decision";
 import { emailChannel, formatAlertEmail, type AlertMailMessage } from "../../shared/alerts/email-channel";
 import { formatWebhookBody, type GenericWebhookBody } from "../../shared/alerts/webhook-formats";
 import { failed, failingState, mailbox, NOW, summary, TENANT } from "./fixtures";
+import { assertEvery } from "../support/assertions";
 
 function alertOf(failures: number, extra: Parameters<typeof decideAlerts>[0]["outcomes"] = []): Alert {
   const outcomes = [
@@ -61,7 +62,7 @@ describe("webhook formats", () => {
     };
     assert.match(body.text, /1 new failure/);
     const all = body.blocks.map((block) => block.text.text).join("\n");
-    assert.ok(body.blocks.every((block) => block.type === "section" && block.text.type === "mrkdwn"));
+    assertEvery(body.blocks, (block) => block.type === "section" && block.text.type === "mrkdwn", "slack blocks");
     assert.match(all, /&lt;script&gt;&amp;co/);
     assert.doesNotMatch(all, /<script>/);
     assert.ok(all.includes(`<${REPORT_URL}|Open report>`));
@@ -91,7 +92,7 @@ describe("webhook formats", () => {
       assert.ok(!text.includes("m050@contoso.com"), format);
     }
     const slack = formatWebhookBody("slack", alert) as { blocks: { text: { text: string } }[] };
-    assert.ok(slack.blocks.every((block) => block.text.text.length <= 3000));
+    assertEvery(slack.blocks, (block) => block.text.text.length <= 3000, "slack block text within 3000 characters");
     assert.equal(
       JSON.stringify(formatWebhookBody("teams", alert, { maxListedEvents: 5 })).match(/\[New failure\]/g)?.length,
       5,

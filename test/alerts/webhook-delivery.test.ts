@@ -11,6 +11,7 @@ import { webhookChannel, type WebhookChannelOptions } from "../../shared/alerts/
 import type { GenericWebhookBody } from "../../shared/alerts/webhook-formats";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 import { daysAgo, failed, mailbox, NOW, summary, TENANT } from "./fixtures";
+import { assertEvery } from "../support/assertions";
 
 const SECRET_NAME = "alert-webhook-url";
 
@@ -315,6 +316,6 @@ describe("deliverRunAlerts", () => {
     const { run } = setup({ store });
     const result = await run();
     assert.equal(result.alertingFailed, true);
-    assert.ok(result.deliveries.every((delivery) => delivery.delivered));
+    assertEvery(result.deliveries, (delivery) => delivery.delivered, "deliveries");
   });
 });

@@ -5,6 +5,7 @@ import { defaultAuditPolicy, parseAuditPolicy } from "../../shared/audit/policy"
 import { changedSinceFilter, identityFilter, opathDate, opathString, parseMailboxIdentities } from "../../shared/audit/opath";
 import type { ObservedMailbox } from "../../shared/audit/observed";
 import { groupMailbox, mailbox, policy } from "./fixtures";
+import { assertEvery } from "../support/assertions";
 
 const baseline = defaultAuditPolicy();
 const now = new Date("2026-06-01T00:00:00Z");
@@ -86,7 +87,7 @@ test("planRun: idempotent — planning against the post-apply state yields no ac
     });
     const second = planRun(active, { mailboxes: after, licences }, { now, mode: "apply" });
     assert.deepEqual(second.actions, [], `exactLists=${exactLists}`);
-    assert.ok(second.targets.every((target) => target.outcome.status === "compliant"));
+    assertEvery(second.targets, (target) => target.outcome.status === "compliant", "targets after the write");
     assert.ok(second.targets.some((target) => target.outcome.findings.some((finding) => finding.kind === "licence-gap")));
   }
 });

@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { defaultAuditActions } from "../../emulator/audit-actions";
 import { GENERATED_MAIL_ENABLED_GROUP, generateTenant, loadTenantFixture } from "../../emulator/generate";
 import { AUDIT_PREMIUM_PLAN_ID, AUDIT_PREMIUM_PLAN_NAME, type EmulatedMailbox } from "../../emulator/tenant-state";
+import { assertEvery } from "../support/assertions";
 
 const E3_ADMIN = [
   "Update",
@@ -134,7 +135,7 @@ describe("generateTenant", () => {
       assert.deepEqual(mailbox.AuditOwner, ["Update", "MoveToDeletedItems", "SoftDelete", "HardDelete"]);
     }
     assert.equal(generateTenant({ ...options, driftShare: 0 }).mailboxes.size, 246);
-    assert.ok([...generateTenant({ ...options, driftShare: 0 }).mailboxes.values()].every(isClean));
+    assertEvery([...generateTenant({ ...options, driftShare: 0 }).mailboxes.values()], isClean, "mailboxes without drift");
   });
 
   it("gives E3 defaults to unlicensed mailboxes and E5 defaults to Audit Premium users", () => {
@@ -171,9 +172,7 @@ describe("generateTenant", () => {
     );
     assert.equal(e5?.consumedUnits, 100);
     const unlicensed = generateTenant({ ...options, auditPremiumShare: 0 });
-    assert.ok(
-      unlicensed.skus.every((sku) => sku.servicePlans.every((plan) => plan.servicePlanId !== AUDIT_PREMIUM_PLAN_ID)),
-    );
+    assertEvery(unlicensed.skus, (sku) => sku.servicePlans.every((plan) => plan.servicePlanId !== AUDIT_PREMIUM_PLAN_ID), "SKUs without Audit (Premium)");
   });
 
   it("sets the organisation switches and bypass associations as asked", () => {

@@ -7,6 +7,7 @@ import { CONCURRENCY_LIMIT_TEXT } from "../../emulator/exchange-api";
 import type { RunningEmulator } from "../../emulator/server";
 import { createEmptyTenant, rawRequest, withEmulator, type RawResponse } from "../support/emulator";
 import { NO_CHANGE_WARNING, testCmdlets } from "../support/emulator-test-cmdlets";
+import { assertEvery } from "../support/assertions";
 
 const exchangeToken = (): string => issueAccessToken({ resource: EXCHANGE_AUDIENCE, clientId: "test-client" }).token;
 
@@ -280,7 +281,7 @@ describe("emulator $batch", async () => {
       assert.ok(sub.headers["request-id"]);
       assert.equal(sub.headers["client-request-id"], `client-${sub.id}`);
     }
-    assert.ok(emulator.calls.records.every((call) => call.viaBatch));
+    assertEvery(emulator.calls.records, (call) => call.viaBatch, "calls of the batch");
     assert.equal(emulator.calls.records.length, 4);
     assert.equal(emulator.calls.httpRequests, 1);
   });

@@ -2,7 +2,8 @@
  * Test helpers for the local tenant emulator: an empty tenant, a started emulator stopped after the
  * suite, and raw HTTPS calls that trust the emulator's certificate.
  */
-import { after } from "node:test";
+import { after, afterEach } from "node:test";
+import assert from "node:assert/strict";
 import { request as httpsRequest } from "node:https";
 import { randomUUID } from "node:crypto";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator/server";
@@ -38,6 +39,12 @@ export async function withEmulator(
 ): Promise<RunningEmulator> {
   const emulator = await startEmulator({ tenant, ...options });
   after(() => emulator.stop());
+  // A fault a test added but that never fired would fire in whichever test runs next: fail the test that left it.
+  afterEach(() => {
+    const left = emulator.faults.pending;
+    emulator.faults.clear();
+    assert.equal(left, 0, `${left} injected fault(s) never fired: the test's precondition did not hold, and they would leak into the next test`);
+  });
   return emulator;
 }
 
