@@ -59,7 +59,9 @@ export function parseReportQuery(
   const known: readonly string[] = [...PARAMETERS, ...HOST_PARAMETERS];
   const unknown = [...new Set(query.keys())].filter((name) => !known.includes(name));
   if (unknown.length > 0) {
-    return { response: problem(400, `Unknown query parameter: ${unknown.join(", ")} (known: ${PARAMETERS.join(", ")})`) };
+    return {
+      response: problem(400, `Unknown query parameter: ${unknown.join(", ")} (known: ${PARAMETERS.join(", ")})`),
+    };
   }
   const repeated = PARAMETERS.filter((name) => query.getAll(name).length > 1);
   if (repeated.length > 0) return { response: problem(400, `Repeated query parameter: ${repeated.join(", ")}`) };
@@ -95,7 +97,10 @@ export function createReportHandler(
     const caller = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), callers, "read");
     if (!caller.allowed) {
       const log = createInvocationLogger(context, {}, logLevel);
-      log[caller.cause === "configuration" ? "error" : "warn"]({ access: "read", reason: caller.reason }, "caller refused");
+      log[caller.cause === "configuration" ? "error" : "warn"](
+        { access: "read", reason: caller.reason },
+        "caller refused",
+      );
       return problem(403, caller.reason);
     }
     const parsed = parseReportQuery(request.query, tenants);

@@ -81,10 +81,18 @@ function rolesOf(principal: ClientPrincipal): Set<string> {
   return new Set(principal.claims.filter((claim) => types.has(claim.typ)).map((claim) => claim.val));
 }
 
-const refuse = (reason: string, cause: "configuration" | "caller" = "caller"): CallerCheck => ({ allowed: false, reason, cause });
+const refuse = (reason: string, cause: "configuration" | "caller" = "caller"): CallerCheck => ({
+  allowed: false,
+  reason,
+  cause,
+});
 
 /** Checks a request's principal header against the policy for the access it needs. */
-export function checkCaller(header: string | null | undefined, policy: CallerPolicy, access: CallerAccess): CallerCheck {
+export function checkCaller(
+  header: string | null | undefined,
+  policy: CallerPolicy,
+  access: CallerAccess,
+): CallerCheck {
   if (policy.mode === "function-key") return { allowed: true };
   if (!policy.easyAuthEnabled) {
     return refuse(

@@ -18,14 +18,20 @@ async function linesLoggedAt(logLevel: LogLevel): Promise<string[]> {
       logLevel,
     }),
   );
-  const context = new InvocationContext({ functionName: "report", logHandler: (_level, ...args) => lines.push(args.map(String).join(" ")) });
+  const context = new InvocationContext({
+    functionName: "report",
+    logHandler: (_level, ...args) => lines.push(args.map(String).join(" ")),
+  });
   const response = await handler(new HttpRequest({ method: "GET", url: "https://app.example/api/report" }), context);
   assert.equal(response.status, 200);
   return lines;
 }
 
 test("GET /api/report honours LOG_LEVEL", async () => {
-  assert.ok((await linesLoggedAt("info")).some((line) => line.includes("report requested")), "info: the request is logged");
+  assert.ok(
+    (await linesLoggedAt("info")).some((line) => line.includes("report requested")),
+    "info: the request is logged",
+  );
   assert.deepEqual(await linesLoggedAt("warn"), [], "warn: nothing below warn");
   assert.deepEqual(await linesLoggedAt("silent"), [], "silent: nothing");
 });

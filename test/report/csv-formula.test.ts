@@ -8,7 +8,7 @@ test("a formula trigger after leading whitespace is neutralised too (spreadsheet
     ["  +SUM(1,2)", `"'  +SUM(1,2)"`],
     ["\n-2+3", `"'\n-2+3"`],
     ["\u00a0@SUM(A1)", `"'\u00a0@SUM(A1)"`],
-    [" \t=HYPERLINK(\"http://x\")", `"' \t=HYPERLINK(""http://x"")"`],
+    [' \t=HYPERLINK("http://x")', `"' \t=HYPERLINK(""http://x"")"`],
     ["\u0000", `"'\u0000"`],
     [" plain", '" plain"'],
     ["a =1", '"a =1"'],
