@@ -1,12 +1,24 @@
 #!/usr/bin/env node
-/** `mailbox-audit`: the command line. See `mailbox-audit help`. */
+/** `mailbox-audit`: the command line. See `mailbox-audit --help`. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ConfigError } from "../shared/config";
-import { parseCommand, usage, UsageError, type Command } from "./args";
+import { CredentialConfigError } from "../shared/credentials";
+import { commandUsage, parseCommand, usage, UsageError, type Command } from "./args";
+
+/** The product version, from the package.json beside dist/. */
+function productVersion(): string {
+  const manifest = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8")) as { version?: unknown };
+  return String(manifest.version);
+}
 
 async function execute(command: Command): Promise<number> {
   switch (command.name) {
     case "help":
-      process.stdout.write(`${usage}\n`);
+      process.stdout.write(`${command.topic === undefined ? usage : commandUsage(command.topic)}\n`);
+      return 0;
+    case "version":
+      process.stdout.write(`mailbox-audit ${productVersion()}\n`);
       return 0;
     case "plan":
     case "apply": {
@@ -33,15 +45,22 @@ async function execute(command: Command): Promise<number> {
   }
 }
 
+/** A usage error: one line, then where the help is (no command at all: the whole usage). */
+function usageMessage(error: UsageError, argv: readonly string[]): string {
+  if (argv.length === 0) return `${usage}\n`;
+  const help = error.command === undefined ? "mailbox-audit --help" : `mailbox-audit ${error.command} --help`;
+  return `mailbox-audit: ${error.message}\nRun '${help}' for usage.\n`;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   try {
     return await execute(parseCommand(argv));
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`${error.message}\n\n${usage}\n`);
+      process.stderr.write(usageMessage(error, argv));
       return 64;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof CredentialConfigError) {
       process.stderr.write(`${error.message}\n`);
       return 78;
     }

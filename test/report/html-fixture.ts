@@ -5,6 +5,7 @@
 import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../../shared/domain/outcome";
 import { buildTenantReport, shippedControls, type TenantReport } from "../../shared/report";
 import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
+import type { OutcomeStore } from "../../shared/storage/outcome-store";
 
 export const TENANT = "contoso.onmicrosoft.com";
 export const HOSTILE_NAME = "<script>window.__pwned=1</script>@contoso.com";
@@ -139,9 +140,8 @@ function outcomes(): TargetOutcome[] {
   ];
 }
 
-/** The recorded tenant: five runs (a plan, then nightly applies converging), the latest state as above. */
-export async function fixtureStore(): Promise<MemoryOutcomeStore> {
-  const store = new MemoryOutcomeStore();
+/** Records the tenant: five runs (a plan, then nightly applies converging), the latest state as above. */
+export async function recordFixture(store: OutcomeStore): Promise<void> {
   const runs = [
     run(1, "plan", { compliant: 3, drift: 10, exempt: 1 }),
     run(2, "apply", { compliant: 3, remediated: 8, drift: 1, failed: 1, exempt: 1 }),
@@ -153,11 +153,12 @@ export async function fixtureStore(): Promise<MemoryOutcomeStore> {
   const failed = outcomes().filter((outcome) => outcome.status === "failed");
   for (const summary of runs.slice(2, 4)) await store.recordOutcomes(TENANT, summary.runId, summary.startedAt, failed);
   await store.recordOutcomes(TENANT, "run-5", "2024-05-05T02:00:00.000Z", outcomes());
-  return store;
 }
 
 export async function fixtureReport(): Promise<TenantReport> {
-  return buildTenantReport(await fixtureStore(), TENANT, {
+  const store = new MemoryOutcomeStore();
+  await recordFixture(store);
+  return buildTenantReport(store, TENANT, {
     now: new Date("2024-05-05T06:00:00.000Z"),
     controls: shippedControls(),
   });
