@@ -10,6 +10,7 @@
  */
 import type { InvocationContext } from "@azure/functions";
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import pretty from "pino-pretty";
 import type { LogLevel } from "./config";
 
 export type { Logger } from "pino";
@@ -99,9 +100,29 @@ export function createRootLogger(options: { level?: LogLevel; destination?: Dest
   return pino(loggerOptions(options.level), options.destination ?? pino.destination(1));
 }
 
-/** The CLI's logger: stderr, so stdout carries only the command's output. */
-export function createCliLogger(level: LogLevel = "info"): Logger {
-  return pino(loggerOptions(level), pino.destination({ fd: 2, sync: true }));
+export interface CliLoggerOptions {
+  /** Readable lines instead of JSON; default: when stderr is a terminal (a person reads it, not a collector). */
+  readonly pretty?: boolean;
+  /** Default stderr, so stdout carries only the command's output. */
+  readonly destination?: NodeJS.WritableStream;
+}
+
+/** The CLI's logger: JSON lines on stderr, or readable ones (pino-pretty) when a person reads the terminal. */
+export function createCliLogger(level: LogLevel = "info", options: CliLoggerOptions = {}): Logger {
+  if (options.pretty ?? process.stderr.isTTY === true) {
+    // Redaction happens in pino before the line reaches the formatter, so pretty lines are scrubbed too.
+    return pino(
+      loggerOptions(level),
+      pretty({
+        destination: options.destination ?? 2,
+        sync: true,
+        colorize: options.destination === undefined,
+        ignore: "pid,hostname",
+        translateTime: "SYS:HH:MM:ss",
+      }),
+    );
+  }
+  return pino(loggerOptions(level), options.destination ?? pino.destination({ fd: 2, sync: true }));
 }
 
 type ContextLogMethod = "trace" | "debug" | "info" | "warn" | "error";

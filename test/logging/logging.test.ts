@@ -1,7 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { InvocationContext } from "@azure/functions";
-import { contextMethodFor, createInvocationLogger, createRootLogger, redactText } from "../../shared/logging";
+import { Writable } from "node:stream";
+import {
+  contextMethodFor,
+  createCliLogger,
+  createInvocationLogger,
+  createRootLogger,
+  redactText,
+} from "../../shared/logging";
 
 const JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL291dGxvb2sifQ.c2lnbmF0dXJlLXBhcnQ";
 const PEM = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----";
@@ -123,4 +130,36 @@ test("the invocation logger forwards redacted lines to the InvocationContext wit
   assert.equal(first["mailbox"], "m-1");
   assert.equal(first["msg"], "remediated");
   assert.ok(!String(received[1]?.args[0]).includes("zzzzzzzzzzzz"));
+});
+
+function stream(): { destination: Writable; text: () => string } {
+  let text = "";
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      text += chunk.toString();
+      callback();
+    },
+  });
+  return { destination, text: () => text };
+}
+
+test("createCliLogger writes readable, still redacted lines for a terminal and JSON otherwise", () => {
+  const readable = stream();
+  createCliLogger("info", { pretty: true, destination: readable.destination }).warn(
+    { tenant: "contoso", token: JWT },
+    "no Table Storage configured",
+  );
+  assert.match(readable.text(), /WARN.*no Table Storage configured/);
+  assert.match(readable.text(), /tenant: "contoso"/);
+  assert.ok(!readable.text().includes(JWT), "the token is redacted");
+  assert.throws(() => JSON.parse(readable.text()) as unknown);
+
+  const json = stream();
+  createCliLogger("info", { pretty: false, destination: json.destination }).warn(
+    { token: JWT },
+    "no Table Storage configured",
+  );
+  const line = JSON.parse(json.text()) as Record<string, unknown>;
+  assert.equal(line["msg"], "no Table Storage configured");
+  assert.equal(line["token"], "[Redacted]");
 });
