@@ -1,5 +1,13 @@
 import type { OutcomeStatus, TargetKind } from "../domain/outcome";
-import type { MailboxHistory, ReportRow, ReportSection, StatusCounts, TenantReport } from "./tenant-report";
+import type { ControlRow } from "./controls";
+import type {
+  LicenceGapGroup,
+  MailboxHistory,
+  ReportRow,
+  ReportSection,
+  StatusCounts,
+  TenantReport,
+} from "./tenant-report";
 
 /** The report for a terminal: counts first, then the targets that need attention, at most `maxRows` per section. */
 
@@ -47,6 +55,29 @@ function sectionLines(title: string, section: ReportSection, maxRows: number): s
   return lines;
 }
 
+/** One line per kind of gap, as the HTML report groups them (the mailboxes are in --json, --csv and --html). */
+function licenceGapLines(total: number, groups: readonly LicenceGapGroup[]): string[] {
+  if (total === 0) return [];
+  const line = (group: LicenceGapGroup) =>
+    `  ${printable(group.setting)}: ${group.actions.length > 0 ? group.actions.map(printable).join(", ") : "licence-gated actions Exchange refused"} (${group.total} mailboxes)`;
+  return ["", `Licence gaps (${total} mailboxes):`, ...groups.map(line)];
+}
+
+function controlLine(control: ControlRow): string {
+  const { counts } = control;
+  const evidence = [
+    `${counts.compliant + counts.remediated} meeting`,
+    ...(["exempt", "drift", "failed"] as const)
+      .filter((each) => counts[each] > 0)
+      .map((each) => `${counts[each]} ${each}`),
+  ];
+  return `  ${control.verdict.padEnd(12)} ${printable(control.framework)} ${printable(control.id)} (${evidence.join(", ")})`;
+}
+
+function controlLines(controls: readonly ControlRow[]): string[] {
+  return controls.length === 0 ? [] : ["", "Controls:", ...controls.map(controlLine)];
+}
+
 export function renderTextReport(report: TenantReport, maxRows = 20): string {
   const lines = [`Tenant ${report.tenant}: ${report.targets} targets, report generated ${report.generatedAt}`];
   if (report.runId !== undefined) lines.push(`  restricted to targets last recorded by run ${report.runId}`);
@@ -67,8 +98,9 @@ export function renderTextReport(report: TenantReport, maxRows = 20): string {
     ...sectionLines("Failed", report.failures, maxRows),
     ...sectionLines("Hazards", report.hazards, maxRows),
     ...sectionLines("Drift", report.drift, maxRows),
-    ...sectionLines("Licence gaps", report.licenceGaps, maxRows),
+    ...licenceGapLines(report.licenceGaps.total, report.licenceGapGroups),
     ...sectionLines("Exemptions", report.exemptions, maxRows),
+    ...controlLines(report.controls),
   );
   return lines.join("\n") + "\n";
 }

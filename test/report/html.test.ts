@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { escapeHtml, html, SafeHtml } from "../../shared/report/html-escape";
-import { REPORT_CSP_HEADER, renderHtmlHistory, renderHtmlReport } from "../../shared/report";
+import { REPORT_CSP_HEADER, renderHtmlHistory, renderHtmlReport, renderTextReport } from "../../shared/report";
 import { FAILED_REQUEST_ID, fixtureReport, HOSTILE_ERROR, HOSTILE_NAME, STYLE_BREAKER, TENANT } from "./html-fixture";
 
 describe("html template tag", () => {
@@ -124,5 +124,21 @@ describe("renderHtmlReport", async () => {
     const history = renderHtmlHistory({ tenant: TENANT, mailbox: HOSTILE_NAME, entries: [] });
     assert.ok(!history.includes(HOSTILE_NAME));
     assert.match(history, /No recorded mailbox matches &lt;script&gt;/);
+  });
+});
+
+describe("renderTextReport agrees with the HTML report", async () => {
+  const text = renderTextReport(await fixtureReport());
+
+  it("groups licence gaps one line per kind", () => {
+    assert.match(
+      text,
+      /^Licence gaps \(6 mailboxes\):\n {2}AuditOwner: MailItemsAccessed, Send \(6 mailboxes\)\n {2}AuditAdmin: Send \(2 mailboxes\)$/m,
+    );
+  });
+
+  it("lists every control with its verdict and evidence", () => {
+    assert.match(text, /^ {2}not-met {6}CIS Microsoft 365 Foundations 6\.1\.2 \(9 meeting, 1 failed\)$/m);
+    assert.match(text, /^ {2}met {10}CIS Microsoft 365 Foundations 6\.1\.3 \(0 meeting, 1 exempt\)$/m);
   });
 });
