@@ -68,6 +68,22 @@ const cases: readonly Case[] = [
     remove: [A],
   },
   {
+    name: "recovered: now exempt (an allow-listed bypass)",
+    previous: [failingState("a", { webhook: daysAgo(1) })],
+    outcomes: [mailbox("a", "exempt")],
+    events: [`recovered ${A}`],
+    put: {},
+    remove: [A],
+  },
+  {
+    name: "recovered: now not applicable",
+    previous: [failingState("a", { webhook: daysAgo(1) })],
+    outcomes: [mailbox("a", "not-applicable")],
+    events: [`recovered ${A}`],
+    put: {},
+    remove: [A],
+  },
+  {
     name: "failed before but never notified, now compliant: no recovery notice, row dropped",
     previous: [failingState("a", {})],
     outcomes: [mailbox("a", "compliant")],

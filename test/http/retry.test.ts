@@ -147,3 +147,28 @@ test("isConcurrencyThrottle: matches Exchange's text case-insensitively", () => 
   assert.equal(isConcurrencyThrottle("Some other failure"), false);
   assert.equal(isConcurrencyThrottle(undefined), false);
 });
+
+test("parseRetryAfterInMs: exact forms only (mutation testing found these unpinned)", () => {
+  const cases: { headers: Record<string, string>; expected: number | undefined }[] = [
+    { headers: { "retry-after-ms": " 250 " }, expected: 250 },
+    { headers: { "retry-after-ms": "250x" }, expected: undefined },
+    { headers: { "retry-after-ms": "250 x" }, expected: undefined },
+    { headers: { "retry-after": " 7 " }, expected: 7_000 },
+    { headers: { "retry-after": "1.25" }, expected: 1_250 },
+    { headers: { "retry-after": "1.x" }, expected: undefined },
+    { headers: { "retry-after": "x7" }, expected: undefined },
+    { headers: { "retry-after": "7x" }, expected: undefined },
+  ];
+  for (const { headers, expected } of cases) assert.equal(parseRetryAfterInMs(headers, now), expected, JSON.stringify(headers));
+});
+
+test("decideRetry: boundaries of the transient statuses, the concurrency text and the elapsed budget", () => {
+  assert.deepEqual(decideRetry(outcome({ status: 505 }), budget, () => 0), { retry: false, reason: "permanent" });
+  assert.equal(decideRetry(outcome({ status: 502 }), budget, () => 0).reason, "transient");
+  // Without a status (no answer), the concurrency text in a body is not a throttle: the error code decides.
+  assert.deepEqual(decideRetry(outcome({ bodyText: concurrencyBody, errorCode: "EPERM" }), budget, () => 0), { retry: false, reason: "permanent" });
+  assert.deepEqual(decideRetry(outcome({}), budget, () => 0), { retry: false, reason: "permanent" });
+  // A wait that ends exactly at the elapsed budget is still allowed.
+  const exact = outcome({ status: 429, headers: { "retry-after": "10" }, elapsedInMs: 50_000 });
+  assert.deepEqual(decideRetry(exact, budget), { retry: true, delayInMs: 10_000, reason: "throttled" });
+});
