@@ -117,7 +117,12 @@ describe("the HTML report in Chromium", () => {
     assert.ok(existsSync(SCREENSHOT));
   });
 
-  it("prints to PDF", async () => {
+  it("prints to PDF with the licence-gap lists expanded", async () => {
+    const mailbox = page.locator("#licence-gaps details li").first();
+    assert.equal(await mailbox.isVisible(), false);
+    await page.emulateMedia({ media: "print" });
+    assert.equal(await mailbox.isVisible(), true);
+    await page.emulateMedia({ media: "screen" });
     const pdf = await page.pdf({ format: "A4", printBackground: true });
     assert.equal(pdf.subarray(0, 5).toString(), "%PDF-");
   });
