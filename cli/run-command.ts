@@ -1,12 +1,13 @@
 /**
  * `mailbox-audit plan|apply`: one enforcement run from the shell, with the same engine the Functions run.
  */
-import { randomUUID } from "node:crypto";
 import type { AuditProgress } from "../shared/audit/ports";
 import { loadConfig } from "../shared/config";
 import { runEnforcement, type EnforcementResult } from "../shared/enforcement";
 import { createCliLogger } from "../shared/logging";
-import { createRuntime } from "../shared/runtime";
+import { keepLease, newRunId, type HeldLease } from "../shared/runs/lease";
+import { createRuntime, type Runtime } from "../shared/runtime";
+import { LeaseHeldError } from "../shared/storage/errors";
 import { exitCodeFor, formatRun } from "./format";
 
 export interface RunOptions {
@@ -41,27 +42,59 @@ function progressLine(output: Output): (progress: AuditProgress) => void {
   };
 }
 
-/** Runs plan or apply against the configured tenant; prints the result; returns the exit code. */
-export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, output: Output = processOutput): Promise<{ exitCode: number; result: EnforcementResult }> {
+/** Exit code when another run of the tenant holds its lease (sysexits EX_TEMPFAIL: try again later). */
+export const LEASE_HELD_EXIT_CODE = 75;
+
+/**
+ * Runs plan or apply against the configured tenant; prints the result; returns the exit code. With Table Storage,
+ * an apply holds the tenant's run lease (the same one the Functions take), so two applies never write at once.
+ */
+export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, output: Output = processOutput): Promise<{ exitCode: number; result?: EnforcementResult }> {
   // Without Table Storage the run is kept in memory: a full read, nothing recorded beyond what is printed.
   const config = loadConfig(env, { requireStorage: false });
   const logger = createCliLogger(config.logLevel);
   if (!config.storage) logger.warn("no Table Storage configured (AzureWebJobsStorage): outcomes are not recorded and every run is a full sweep");
   const runtime = await createRuntime(config, { logger });
-  const result = await runEnforcement(runtime.enforcementServices(logger), {
-    runId: randomUUID(),
-    mode: options.mode,
-    full: options.full,
-    capture: options.capture,
-    ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
-    ...(options.changeLimit !== undefined ? { changeLimit: options.changeLimit } : {}),
-    onProgress: progressLine(output),
-  });
+  const runId = newRunId(new Date());
+  const lease = config.storage && options.mode === "apply" ? await takeLease(runtime, runId, config.runs.leaseTtlInMs) : undefined;
+  if (lease instanceof LeaseHeldError) {
+    output.err(`mailbox-audit: another run of tenant ${lease.tenantId} is in progress (${lease.holder}, lease until ${lease.expiresAt.toISOString()}); nothing was done. Try again when it has finished.\n`);
+    return { exitCode: LEASE_HELD_EXIT_CODE };
+  }
+  let result: EnforcementResult;
+  try {
+    result = await runEnforcement(runtime.enforcementServices(logger), {
+      runId,
+      mode: options.mode,
+      full: options.full,
+      capture: options.capture,
+      ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
+      ...(options.changeLimit !== undefined ? { changeLimit: options.changeLimit } : {}),
+      onProgress: progressLine(output),
+    });
+  } finally {
+    await lease?.release();
+  }
   if (output.progress) output.err("\r\x1b[K");
   output.out(
     options.json
-      ? `${JSON.stringify({ summary: result.summary, outcomes: result.outcomes, outcomesTruncated: result.outcomesTruncated }, null, 2)}\n`
+      ? `${JSON.stringify({ summary: result.summary, outcomes: result.outcomes, outcomesTruncated: result.outcomesTruncated, recorded: result.recorded }, null, 2)}\n`
       : `${formatRun(result.summary, result.outcomes)}\n`,
   );
+  if (config.storage && !result.recorded) {
+    output.err(`mailbox-audit: outcomes were NOT recorded (${result.summary.error?.message ?? "storage unavailable"}). The changes listed above were sent; nothing more was. The next run re-reads the tenant and finishes the job.\n`);
+  }
   return { exitCode: exitCodeFor(result.summary), result };
+}
+
+/** The tenant's lease for this run, kept renewed; or the holder's `LeaseHeldError`. */
+async function takeLease(runtime: Runtime, runId: string, ttlInMs: number): Promise<HeldLease | LeaseHeldError> {
+  const tenantId = runtime.config.tenantId;
+  try {
+    await runtime.leases.acquireLease(tenantId, runId, ttlInMs);
+  } catch (error) {
+    if (error instanceof LeaseHeldError) return error;
+    throw error;
+  }
+  return keepLease(runtime.leases, tenantId, runId, ttlInMs);
 }

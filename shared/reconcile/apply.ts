@@ -45,13 +45,14 @@ export interface ApplyDeps {
 
 /**
  * Sends each action's requests, a round at a time; an action's error is the first failure among its requests.
- * Once the recorder has halted, nothing more is sent: the remaining actions fail as not sent.
+ * Before each round everything emitted so far is recorded; once recording has failed nothing more is sent, and the
+ * remaining actions fail as not sent.
  */
 export async function sendActions(deps: ApplyDeps, actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {
   const results: { error?: OutcomeError }[] = [];
   for (let offset = 0; offset < actions.length; offset += CHANGES_PER_ROUND) {
     const round = actions.slice(offset, offset + CHANGES_PER_ROUND);
-    const halt = deps.recorder.recordFailure;
+    const halt = await deps.recorder.checkpoint();
     if (halt) {
       results.push(...round.map(() => ({ error: { code: "NotSent", message: `Not sent: ${halt.message}` } })));
       continue;

@@ -152,6 +152,7 @@ class AuditRun {
       runStartedAt: startedAt.toISOString(),
       ...(request.sampleSize !== undefined ? { sampleSize: request.sampleSize } : {}),
       ...(deps.logger ? { logger: deps.logger } : {}),
+      probe: () => deps.store.getWatermark(request.tenantId, INCREMENTAL_WATERMARK),
     });
     this.applyDeps = {
       transport: deps.transport,

@@ -3,8 +3,9 @@
  * sample (non-compliant first) and hands outcomes to the store in chunks, one chunk set in flight while the run
  * goes on (Table writes stay off the Exchange critical path, memory stays bounded).
  *
- * A failure to record halts the run: `halted` turns true, and the apply phase sends no further change (a change
- * without a record is a change nobody can prove), while the run still ends with its summary.
+ * A failure to record halts the run: `halted` turns true, and the apply phase (which checkpoints before each round of
+ * changes) sends no further change — a change without a record is a change nobody can prove — while the run still
+ * ends with its summary.
  */
 import { emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type TargetOutcome } from "../domain/outcome";
 import { ensureError } from "../exchange/errors";
@@ -13,6 +14,8 @@ import type { AuditLogger, AuditStore } from "../audit/ports";
 /** Outcomes recorded per store call: big enough that history rows share Table transactions. */
 const OUTCOME_CHUNK_SIZE = 500;
 const DEFAULT_SAMPLE_SIZE = 100;
+/** Checkpoints in a row without a store answer before one proves the store still answers (probe). */
+export const CHECKPOINTS_PER_PROBE = 5;
 
 export interface RecorderOptions {
   readonly store: Pick<AuditStore, "recordOutcomes">;
@@ -22,6 +25,8 @@ export interface RecorderOptions {
   readonly runStartedAt: string;
   readonly sampleSize?: number;
   readonly logger?: AuditLogger;
+  /** A cheap call that fails when the store is gone (a checkpoint with nothing to record makes it). */
+  readonly probe?: () => Promise<unknown>;
 }
 
 export class RunRecorder {
@@ -32,6 +37,8 @@ export class RunRecorder {
   private readonly buffer: TargetOutcome[] = [];
   private recording: Promise<void> = Promise.resolve();
   private failure: OutcomeError | undefined;
+  /** Checkpoints since the store last answered. */
+  private unanswered = 0;
 
   constructor(private readonly options: RecorderOptions) {}
 
@@ -63,6 +70,26 @@ export class RunRecorder {
     this.recording = this.record(outcomes);
   }
 
+  /**
+   * Everything emitted so far recorded (or the failure noted): the apply phase calls this before each round of
+   * changes, so no change is sent while an earlier outcome has no record. When rounds produce nothing to record,
+   * every `CHECKPOINTS_PER_PROBE`-th checkpoint probes the store, so a store that is gone stops the run within a
+   * few rounds.
+   */
+  async checkpoint(): Promise<OutcomeError | undefined> {
+    await this.drain();
+    this.unanswered += 1;
+    if (!this.failure && this.options.probe && this.unanswered >= CHECKPOINTS_PER_PROBE) {
+      try {
+        await this.options.probe();
+        this.unanswered = 0;
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    return this.failure;
+  }
+
   /** Every outcome recorded, or the failure noted. */
   async drain(): Promise<void> {
     await this.flush();
@@ -80,14 +107,21 @@ export class RunRecorder {
   }
 
   private async record(outcomes: readonly TargetOutcome[]): Promise<void> {
-    const { store, tenantId, runId, runStartedAt, logger } = this.options;
-    for (let index = 0; index < outcomes.length; index += OUTCOME_CHUNK_SIZE) {
+    const { store, tenantId, runId, runStartedAt } = this.options;
+    // After a failure nothing more is tried: the run is ending, and each attempt would wait out the SDK's retries.
+    for (let index = 0; index < outcomes.length && !this.failure; index += OUTCOME_CHUNK_SIZE) {
       try {
         await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes.slice(index, index + OUTCOME_CHUNK_SIZE));
+        this.unanswered = 0;
       } catch (error) {
-        this.failure ??= { code: "RecordFailed", message: `Outcomes could not be recorded: ${ensureError(error).message}` };
-        logger?.error({ tenantId, runId, err: ensureError(error) }, "outcomes not recorded: no further change is sent");
+        this.fail(error);
       }
     }
+  }
+
+  private fail(error: unknown): void {
+    const { tenantId, runId, logger } = this.options;
+    this.failure ??= { code: "RecordFailed", message: `Outcomes could not be recorded: ${ensureError(error).message}` };
+    logger?.error({ tenantId, runId, err: ensureError(error) }, "outcomes not recorded: no further change is sent");
   }
 }

@@ -5,7 +5,6 @@
  * rejected items, and finalise exactly once when every dispatched item is done (summary, watermarks, alerts, lease
  * release, the log events the infra alert rules read).
  */
-import { randomUUID } from "node:crypto";
 import { alertTargetKey, isAlertable } from "../alerts/alert-decision";
 import { deliverRunAlerts } from "../alerts/deliver-run-alerts";
 import { emptyCounts, mergeCounts, tallyOutcome, watermarksMayAdvance, type FindingKind, type OutcomeError, type RunSummary, type TargetOutcome } from "../domain/outcome";
@@ -18,7 +17,7 @@ import type { Runtime } from "../runtime";
 import { LeaseHeldError } from "../storage/errors";
 import { buildAlertChannels } from "./alert-channels";
 import { FanOutSink } from "./fan-out";
-import { keepLease, renewLease } from "./lease";
+import { keepLease, newRunId, renewLease } from "./lease";
 import type { RunRecord } from "./run-state-store";
 import type { RunsApp } from "./runs-app";
 import { parseWorkMessage, policyFingerprint, WorkMessageRejected, type ChangesMessage, type RunMessage, type WorkMessage } from "./work-messages";
@@ -42,10 +41,6 @@ export interface StartRunRequest {
 /** Errors that a target's read, rather than a change, produced: not remediation failures. */
 const READ_FAILURE_CODES = new Set(["MailboxNotFound", "InvalidResponse"]);
 
-/** Sortable, readable and unique: `2026-11-25T02:00:00Z-5f3a9c1e`. */
-export function newRunId(now: Date): string {
-  return `${now.toISOString().replace(/\.\d{3}Z$/, "Z")}-${randomUUID().slice(0, 8)}`;
-}
 
 /**
  * Takes the tenant's lease for a new run, records it as queued and queues its run message. Throws

@@ -24,7 +24,7 @@ describe("mailbox-audit plan and apply", async () => {
     e2e.resetCalls();
     const { exitCode, result } = await runCommand({ ...run, mode: "plan" }, withoutStorage, output);
     assert.equal(exitCode, 2);
-    assert.equal(result.summary.scope, "full", "no watermark without storage: a full read");
+    assert.equal(result?.summary.scope, "full", "no watermark without storage: a full read");
     assert.match(output.text(), /DRIFT\s+organization/);
     assert.deepEqual(e2e.writes(), []);
     assert.ok(tenantGaps(tenant).length > 0);
