@@ -14,6 +14,25 @@ function formatValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+const asList = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : []);
+const includesName = (list: readonly string[], name: string): boolean =>
+  list.some((each) => each.toLowerCase() === name.toLowerCase());
+
+/**
+ * A change as terraform shows it: `~ AuditOwner: + MailItemsAccessed, + Send` for a list (actions are only added;
+ * extras stay), `~ AuditEnabled: false -> true` for a value.
+ */
+export function formatChange(finding: Finding): string {
+  if (Array.isArray(finding.desired)) {
+    const current = asList(finding.current);
+    const added = asList(finding.desired).filter((action) => !includesName(current, action));
+    return `      ~ ${finding.setting}: ${added.length > 0 ? added.map((action) => `+ ${action}`).join(", ") : formatValue(finding.desired)}`;
+  }
+  return `      ~ ${finding.setting}: ${formatValue(finding.current)} -> ${formatValue(finding.desired)}`;
+}
+
+const isChange = (finding: Finding): boolean => finding.kind === "drift" && finding.desired !== undefined;
+
 function formatFinding(finding: Finding): string {
   const values =
     finding.current !== undefined || finding.desired !== undefined
@@ -23,17 +42,17 @@ function formatFinding(finding: Finding): string {
 }
 
 /**
- * A readable report of one target: status, name, then its findings with current and desired values and its error.
- * A remediated target gets one line naming what was changed (the details are in --json and the report).
+ * A readable report of one target: status, name, then each change (`~ setting: before -> after`), its other
+ * findings and its error. An exempt target gets one line naming what it is exempt from.
  */
 export function formatOutcome(outcome: TargetOutcome): string {
   const header = `  ${outcome.status.toUpperCase().padEnd(11)} ${outcome.kind} ${outcome.displayName}`;
-  if (outcome.status === "remediated" || outcome.status === "exempt") {
-    const settings = [...new Set(outcome.findings.filter((finding) => finding.kind === "drift" || finding.kind === "exemption").map((finding) => finding.setting))];
+  if (outcome.status === "exempt") {
+    const settings = [...new Set(outcome.findings.filter((finding) => finding.kind === "exemption").map((finding) => finding.setting))];
     return settings.length > 0 ? `${header}: ${settings.join(", ")}` : header;
   }
   const lines = [header];
-  for (const finding of outcome.findings) lines.push(formatFinding(finding));
+  for (const finding of outcome.findings) lines.push(isChange(finding) ? formatChange(finding) : formatFinding(finding));
   if (outcome.error) {
     const requestId = outcome.error.requestId ? ` [request-id ${outcome.error.requestId}]` : "";
     lines.push(`      error ${outcome.error.code}: ${outcome.error.message}${requestId}`);
@@ -71,7 +90,17 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
   if (notable.length > 0) lines.push("", "Targets:");
   for (const outcome of notable.slice(0, maxTargets)) lines.push(formatOutcome(outcome));
   if (notable.length > maxTargets) lines.push(`  ... and ${notable.length - maxTargets} more (use --json or 'mailbox-audit report')`);
+  lines.push("", formatTotals(summary));
   return lines.join("\n");
+}
+
+/** The last line: `Plan: 3 to change, 40 compliant, 1 failed` (apply: what it changed and what remains). */
+export function formatTotals(summary: RunSummary): string {
+  const { counts } = summary;
+  const inPolicy = `${counts.compliant} compliant`;
+  if (summary.mode === "plan") return `Plan: ${counts.drift} to change, ${inPolicy}, ${counts.failed} failed.`;
+  const remaining = counts.drift > 0 ? `, ${counts.drift} still to change` : "";
+  return `Apply: ${counts.remediated} changed, ${inPolicy}, ${counts.failed} failed${remaining}.`;
 }
 
 /** Exit code contract: 1 when anything failed, 2 when drift remains (plan, or apply past its change limit), else 0. */

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { formatChange, formatOutcome, formatTotals } from "../../cli/format";
+import type { Finding, OutcomeStatus, RunSummary } from "../../shared/domain/outcome";
+
+describe("formatChange", () => {
+  const cases: [string, Finding, string][] = [
+    [
+      "a list shows the actions it adds",
+      {
+        kind: "drift",
+        setting: "AuditOwner",
+        current: ["Update", "Send"],
+        desired: ["Update", "MailItemsAccessed", "send", "Create"],
+        message: "m",
+      },
+      "      ~ AuditOwner: + MailItemsAccessed, + Create",
+    ],
+    [
+      "a value shows before -> after",
+      { kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "m" },
+      "      ~ AuditEnabled: false -> true",
+    ],
+    [
+      "an unset value",
+      { kind: "drift", setting: "AuditLogAgeLimit", desired: "180.00:00:00", message: "m" },
+      "      ~ AuditLogAgeLimit: (unset) -> 180.00:00:00",
+    ],
+  ];
+  for (const [name, finding, expected] of cases) it(name, () => assert.equal(formatChange(finding), expected));
+});
+
+describe("formatOutcome", () => {
+  it("shows each change of a drifted or remediated target, and its other findings as before", () => {
+    for (const status of ["drift", "remediated"] as const) {
+      const text = formatOutcome({
+        kind: "mailbox",
+        targetId: "t",
+        displayName: "adele@contoso.com",
+        status,
+        findings: [
+          {
+            kind: "drift",
+            setting: "AuditOwner",
+            current: ["Update"],
+            desired: ["Update", "MailItemsAccessed", "Send"],
+            message: "m",
+          },
+          { kind: "licence-gap", setting: "AuditAdmin", desired: ["Send"], message: "Send needs Audit (Premium)" },
+        ],
+      });
+      assert.deepEqual(text.split("\n").slice(1), [
+        "      ~ AuditOwner: + MailItemsAccessed, + Send",
+        "      licence-gap AuditAdmin: Send needs Audit (Premium) (current: (unset); desired: Send)",
+      ]);
+    }
+  });
+});
+
+describe("formatTotals", () => {
+  const summary = (mode: "plan" | "apply", counts: Partial<Record<OutcomeStatus, number>>): RunSummary => ({
+    runId: "r",
+    tenantId: "contoso.onmicrosoft.com",
+    mode,
+    scope: "full",
+    startedAt: "2024-05-01T00:00:00.000Z",
+    finishedAt: "2024-05-01T00:01:00.000Z",
+    counts: { compliant: 0, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 0, ...counts },
+    exchangeCalls: {},
+    durationInMs: 60_000,
+  });
+  const cases: [RunSummary, string][] = [
+    [summary("plan", { drift: 3, compliant: 40, failed: 1 }), "Plan: 3 to change, 40 compliant, 1 failed."],
+    [summary("plan", { compliant: 5 }), "Plan: 0 to change, 5 compliant, 0 failed."],
+    [summary("apply", { remediated: 3, compliant: 40 }), "Apply: 3 changed, 40 compliant, 0 failed."],
+    [
+      summary("apply", { remediated: 2, drift: 4, compliant: 1 }),
+      "Apply: 2 changed, 1 compliant, 0 failed, 4 still to change.",
+    ],
+  ];
+  for (const [run, expected] of cases) it(expected, () => assert.equal(formatTotals(run), expected));
+});
