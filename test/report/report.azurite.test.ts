@@ -7,6 +7,7 @@ import {
   buildTenantReport,
   mailboxHistory,
   OUTCOME_CSV_COLUMNS,
+  REPORT_CSP_HEADER,
   runReportCommand,
   type ReportFormat,
   type TenantReport,
@@ -434,6 +435,22 @@ describe("report against Azurite", () => {
       const parsed = (await response.json()) as TenantReport & { outcomes: unknown[] };
       assert.equal(parsed.outcomes.length, 8);
       assert.equal(parsed.tenant, TENANT);
+    });
+
+    it("answers HTML inline with a strict Content-Security-Policy", async () => {
+      const response = await get("?format=html");
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+      assert.equal(response.headers.get("content-security-policy"), REPORT_CSP_HEADER);
+      assert.match(
+        REPORT_CSP_HEADER,
+        /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; .*frame-ancestors 'none'$/,
+      );
+      assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+      assert.equal(response.headers.get("content-disposition"), null);
+      const page = await response.text();
+      assert.match(page, /^<!doctype html>/);
+      assert.match(page, /Tenant <strong>contoso\.onmicrosoft\.com<\/strong>/);
     });
 
     it("answers CSV as an attachment", async () => {
