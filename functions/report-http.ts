@@ -3,7 +3,7 @@ import { z } from "zod";
 import { loadConfig, type LogLevel } from "../shared/config";
 import { createInvocationLogger } from "../shared/logging";
 import { isMailboxIdentifier, REPORT_CSP_HEADER, reportChunks, type ReportRequest } from "../shared/report";
-import { callerPolicy, checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerPolicy } from "../shared/runs/caller-check";
+import { checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerPolicy } from "../shared/runs/caller-check";
 import { isRunId } from "../shared/runs/run-request";
 import { createRuntime } from "../shared/runtime";
 import type { OutcomeStore } from "../shared/storage/outcome-store";
@@ -152,7 +152,7 @@ function productionDependencies(): Promise<ReportDependencies> {
     return {
       store: runtime.store,
       tenants: [runtime.config.tenantId],
-      callers: callerPolicy(config.runs.allowedCallerObjectIds, process.env),
+      callers: config.runs.callers,
       logLevel: config.logLevel,
     };
   })().catch((error: unknown) => {

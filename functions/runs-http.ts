@@ -5,7 +5,7 @@
  */
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { createInvocationLogger, type Logger } from "../shared/logging";
-import { callerPolicy, checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerAccess } from "../shared/runs/caller-check";
+import { checkCaller, CLIENT_PRINCIPAL_HEADER, type CallerAccess } from "../shared/runs/caller-check";
 import { RunInProgressError, startRun } from "../shared/runs/orchestrator";
 import { isJsonContentType, isRunId, MAX_RUN_REQUEST_BYTES, parseRunRequest, RunRequestError } from "../shared/runs/run-request";
 import { runsApp, type RunsApp } from "../shared/runs/runs-app";
@@ -19,7 +19,7 @@ function statusUrl(request: HttpRequest, runId: string): string {
 }
 
 function refuseCaller(request: HttpRequest, runs: RunsApp, access: CallerAccess, logger: Logger): HttpResponseInit | undefined {
-  const policy = callerPolicy(runs.config.runs.allowedCallerObjectIds, process.env);
+  const policy = runs.config.runs.callers;
   const check = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), policy, access);
   if (check.allowed) return undefined;
   logger[check.cause === "configuration" ? "error" : "warn"]({ access, reason: check.reason }, "caller refused");

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseCaptureSettings, type CaptureSettings } from "./capture/settings";
+import { CALLER_AUTH_MODES, callerPolicy, type CallerPolicy } from "./runs/caller-check";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -110,7 +111,8 @@ export const SETTINGS = Object.freeze([
   { name: "ALERT_MAIL_FROM", description: "Mailbox alerts are sent from with Graph sendMail; empty disables mail alerts." },
   { name: "ALERT_MAIL_TO", description: "Comma-separated recipients of alert mail." },
   { name: "REPORT_BASE_URL", description: "Base URL of the app (https://<app>.azurewebsites.net), for report links in alerts." },
-  { name: "ALLOWED_CALLER_OBJECT_IDS", description: "Comma-separated Entra object ids allowed to call /api/runs (checked in the Easy Auth x-ms-client-principal header, in addition to the function key). Empty: the function key alone." },
+  { name: "CALLER_AUTH", description: "Who may call the HTTP functions besides the function key: function-key, or entra (App Service Authentication must be on; callers need the app role MailboxAudit.Read for the report and run status, MailboxAudit.Operate to start runs). ALLOWED_CALLER_OBJECT_IDS implies entra.", defaultValue: "function-key" },
+  { name: "ALLOWED_CALLER_OBJECT_IDS", description: "Optional allow-list of Entra object ids (comma-separated): with entra callers, a caller must hold the app role and be listed. Setting it implies CALLER_AUTH=entra." },
   { name: "RUN_LEASE_TTL_SECONDS", description: "Per-tenant run lease: expires this long after its holder's last renewal (a dead run frees the tenant after it).", defaultValue: "900" },
   { name: "RUN_FANOUT_THRESHOLD", description: "Mailbox changes a run applies itself; beyond this many, its changes are fanned out on the work-item queue (0: always fan out).", defaultValue: "100" },
   {
@@ -121,6 +123,11 @@ export const SETTINGS = Object.freeze([
   {
     name: "IDENTITY_HEADER",
     description: "Set by App Service/Functions: the managed identity endpoint's secret header.",
+    scope: "platform",
+  },
+  {
+    name: "WEBSITE_AUTH_ENABLED",
+    description: "Set by App Service: True when App Service Authentication (Easy Auth) is on. With entra callers and not True, every HTTP request is refused (403).",
     scope: "platform",
   },
 ] as const satisfies readonly SettingDescription[]);
@@ -160,8 +167,8 @@ export interface RunsConfig {
   readonly tenants: readonly TenantConfig[];
   readonly leaseTtlInMs: number;
   readonly fanOutThreshold: number;
-  /** Entra object ids allowed to start runs (lower case); empty = function key only. */
-  readonly allowedCallerObjectIds: readonly string[];
+  /** Who may call the HTTP functions beyond the function key (shared/runs/caller-check.ts). */
+  readonly callers: CallerPolicy;
   readonly keyVaultUrl?: string;
   readonly alerts: AlertConfig;
 }
@@ -277,11 +284,13 @@ const envSchema = z.object({
   ALERT_MAIL_FROM: optional(z.email("must be an email address")),
   ALERT_MAIL_TO: optional(z.string().transform((value) => value.split(",").map((part) => part.trim()).filter(Boolean)).pipe(z.array(z.email("must be email addresses")).min(1))),
   REPORT_BASE_URL: optional(httpsUrl),
+  CALLER_AUTH: z.preprocess((value) => (typeof blank(value) === "string" ? String(blank(value)).toLowerCase() : blank(value)), z.enum(CALLER_AUTH_MODES).default("function-key")),
   ALLOWED_CALLER_OBJECT_IDS: optional(z.string().transform((value) => value.split(",").map((part) => part.trim().toLowerCase()).filter(Boolean)).pipe(z.array(guid))),
   RUN_LEASE_TTL_SECONDS: z.preprocess(blank, z.coerce.number().positive().max(86_400).default(900)),
   RUN_FANOUT_THRESHOLD: z.preprocess(blank, z.coerce.number().int("must be a whole number").nonnegative().default(100)),
   IDENTITY_ENDPOINT: optional(z.url()),
   IDENTITY_HEADER: optional(z.string()),
+  WEBSITE_AUTH_ENABLED: optional(z.string()),
 } satisfies Record<SettingName, z.ZodType>);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -365,7 +374,7 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
       tenants,
       leaseTtlInMs: values.RUN_LEASE_TTL_SECONDS * 1000,
       fanOutThreshold: values.RUN_FANOUT_THRESHOLD,
-      allowedCallerObjectIds: values.ALLOWED_CALLER_OBJECT_IDS ?? [],
+      callers: callerPolicy(values.ALLOWED_CALLER_OBJECT_IDS ?? [], env),
       ...(values.KEY_VAULT_URL ? { keyVaultUrl: values.KEY_VAULT_URL } : {}),
       alerts: {
         ...(values.ALERT_WEBHOOK_SECRET_NAME

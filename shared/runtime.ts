@@ -112,7 +112,8 @@ function tableStores(tableConnection: TableConnection) {
 
 /** Builds the production clients from the configuration. */
 export async function createRuntime(config: AppConfig, options: RuntimeOptions = {}): Promise<Runtime> {
-  const credential = await createCredential(config);
+  // On first use: a reader with storage access only (mailbox-audit report) needs no Exchange credential.
+  const credential = lazyCredential(() => createCredential(config));
   const extraCaPem = await readExtraCaPem(config);
   const common = { tenantId: config.tenantId, credential, ...(extraCaPem ? { extraCaPem } : {}) };
   const transport = new RestExchangeTransport({
@@ -155,5 +156,19 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
       ...(capture ? { capture } : {}),
       ...(logger ? { logger } : {}),
     }),
+  };
+}
+
+/** A credential built when a token is first asked for (and built again after a failure). */
+function lazyCredential(create: () => Promise<TokenCredential>): TokenCredential {
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      credential ??= create().catch((error: unknown) => {
+        credential = undefined;
+        throw error;
+      });
+      return (await credential).getToken(scopes, options);
+    },
   };
 }

@@ -51,7 +51,8 @@ export function tableCreator(client: TableClient): () => Promise<void> {
   let created: Promise<void> | undefined;
   return () => {
     created ??= client.createTable().catch((error: unknown) => {
-      if (storageStatus(error) === 409) return;
+      // 409: it exists. 403: a reader may not create tables (the infra created them); a missing table still fails the read.
+      if (storageStatus(error) === 409 || storageStatus(error) === 403) return;
       created = undefined;
       throw error;
     });

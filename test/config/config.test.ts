@@ -25,7 +25,7 @@ test("defaults, and a deeply frozen result", () => {
     exchangeMaxConcurrency: 3,
     logLevel: "info",
     storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
-    runs: { tenants: [{ tenantId: TENANT }], leaseTtlInMs: 900_000, fanOutThreshold: 100, allowedCallerObjectIds: [], alerts: {} },
+    runs: { tenants: [{ tenantId: TENANT }], leaseTtlInMs: 900_000, fanOutThreshold: 100, callers: { mode: "function-key", allowedObjectIds: [], easyAuthEnabled: false }, alerts: {} },
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.storage));

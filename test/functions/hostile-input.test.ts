@@ -14,7 +14,8 @@ import { startLocalStack, type LocalStack } from "../../emulator/local-stack";
 import { createReportHandler } from "../../functions/report-http";
 import { getRun, postRun } from "../../functions/runs-http";
 import type { CallerPolicy } from "../../shared/runs/caller-check";
-import { resetRunsApp, runsApp } from "../../shared/runs/runs-app";
+import { RunStateStore } from "../../shared/runs/run-state-store";
+import { resetRunsApp } from "../../shared/runs/runs-app";
 import { QUEUE_NAMES, TABLE_NAMES } from "../../shared/storage/storage-layout";
 import { TableOutcomeStore } from "../../shared/storage/table-outcome-store";
 import { encodePrincipal, OBJECT_ID_CLAIM, principalWithRoles } from "./client-principal";
@@ -44,11 +45,12 @@ before(async () => {
   resetRunsApp();
   queue = new QueueClient(stack.azurite.connectionString, QUEUE_NAMES.workItems);
   await queue.createIfNotExists();
-  const runs = await runsApp();
-  const find = runs.runState.find.bind(runs.runState);
-  runs.runState.find = (tenantIds, runId) => {
+  // Counted on the class: the app is built again whenever a case changes the settings.
+  const prototype = RunStateStore.prototype;
+  const find = Object.getOwnPropertyDescriptor(prototype, "find")?.value as RunStateStore["find"];
+  prototype.find = function (tenantIds, runId) {
     runLookups += 1;
-    return find(tenantIds, runId);
+    return find.call(this, tenantIds, runId);
   };
 });
 
@@ -99,7 +101,7 @@ function context(functionName: string): InvocationContext {
   return new InvocationContext({ invocationId: randomUUID(), functionName });
 }
 
-/** Sets `env` (undefined deletes) around `action`. */
+/** Sets `env` (undefined deletes) around `action`; settings are read at start-up, so the app is built again around it. */
 async function withEnv<T>(env: Readonly<Record<string, string | undefined>>, action: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
   const apply = (values: Readonly<Record<string, string | undefined>>) => {
@@ -109,10 +111,12 @@ async function withEnv<T>(env: Readonly<Record<string, string | undefined>>, act
     }
   };
   apply(env);
+  resetRunsApp();
   try {
     return await action();
   } finally {
     apply(saved);
+    resetRunsApp();
   }
 }
 
