@@ -3,6 +3,7 @@
  */
 import type { AuditProgress } from "../shared/audit/ports";
 import { loadConfig } from "../shared/config";
+import { EXCHANGE_SCOPE } from "../shared/exchange/rest-transport";
 import { runEnforcement, type EnforcementResult } from "../shared/enforcement";
 import { createCliLogger } from "../shared/logging";
 import { keepLease, newRunId, type HeldLease } from "../shared/runs/lease";
@@ -55,6 +56,8 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
   const logger = createCliLogger(config.logLevel);
   if (!config.storage) logger.warn("no Table Storage configured (AzureWebJobsStorage): outcomes are not recorded and every run is a full sweep");
   const runtime = await createRuntime(config, { logger });
+  // The credential is built on first use; build it now, so a missing or unusable one is a configuration error (78).
+  await runtime.credential.getToken(EXCHANGE_SCOPE);
   const runId = newRunId(new Date());
   const lease = config.storage && options.mode === "apply" ? await takeLease(runtime, runId, config.runs.leaseTtlInMs) : undefined;
   if (lease instanceof LeaseHeldError) {

@@ -151,7 +151,8 @@ function productionDependencies(): Promise<ReportDependencies> {
     const runtime = await createRuntime(config);
     return {
       store: runtime.store,
-      tenants: [runtime.config.tenantId],
+      // Every tenant the runs functions enforce (TENANTS), the home tenant first: their outcomes share the store.
+      tenants: [...new Set([runtime.config.tenantId, ...config.runs.tenants.map((tenant) => tenant.tenantId)])],
       callers: config.runs.callers,
       logLevel: config.logLevel,
     };

@@ -1,9 +1,11 @@
 /**
- * The token credential the clients use, chosen from the configuration:
+ * The one credential factory. The token credential the tenant clients (Exchange, Graph) use, chosen from the
+ * configuration:
  * - in Azure (App Service / Functions set IDENTITY_ENDPOINT + IDENTITY_HEADER; so does the local emulator):
  *   `ManagedIdentityCredential`, user-assigned when AZURE_CLIENT_ID is set;
  * - elsewhere (the CLI against a real tenant): the app registration's certificate (`ClientCertificateCredential`),
  *   PEM read from AZURE_CLIENT_CERTIFICATE_PATH or from a Key Vault secret.
+ * And the app's own identity for its own resources (`appIdentityCredential`).
  */
 import { readFile } from "node:fs/promises";
 import type { TokenCredential } from "@azure/core-auth";
@@ -22,15 +24,21 @@ export interface CredentialDependencies {
   readonly readTextFile?: (path: string) => Promise<string>;
 }
 
+/**
+ * The app's own identity, for its own resources (Storage, Key Vault: in the app's tenant, whichever tenant a run is
+ * for): the managed identity in Azure (user-assigned when `clientId` is set), else the environment's default chain
+ * (a developer's or administrator's own sign-in).
+ */
+export function appIdentityCredential(identity: { readonly managedIdentity: boolean; readonly clientId?: string | undefined }): TokenCredential {
+  if (!identity.managedIdentity) return new DefaultAzureCredential();
+  return identity.clientId ? new ManagedIdentityCredential({ clientId: identity.clientId }) : new ManagedIdentityCredential();
+}
+
 export async function createCredential(
   config: AppConfig,
   dependencies: CredentialDependencies = {},
 ): Promise<TokenCredential> {
-  if (config.managedIdentity) {
-    return config.azureClientId
-      ? new ManagedIdentityCredential({ clientId: config.azureClientId })
-      : new ManagedIdentityCredential();
-  }
+  if (config.managedIdentity) return appIdentityCredential({ managedIdentity: true, clientId: config.azureClientId });
   const source = config.certificate;
   if (!source || !config.azureClientId) {
     throw new CredentialConfigError(
@@ -50,7 +58,8 @@ export async function createCredential(
   } else {
     origin = `Key Vault secret ${source.secretName} in ${source.vaultUrl}`;
     try {
-      pem = await (dependencies.readKeyVaultSecret ?? readKeyVaultSecret)(source.vaultUrl, source.secretName);
+      const read = dependencies.readKeyVaultSecret ?? ((vaultUrl: string, secretName: string) => readKeyVaultSecret(vaultUrl, secretName, appIdentityCredential({ managedIdentity: false })));
+      pem = await read(source.vaultUrl, source.secretName);
     } catch (error) {
       throw new CredentialConfigError(`Cannot read the ${origin}: ${(error as Error).message}`);
     }
@@ -65,8 +74,8 @@ export async function createCredential(
   return new ClientCertificateCredential(config.tenantId, config.azureClientId, { certificate: pem });
 }
 
-async function readKeyVaultSecret(vaultUrl: string, secretName: string): Promise<string | undefined> {
-  const secret = await new SecretClient(vaultUrl, new DefaultAzureCredential()).getSecret(secretName);
+async function readKeyVaultSecret(vaultUrl: string, secretName: string, credential: TokenCredential): Promise<string | undefined> {
+  const secret = await new SecretClient(vaultUrl, credential).getSecret(secretName);
   return secret.value;
 }
 

@@ -5,11 +5,10 @@
  */
 import type { TokenCredential } from "@azure/core-auth";
 import type { Logger } from "pino";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { defaultAuditPolicy, parseAuditPolicy, type AuditPolicy } from "./audit";
 import type { CaptureGraphPort } from "./capture/run-capture";
 import type { AppConfig, TenantConfig } from "./config";
-import { createCredential, readExtraCaPem } from "./credentials";
+import { appIdentityCredential, createCredential, readExtraCaPem } from "./credentials";
 import type { EnforcementServices } from "./enforcement";
 import { GraphClient } from "./graph/client";
 import { GraphError } from "./graph/errors";
@@ -49,7 +48,7 @@ function storageConnection(config: AppConfig): TableConnection {
   const storage = config.storage;
   if (!storage) throw new Error("Table Storage is not configured (AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri).");
   if (storage.kind === "connectionString") return { connectionString: storage.connectionString };
-  const credential = storage.clientId ? new ManagedIdentityCredential({ clientId: storage.clientId }) : new DefaultAzureCredential();
+  const credential = appIdentityCredential({ managedIdentity: storage.clientId !== undefined, clientId: storage.clientId });
   return { endpoint: storage.tableServiceUri, credential };
 }
 

@@ -1,5 +1,5 @@
 import { QueueClient } from "@azure/storage-queue";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { appIdentityCredential } from "../credentials";
 import type { StorageConfig } from "../config";
 import { storageStatus } from "../storage/errors";
 import { encodeWorkMessage, type WorkMessage } from "./work-messages";
@@ -16,7 +16,7 @@ export function createWorkQueue(storage: StorageConfig, queueName: string): Work
       ? new QueueClient(storage.connectionString, queueName)
       : new QueueClient(
           `${storage.queueServiceUri}/${queueName}`,
-          storage.clientId ? new ManagedIdentityCredential({ clientId: storage.clientId }) : new DefaultAzureCredential(),
+          appIdentityCredential({ managedIdentity: storage.clientId !== undefined, clientId: storage.clientId }),
         );
   let created: Promise<unknown> | undefined;
   return {
