@@ -1,7 +1,7 @@
 /**
  * An `OutcomeStore` held in memory, for the CLI when no Table Storage is configured: an administrator can `plan`
  * (or `apply`) against a real tenant before deploying anything. Nothing outlives the process, so every such run
- * is a full sweep and its evidence is what the command prints (`--json` for all of it).
+ * is a full sweep and its evidence is what the command prints (`--out FILE` for every outcome).
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { WatermarkConflictError } from "./errors";
@@ -12,7 +12,8 @@ const DEFAULT_LIMIT = 50;
 export class MemoryOutcomeStore implements OutcomeStore {
   private readonly runs = new Map<string, RunSummary>();
   private readonly latest = new Map<string, RecordedOutcome>();
-  private readonly history: RecordedOutcome[] = [];
+  /** History by tenant and target, then by run and kind: recording an outcome costs the same however many are held. */
+  private readonly history = new Map<string, Map<string, RecordedOutcome>>();
   private readonly watermarks = new Map<string, Watermark>();
   private version = 0;
 
@@ -25,9 +26,10 @@ export class MemoryOutcomeStore implements OutcomeStore {
     for (const outcome of outcomes) {
       const recorded: RecordedOutcome = { ...outcome, tenantId, runId, runStartedAt, truncated: [] };
       this.latest.set(`${tenantId}|${outcome.kind}|${outcome.targetId}`, recorded);
-      const same = this.history.findIndex((entry) => entry.tenantId === tenantId && entry.runId === runId && entry.kind === outcome.kind && entry.targetId === outcome.targetId);
-      if (same >= 0) this.history.splice(same, 1, recorded);
-      else this.history.push(recorded);
+      const targetKey = `${tenantId}|${outcome.targetId}`;
+      const entries = this.history.get(targetKey) ?? new Map<string, RecordedOutcome>();
+      entries.set(`${runId}|${outcome.kind}`, recorded);
+      this.history.set(targetKey, entries);
     }
     return Promise.resolve();
   }
@@ -37,8 +39,8 @@ export class MemoryOutcomeStore implements OutcomeStore {
   }
 
   listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
-    const entries = this.history
-      .filter((entry) => entry.tenantId === tenantId && entry.targetId === targetId && (options.kind === undefined || entry.kind === options.kind))
+    const entries = [...(this.history.get(`${tenantId}|${targetId}`)?.values() ?? [])]
+      .filter((entry) => options.kind === undefined || entry.kind === options.kind)
       .sort((a, b) => b.runStartedAt.localeCompare(a.runStartedAt));
     return Promise.resolve(entries.slice(0, options.limit ?? DEFAULT_LIMIT));
   }

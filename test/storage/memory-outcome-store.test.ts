@@ -1,0 +1,49 @@
+/** The in-memory store the CLI uses without Table Storage: history kept per target (linear recording), same answers as the Table store. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { TargetOutcome } from "../../shared/domain/outcome";
+import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
+
+const outcome = (targetId: string, overrides: Partial<TargetOutcome> = {}): TargetOutcome => ({
+  kind: "mailbox",
+  targetId,
+  displayName: targetId,
+  status: "compliant",
+  findings: [],
+  ...overrides,
+});
+
+test("records history per target: newest run first, one entry per run and kind, re-recording replaces", async () => {
+  const store = new MemoryOutcomeStore();
+  await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", [outcome("a"), outcome("b")]);
+  await store.recordOutcomes("t1", "run-2", "2026-01-02T00:00:00Z", [outcome("a", { status: "remediated" })]);
+  await store.recordOutcomes("t1", "run-2", "2026-01-02T00:00:00Z", [outcome("a", { status: "failed" })]);
+  await store.recordOutcomes("t1", "run-2", "2026-01-02T00:00:00Z", [outcome("a", { kind: "bypass-association" })]);
+  await store.recordOutcomes("t2", "run-9", "2026-01-03T00:00:00Z", [outcome("a")]);
+
+  const history = await store.listHistory("t1", "a");
+  assert.deepEqual(history.map((entry) => [entry.runId, entry.kind, entry.status]), [
+    ["run-2", "mailbox", "failed"],
+    ["run-2", "bypass-association", "compliant"],
+    ["run-1", "mailbox", "compliant"],
+  ]);
+  assert.deepEqual((await store.listHistory("t1", "a", { kind: "mailbox" })).map((entry) => entry.runId), ["run-2", "run-1"]);
+  assert.deepEqual((await store.listHistory("t1", "a", { limit: 1 })).map((entry) => entry.runId), ["run-2"]);
+  assert.deepEqual((await store.listHistory("t2", "a")).map((entry) => entry.runId), ["run-9"], "tenants are apart");
+  assert.deepEqual(await store.listHistory("t1", "nobody"), []);
+
+  const latest: string[] = [];
+  for await (const entry of store.listLatest("t1")) latest.push(`${entry.kind}:${entry.targetId}:${entry.status}`);
+  assert.deepEqual(latest.sort(), ["bypass-association:a:compliant", "mailbox:a:failed", "mailbox:b:compliant"]);
+});
+
+test("a large run records every outcome once (10,000 targets, a history entry each)", async () => {
+  const store = new MemoryOutcomeStore();
+  const outcomes = Array.from({ length: 10_000 }, (_, index) => outcome(`m${index}`));
+  for (let index = 0; index < outcomes.length; index += 500) await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", outcomes.slice(index, index + 500));
+  await store.recordOutcomes("t1", "run-2", "2026-01-02T00:00:00Z", outcomes);
+  let latest = 0;
+  for await (const entry of store.listLatest("t1")) latest += entry.runId === "run-2" ? 1 : 0;
+  assert.equal(latest, 10_000);
+  assert.deepEqual((await store.listHistory("t1", "m9999")).map((entry) => entry.runId), ["run-2", "run-1"]);
+});
