@@ -41,12 +41,18 @@ export class CmdletFailure extends Error {
   }
 }
 
-/** Exchange's "couldn't be found" failure for an unknown identity. */
+/** The directory server Exchange names in a "couldn't be found" text (the emulator's own; Exchange names one of its DCs). */
+export const EMULATED_DOMAIN_CONTROLLER = "EMU01A01DC001.EMUPR01A001.PROD.OUTLOOK.COM";
+
+/**
+ * Exchange's "couldn't be found" failure for an unknown identity: "... because object '<id>' couldn't be found on
+ * '<domain controller>'." (test/reference/fixtures/not-found.json, from Microsoft365DSC #2998 and #4401).
+ */
 export function notFound(identity: string, kind = "object"): CmdletFailure {
   return new CmdletFailure(
     "ManagementObjectNotFound",
     "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
-    `The operation couldn't be performed because ${kind} '${identity}' couldn't be found.`,
+    `The operation couldn't be performed because ${kind} '${identity}' couldn't be found on '${EMULATED_DOMAIN_CONTROLLER}'.`,
     404,
   );
 }

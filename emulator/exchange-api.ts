@@ -206,10 +206,13 @@ export class ExchangeApi {
     );
     if (anchors.every((anchor) => this.#isAnchor(anchor, required))) return undefined;
     const server = (mailbox: string) => `${mailbox.replace(/[^a-f0-9]/gi, "").slice(0, 8).toUpperCase()}.PROD.OUTLOOK.COM`;
+    const text = `Cmdlet needs proxy. Current Server FQDN : ${server(anchors.find((anchor) => !this.#isAnchor(anchor, required)) ?? "none")}, Required Server FQDN : ${server(required)}`;
+    // Unlike most failures, the top-level message is the text itself (pnp/cli-microsoft365 #4677; test/reference).
     return exchangeError(400, {
       errorId: "",
       exceptionType: "Microsoft.Exchange.Configuration.Tasks.CmdletProxyNotAvailableException",
-      text: `Cmdlet needs proxy. Current Server FQDN : ${server(anchors.find((anchor) => !this.#isAnchor(anchor, required)) ?? "none")}, Required Server FQDN : ${server(required)}`,
+      text,
+      message: text,
     });
   }
 

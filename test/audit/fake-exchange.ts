@@ -168,14 +168,23 @@ export class FakeExchange implements ExchangeTransport {
     const failure = this.failSet.get(identity);
     if (failure) throw failure;
     const mailbox = this.mailboxes.get(identity);
-    if (!mailbox) throw new ExchangeError({ errorId: "ManagementObjectNotFound", exceptionType: "NotFound", text: `'${identity}' couldn't be found`, status: 404 });
+    if (!mailbox) {
+      // Exchange's answer (test/reference/fixtures/not-found.json).
+      throw new ExchangeError({
+        errorId: "ManagementObjectNotFound",
+        exceptionType: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        text: `The operation couldn't be performed because object '${identity}' couldn't be found on 'FAKE01DC001.PROD.OUTLOOK.COM'.`,
+        status: 404,
+      });
+    }
     const next = structuredClone(mailbox);
     for (const [name, value] of Object.entries(parameters)) {
       if (name === "AuditEnabled") next.AuditEnabled = value as boolean;
       else if (name === "AuditLogAgeLimit") next.AuditLogAgeLimit = value as string;
       else if (name === "AuditAdmin" || name === "AuditDelegate" || name === "AuditOwner") {
         if (next.RecipientTypeDetails === "GroupMailbox") throw new Error("fake: group mailbox actions written");
-        const actions = Array.isArray(value) ? (value as string[]) : (value as { Add: string[] }).Add;
+        // A GenericHashTable's keys are PowerShell's, case-insensitive: CIPP sends `add` (test/reference).
+        const actions = Array.isArray(value) ? (value as string[]) : hashtableAdd(value as Record<string, unknown>);
         if (actions.some((action) => GATED.includes(action)) && !this.licensed.has(next.ExternalDirectoryObjectId ?? "")) {
           throw new ExchangeError({
             errorId: "0x1A2B",
@@ -195,6 +204,11 @@ export class FakeExchange implements ExchangeTransport {
     const lateFailure = this.landThenFail.get(identity);
     if (lateFailure) throw lateFailure;
   }
+}
+
+function hashtableAdd(table: Readonly<Record<string, unknown>>): string[] {
+  const add = Object.entries(table).find(([key]) => key.toLowerCase() === "add")?.[1];
+  return Array.isArray(add) ? (add as string[]) : [];
 }
 
 /** Puts one property back: a list loses the first item the write added, any other value gets its old value. */

@@ -75,7 +75,7 @@ function notFound(cmdlet: string, identity: unknown): ExchangeError {
   return new ExchangeError({
     errorId: "ManagementObjectNotFound",
     exceptionType: "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
-    text: `The operation couldn't be performed because object '${String(identity)}' couldn't be found.`,
+    text: `The operation couldn't be performed because object '${String(identity)}' couldn't be found on 'FAKE01DC001.PROD.OUTLOOK.COM'.`,
     status: 404,
     cmdlet,
   });

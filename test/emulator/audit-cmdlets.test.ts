@@ -130,7 +130,7 @@ describe("Get-Mailbox", () => {
     assert.equal(run("Get-Mailbox", { Identity: "BEN@fabrikam.onmicrosoft.com" }).value?.[0]?.Name, "ben");
     failsWith(
       () => run("Get-Mailbox", { Identity: "nobody" }),
-      "The operation couldn't be performed because object 'nobody' couldn't be found.",
+      "The operation couldn't be performed because object 'nobody' couldn't be found on 'EMU01A01DC001.EMUPR01A001.PROD.OUTLOOK.COM'.",
     );
     const changed = run("Get-Mailbox", { Filter: "WhenChangedUTC -gt '2025-11-01T00:00:00Z'" }).value ?? [];
     assert.deepEqual(
@@ -347,7 +347,7 @@ describe("Set-Mailbox", () => {
   it("fails for an unknown identity or a missing -Identity", () => {
     failsWith(
       () => run("Set-Mailbox", { Identity: "nobody", AuditEnabled: true }),
-      "The operation couldn't be performed because object 'nobody' couldn't be found.",
+      "The operation couldn't be performed because object 'nobody' couldn't be found on 'EMU01A01DC001.EMUPR01A001.PROD.OUTLOOK.COM'.",
     );
     failsWith(() => run("Set-Mailbox", { AuditEnabled: true }), /missing mandatory parameters: Identity/);
   });
