@@ -213,6 +213,8 @@ export class GraphApi {
     if (typeof request["message"] !== "object" || request["message"] === null) {
       return this.#error(400, "ErrorInvalidRequest", "The message parameter is required.");
     }
+    const attachmentProblem = fileAttachmentProblem((request["message"] as Record<string, unknown>)["attachments"]);
+    if (attachmentProblem) return this.#error(400, "ErrorInvalidRequest", attachmentProblem);
     this.#options.tenant.sentMail.push({
       from: user.userPrincipalName,
       message: request["message"],
@@ -292,4 +294,30 @@ function graphGroup(group: EmulatedGroup): Record<string, unknown> {
     securityEnabled: group.securityEnabled,
     groupTypes: [],
   };
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Why a message's `attachments` are not what Graph takes inline, or undefined: an array of
+ * `#microsoft.graph.fileAttachment` with a name and base64 `contentBytes` (the emulator serves no item or
+ * reference attachments). The size bound is the server's 4 MB request limit. The error texts are the emulator's own.
+ */
+function fileAttachmentProblem(attachments: unknown): string | undefined {
+  if (attachments === undefined) return undefined;
+  if (!Array.isArray(attachments)) return "The attachments property must be a collection.";
+  for (const attachment of attachments as unknown[]) {
+    const fields = typeof attachment === "object" && attachment !== null ? (attachment as Record<string, unknown>) : {};
+    if (fields["@odata.type"] !== "#microsoft.graph.fileAttachment") {
+      return "An attachment must be a #microsoft.graph.fileAttachment (@odata.type).";
+    }
+    if (typeof fields["name"] !== "string" || fields["name"] === "") return "A file attachment needs a name.";
+    if (fields["contentType"] !== undefined && typeof fields["contentType"] !== "string") {
+      return "The contentType of a file attachment must be a string.";
+    }
+    if (typeof fields["contentBytes"] !== "string" || !BASE64.test(fields["contentBytes"])) {
+      return "The contentBytes of a file attachment must be base64.";
+    }
+  }
+  return undefined;
 }

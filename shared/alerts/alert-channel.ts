@@ -7,8 +7,15 @@ import type { Alert, AlertChannelName } from "./alert-decision";
  */
 export interface AlertChannel {
   readonly name: AlertChannelName;
-  deliver(alert: Alert): Promise<void>;
+  /** `report`, when given: the tenant's HTML report, for a channel that carries it (mail attaches it). */
+  deliver(alert: Alert, report?: AlertReport): Promise<void>;
 }
+
+/**
+ * The tenant's HTML report, rendered on first call and shared by the run's alerts; `undefined` when it could not
+ * be rendered (the failure is logged once and the alert goes without it).
+ */
+export type AlertReport = () => Promise<string | undefined>;
 
 /**
  * A channel refused or did not answer. Carries only what is safe to log: never the webhook URL (it is a

@@ -79,7 +79,7 @@ export interface Alert {
   readonly counts: RunSummary["counts"];
   /** Run-level failure, if the run had one. */
   readonly runError?: OutcomeError;
-  /** Link to this run's report, when a report base URL is configured. */
+  /** Link to the tenant's HTML report (`GET /api/report?format=html`), when a report base URL is configured. */
   readonly reportUrl?: string;
   /** Ordered: run first, then new, still failing, recovered; by kind and name within each. */
   readonly events: readonly AlertEvent[];
@@ -93,7 +93,7 @@ export interface ChannelAlert {
 export interface AlertSettings {
   /** A target still failing is raised again when the channel's last notice is at least this old; default 3. */
   readonly stillFailingReminderDays: number;
-  /** Base URL of the app (e.g. `https://<app>.azurewebsites.net`); the report link is `<base>/api/report?runId=`. */
+  /** Base URL of the app (e.g. `https://<app>.azurewebsites.net`); the report link is `<base>/api/report?format=html&tenant=`. */
   readonly reportBaseUrl?: string;
 }
 
@@ -148,8 +148,9 @@ export function isAlertable(outcome: TargetOutcome): boolean {
   return outcome.status === "failed" || outcome.findings.some((finding) => finding.kind === "hazard");
 }
 
-export function reportUrlOf(reportBaseUrl: string, runId: string): string {
-  return `${reportBaseUrl.replace(/\/+$/, "")}/api/report?runId=${encodeURIComponent(runId)}`;
+/** The tenant's HTML report: the same document the alert mail attaches, as it stands when opened. */
+export function reportUrlOf(reportBaseUrl: string, tenantId: string): string {
+  return `${reportBaseUrl.replace(/\/+$/, "")}/api/report?format=html&tenant=${encodeURIComponent(tenantId)}`;
 }
 
 /** What this run says about one subject: failing, recovered, or nothing known either way. */
@@ -290,7 +291,7 @@ export function decideAlerts(input: AlertDecisionInput): AlertDecision {
         finishedAt: summary.finishedAt,
         counts: summary.counts,
         ...(summary.error ? { runError: summary.error } : {}),
-        ...(settings.reportBaseUrl ? { reportUrl: reportUrlOf(settings.reportBaseUrl, summary.runId) } : {}),
+        ...(settings.reportBaseUrl ? { reportUrl: reportUrlOf(settings.reportBaseUrl, summary.tenantId) } : {}),
         events: events.sort(compareEvents),
       },
     });

@@ -1,5 +1,5 @@
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
-import { AlertDeliveryError, type AlertChannel } from "./alert-channel";
+import { AlertDeliveryError, type AlertChannel, type AlertReport } from "./alert-channel";
 import {
   decideAlerts,
   settleAlertState,
@@ -29,6 +29,11 @@ export interface AlertDependencies {
   readonly channels: readonly AlertChannel[];
   readonly logger: AlertLogger;
   readonly settings?: Partial<AlertSettings>;
+  /**
+   * Renders the tenant's HTML report from the store (what `GET /api/report?format=html` serves); alert mail
+   * attaches it. Called at most once per run, and only when a channel carries the report.
+   */
+  readonly report?: () => Promise<string>;
 }
 
 export interface ChannelDelivery {
@@ -70,6 +75,7 @@ export async function deliverRunAlerts(
     ...(dependencies.settings ? { settings: dependencies.settings } : {}),
   });
 
+  const report = dependencies.report ? renderedOnce(dependencies.report, logger, context) : undefined;
   const deliveries = await Promise.all(
     channels
       .flatMap((channel) =>
@@ -79,7 +85,7 @@ export async function deliverRunAlerts(
         const { name } = channel;
         const eventCount = alert.events.length;
         try {
-          await channel.deliver(alert);
+          await channel.deliver(alert, report);
           logger.info({ ...context, channel: name, eventCount }, "Alert delivered");
           return { channel: name, eventCount, delivered: true };
         } catch (error) {
@@ -105,6 +111,16 @@ export async function deliverRunAlerts(
     );
   }
   return { alertingFailed: stateFailed || deliveries.some((delivery) => !delivery.delivered), deliveries };
+}
+
+/** The report rendered on first use; a rendering failure is logged once and yields `undefined`. */
+function renderedOnce(render: () => Promise<string>, logger: AlertLogger, context: object): AlertReport {
+  let rendered: Promise<string | undefined> | undefined;
+  return () =>
+    (rendered ??= render().catch((error: unknown) => {
+      logger.warn({ ...context, error: safeErrorDetails(error) }, "Could not render the report; alerts go without it");
+      return undefined;
+    }));
 }
 
 /** Name, message and service identifiers only: no request objects, headers or URLs. */

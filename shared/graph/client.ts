@@ -95,6 +95,8 @@ export interface MailMessage {
   readonly subject: string;
   readonly body: { readonly contentType: "Text" | "HTML"; readonly content: string };
   readonly toRecipients: readonly string[];
+  /** Graph `fileAttachment`s (`@odata.type`, `name`, `contentType`, base64 `contentBytes`), under 3 MB each. */
+  readonly attachments?: readonly object[];
 }
 
 export type GroupQuery = { readonly id: string } | { readonly mail: string } | { readonly displayName: string };
@@ -247,6 +249,7 @@ export class GraphClient {
         subject: message.subject,
         body: message.body,
         toRecipients: message.toRecipients.map((address) => ({ emailAddress: { address } })),
+        ...(message.attachments && { attachments: message.attachments }),
       },
       saveToSentItems: options.saveToSentItems ?? true,
     };

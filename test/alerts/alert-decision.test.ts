@@ -217,7 +217,7 @@ describe("decideAlerts and settleAlertState", () => {
     assert.ok(alert);
     assert.equal(alert.runId, "run/7");
     assert.equal(alert.tenantId, TENANT);
-    assert.equal(alert.reportUrl, "https://app.example.net/api/report?runId=run%2F7");
+    assert.equal(alert.reportUrl, `https://app.example.net/api/report?format=html&tenant=${TENANT}`);
     assert.equal(alert.counts.failed, 1);
     assert.deepEqual(alert.events[0], {
       change: "new",

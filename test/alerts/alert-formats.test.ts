@@ -24,7 +24,7 @@ function alertOf(failures: number, extra: Parameters<typeof decideAlerts>[0]["ou
   return alert;
 }
 
-const REPORT_URL = "https://audit.example.net/api/report?runId=run-42";
+const REPORT_URL = `https://audit.example.net/api/report?format=html&tenant=${TENANT}`;
 
 describe("webhook formats", () => {
   it("teams: an Adaptive Card in attachments, with the failure, Exchange's error and the report action", () => {
@@ -114,7 +114,7 @@ describe("email format and channel", () => {
     assert.deepEqual(message.toRecipients, ["soc@contoso.com"]);
     assert.ok(message.body.content.includes("Eve &lt;eve@contoso.com&gt;"));
     assert.ok(!message.body.content.includes("<eve@"));
-    assert.ok(message.body.content.includes(`<a href="${REPORT_URL}">`));
+    assert.ok(message.body.content.includes(`<a href="${REPORT_URL.replace("&", "&amp;")}">`));
     assert.ok(message.body.content.includes("request id req-x"));
   });
 

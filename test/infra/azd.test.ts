@@ -51,14 +51,15 @@ function yamlValue(yaml: string, path: string[]): string | undefined {
   return undefined;
 }
 
-test("azure.yaml provisions infra/main.bicep and deploys the api service as a TypeScript function", () => {
+test("azure.yaml provisions infra/main.bicep and deploys the api service as the azd Functions template does", () => {
   const yaml = readRepoFile("azure.yaml");
   assert.equal(yamlValue(yaml, ["infra", "provider"]), "bicep");
   assert.equal(yamlValue(yaml, ["infra", "path"]), "infra");
   assert.equal(yamlValue(yaml, ["infra", "module"]), "main");
   assert.ok(existsSync(join(repoRoot, "infra", "main.bicep")));
   assert.equal(yamlValue(yaml, ["services", "api", "host"]), "function");
-  assert.equal(yamlValue(yaml, ["services", "api", "language"]), "ts");
+  assert.equal(yamlValue(yaml, ["services", "api", "language"]), "js");
+  assert.equal(yamlValue(yaml, ["services", "api", "remoteBuild"]), "true", "Flex Consumption builds the package remotely");
   const project = yamlValue(yaml, ["services", "api", "project"]) ?? "";
   assert.ok(existsSync(join(repoRoot, project, "package.json")), "api project has a package.json");
 });
