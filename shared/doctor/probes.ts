@@ -3,6 +3,7 @@
  * what was seen, or a problem naming the grant a refusal points to. Lists stop after their first page.
  */
 import { BYPASS_SELECT, MAILBOX_SELECT } from "../audit/observed";
+import { getAccessGroup, getCaptureMailbox, getMailboxStatistics, listMailboxPermissions } from "../capture/capture-lookups";
 import type { CaptureSettings } from "../capture/settings";
 import { ExchangeError } from "../exchange/errors";
 import { MAX_PAGE_SIZE } from "../exchange/rest-transport";
@@ -165,37 +166,49 @@ function bypassAndRuleProbes(transport: ExchangeTransport): Probe[] {
   ];
 }
 
-function isNotFound(error: unknown): boolean {
-  return error instanceof ExchangeError && /ManagementObjectNotFound|couldn't be found/i.test(`${error.exceptionType} ${error.errorId} ${error.text}`);
-}
-
-function captureMailboxProbes(transport: ExchangeTransport, mailbox: NonNullable<CaptureSettings["captureMailbox"]>): Probe[] {
-  let exists = false;
+/**
+ * The capture's reads, made with the capture's own checked look-ups (shared/capture/capture-lookups.ts): the access
+ * group, the capture mailbox, then its permissions and statistics by the mailbox's Guid.
+ */
+function captureMailboxProbes(transport: ExchangeTransport, capture: CaptureSettings, mailbox: NonNullable<CaptureSettings["captureMailbox"]>): Probe[] {
+  const context = { transport };
+  let found: Record<string, unknown> | undefined;
+  const ifFound = async (read: (row: Record<string, unknown>) => Promise<ProbeResult>): Promise<ProbeResult> =>
+    found ? read(found) : { detail: "not read: the capture mailbox does not exist yet" };
   return [
+    {
+      title: `Get-DistributionGroup -Identity ${capture.accessGroup ?? ""} (capture access group)`,
+      grant: VIEW_ONLY_RECIPIENTS,
+      run: async () => {
+        const group = await getAccessGroup(context, capture.accessGroup ?? "");
+        if (!group) return { detail: "not found as a mail-enabled group", status: "problem", fix: `mail-enable the security group ${capture.accessGroup ?? ""} (CAPTURE_ACCESS_GROUP), or name a mail-enabled security group` };
+        return { detail: `found (${String(group["RecipientTypeDetails"])})` };
+      },
+    },
     {
       title: `Get-Mailbox -Identity ${mailbox.address} (capture mailbox)`,
       grant: VIEW_ONLY_RECIPIENTS,
       run: async () => {
-        try {
-          const found = await single(transport, { cmdlet: "Get-Mailbox", parameters: { Identity: mailbox.address }, select: ["RecipientTypeDetails"] });
-          exists = true;
-          return { detail: `found (${String(found["RecipientTypeDetails"])})` };
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-          return mailbox.createIfMissing
-            ? { detail: "missing: the product creates it (CAPTURE_CREATE_MAILBOX=true)" }
-            : { detail: "missing", status: "problem", fix: `create the shared mailbox ${mailbox.address}, or set CAPTURE_CREATE_MAILBOX=true` };
-        }
+        found = await getCaptureMailbox(context, mailbox.address);
+        if (found) return { detail: `found (${String(found["RecipientTypeDetails"])})` };
+        return mailbox.createIfMissing
+          ? { detail: "missing: the product creates it (CAPTURE_CREATE_MAILBOX=true)" }
+          : { detail: "missing", status: "problem", fix: `create the shared mailbox ${mailbox.address}, or set CAPTURE_CREATE_MAILBOX=true` };
       },
     },
     {
-      title: `Get-MailboxStatistics -Identity ${mailbox.address}`,
+      title: `Get-MailboxPermission (capture mailbox, by its Guid)`,
       grant: VIEW_ONLY_RECIPIENTS,
-      run: async () => {
-        if (!exists) return { detail: "not read: the capture mailbox does not exist yet" };
-        const statistics = await single(transport, { cmdlet: "Get-MailboxStatistics", parameters: { Identity: mailbox.address }, select: ["ItemCount", "TotalItemSize"] });
-        return { detail: `${String(statistics["ItemCount"])} items, ${String(statistics["TotalItemSize"])}` };
-      },
+      run: () => ifFound(async (row) => ({ detail: `${(await listMailboxPermissions(context, row)).length} permission entries` })),
+    },
+    {
+      title: `Get-MailboxStatistics (capture mailbox, by its Guid)`,
+      grant: VIEW_ONLY_RECIPIENTS,
+      run: () =>
+        ifFound(async (row) => {
+          const statistics = await getMailboxStatistics(context, row);
+          return { detail: statistics ? `${String(statistics["ItemCount"])} items, ${String(statistics["TotalItemSize"])}` : "no statistics yet" };
+        }),
     },
   ];
 }
@@ -221,7 +234,7 @@ function journalingProbes(transport: ExchangeTransport): Probe[] {
 /** The Exchange reads the product makes with this configuration, in the order a run makes them. */
 export function exchangeProbes(transport: ExchangeTransport, capture: CaptureSettings | undefined): Probe[] {
   const probes = [...organizationProbes(transport), ...mailboxPages(transport), ...bypassAndRuleProbes(transport)];
-  if (capture?.mode === "transport-rules" && capture.captureMailbox) probes.push(...captureMailboxProbes(transport, capture.captureMailbox));
+  if (capture?.mode === "transport-rules" && capture.captureMailbox) probes.push(...captureMailboxProbes(transport, capture, capture.captureMailbox));
   if (capture?.mode === "journaling") probes.push(...journalingProbes(transport));
   return probes;
 }

@@ -48,6 +48,8 @@ describe("doctor on a fully permitted tenant", async () => {
     const writes = calls.filter((call) => (call.api === "exchange" ? !/^Get-/.test(call.cmdlet) : !call.cmdlet.startsWith("GET ")));
     assert.deepEqual(writes, []);
     assert.doesNotMatch(text, /eyJ[\w-]+\.[\w-]+\./, "no JWT in the output");
+    // The capture's reads, as the capture makes them: the access group, the mailbox, and (once it exists) by its Guid.
+    for (const cmdlet of ["Get-DistributionGroup", "Get-Mailbox"]) assert.ok(calls.some((call) => call.cmdlet === cmdlet && call.parameters["Identity"] !== undefined), cmdlet);
   });
 
   it("reports throttling: a 429 is retried and counted", async () => {
