@@ -382,3 +382,213 @@ describe("decideAlerts and settleAlertState", () => {
     );
   });
 });
+
+/**
+ * Whole events and whole rows, and a stored row that differs from the observed one in exactly one field: the cases
+ * that kill the mutation survivors listed in docs/testing.md (the table above compares events by change and key only).
+ */
+describe("alert decisions: every field of events and rows", () => {
+  const decide = (input: Partial<Parameters<typeof decideAlerts>[0]>) =>
+    decideAlerts({ previous: [], outcomes: [], summary: summary(), now: NOW, channels: ["webhook"], ...input });
+  const settle = (decision: ReturnType<typeof decideAlerts>, channels: readonly AlertChannelName[] = ["webhook"]) =>
+    settleAlertState(decision, new Set<AlertChannelName>(channels));
+
+  it("a failing run: the whole event, the run error in the alert and the stored row (key 'run')", () => {
+    const runError = { code: "ObserveFailed", message: "Get-Mailbox failed", requestId: "r-9" };
+    const decision = decide({ summary: summary({ error: runError }) });
+    const alert = decision.alerts[0]?.alert;
+    assert.deepEqual(alert?.runError, runError);
+    assert.deepEqual(alert?.events, [
+      {
+        change: "new",
+        kind: "run",
+        targetId: TENANT,
+        displayName: "Run",
+        error: runError,
+        hazards: [],
+        failingSince: NOW,
+      },
+    ]);
+    assert.deepEqual(settle(decision).put, [
+      {
+        key: "run",
+        kind: "run",
+        targetId: TENANT,
+        displayName: "Run",
+        failingSince: NOW,
+        notifiedAt: { webhook: NOW },
+      },
+    ]);
+  });
+
+  it("a run without an error: no runError and no report link unless configured", () => {
+    const alert = decide({ outcomes: [failed("a")] }).alerts[0]?.alert;
+    assert.ok(alert);
+    assert.equal("runError" in alert, false);
+    assert.equal("reportUrl" in alert, false);
+  });
+
+  it("a failure: only hazard findings are carried, as setting and message", () => {
+    const hazard = {
+      kind: "hazard" as const,
+      setting: "TransportRule",
+      message: "Rule X deletes messages before capture",
+      current: "x",
+    };
+    const licence = {
+      kind: "licence-gap" as const,
+      setting: "AuditOwner",
+      message: "MailItemsAccessed needs Audit (Premium)",
+    };
+    const decision = decide({ outcomes: [failed("a", { findings: [licence, hazard] })] });
+    assert.deepEqual(decision.alerts[0]?.alert.events[0]?.hazards, [
+      { setting: "TransportRule", message: "Rule X deletes messages before capture" },
+    ]);
+  });
+
+  it("a compliant target with findings that are not hazards is not alerted", () => {
+    const decision = decide({
+      outcomes: [
+        mailbox("a", "compliant", {
+          findings: [{ kind: "custom-audit-set", setting: "DefaultAuditSet", message: "customised" }],
+        }),
+      ],
+    });
+    assert.deepEqual(decision.alerts, []);
+    assert.deepEqual(decision.targets, []);
+  });
+
+  it("a recovery: the whole event carries the new status, and no error even when the outcome has one", () => {
+    const decision = decide({
+      previous: [failingState("a", { webhook: daysAgo(1) })],
+      outcomes: [mailbox("a", "remediated", { error: { code: "AlreadyAudited", message: "already being audited" } })],
+    });
+    assert.deepEqual(decision.alerts[0]?.alert.events, [
+      {
+        change: "recovered",
+        kind: "mailbox",
+        targetId: "a",
+        displayName: "a@contoso.com",
+        status: "remediated",
+        hazards: [],
+      },
+    ]);
+  });
+
+  it("a reminder: the whole event keeps the first failure's time and carries this run's error", () => {
+    const since = daysAgo(9);
+    const decision = decide({ previous: [failingState("a", { webhook: daysAgo(4) }, since)], outcomes: [failed("a")] });
+    assert.deepEqual(decision.alerts[0]?.alert.events, [
+      {
+        change: "still-failing",
+        kind: "mailbox",
+        targetId: "a",
+        displayName: "a@contoso.com",
+        status: "failed",
+        error: { code: "AccessDenied", message: "Access to a is denied.", requestId: "req-a", status: 403 },
+        hazards: [],
+        failingSince: since,
+      },
+    ]);
+  });
+
+  it("a new failure: the whole stored row", () => {
+    assert.deepEqual(settle(decide({ outcomes: [failed("a")] })).put, [
+      {
+        key: A,
+        kind: "mailbox",
+        targetId: "a",
+        displayName: "a@contoso.com",
+        failingSince: NOW,
+        notifiedAt: { webhook: NOW },
+      },
+    ]);
+  });
+
+  // A stored row that differs from what this run observed in one field is rewritten, even with nothing to alert.
+  const oneFieldCases: readonly { name: string; stored: AlertTargetState; rewritten: Partial<AlertTargetState> }[] = [
+    {
+      name: "displayName",
+      stored: { ...failingState("a", { webhook: daysAgo(1) }), displayName: "old name" },
+      rewritten: { displayName: "a@contoso.com" },
+    },
+    {
+      name: "kind",
+      stored: { ...failingState("a", { webhook: daysAgo(1) }), kind: "capture-mailbox" },
+      rewritten: { kind: "mailbox" },
+    },
+    {
+      name: "targetId",
+      stored: { ...failingState("a", { webhook: daysAgo(1) }), targetId: "A" },
+      rewritten: { targetId: "a" },
+    },
+    {
+      name: "failingSince (absent before)",
+      stored: {
+        key: A,
+        kind: "mailbox",
+        targetId: "a",
+        displayName: "a@contoso.com",
+        notifiedAt: { webhook: daysAgo(1) },
+      },
+      rewritten: { failingSince: NOW },
+    },
+  ];
+  for (const { name, stored, rewritten } of oneFieldCases) {
+    it(`a stored row whose ${name} differs is rewritten`, () => {
+      const decision = decide({ previous: [stored], outcomes: [failed("a")] });
+      assert.deepEqual(decision.alerts, [], "nothing to alert: the last notice was a day ago");
+      const { put, remove } = settle(decision);
+      assert.deepEqual(remove, []);
+      assert.equal(put.length, 1);
+      assert.deepEqual(
+        { ...put[0] },
+        {
+          ...failingState("a", { webhook: daysAgo(1) }),
+          ...rewritten,
+          failingSince: rewritten.failingSince ?? daysAgo(10),
+        },
+      );
+    });
+  }
+
+  it("a stored row is rewritten when one channel's notice changes and another's does not", () => {
+    const decision = decide({
+      previous: [failingState("a", { webhook: daysAgo(4), email: daysAgo(1) })],
+      outcomes: [failed("a")],
+      channels: ["webhook", "email"],
+    });
+    assert.deepEqual(
+      decision.alerts.map((alert) => alert.channel),
+      ["webhook"],
+    );
+    assert.deepEqual(
+      settle(decision, ["webhook"]).put.map((state) => state.notifiedAt),
+      [{ webhook: NOW, email: daysAgo(1) }],
+    );
+  });
+
+  it("an unchanged stored row is not rewritten", () => {
+    const stored = failingState("a", { webhook: daysAgo(1), email: daysAgo(2) });
+    assert.deepEqual(
+      settle(decide({ previous: [stored], outcomes: [failed("a")], channels: ["webhook", "email"] }), [
+        "webhook",
+        "email",
+      ]),
+      { put: [], remove: [] },
+    );
+  });
+
+  it("the report link drops every trailing slash of the base, and only those", () => {
+    const alert = decide({ outcomes: [failed("a")], settings: { reportBaseUrl: "https://app.example.net/base//" } })
+      .alerts[0]?.alert;
+    assert.equal(alert?.reportUrl, `https://app.example.net/base/api/report?format=html&tenant=${TENANT}`);
+  });
+
+  it("names the time it could not read", () => {
+    assert.throws(() => decide({ now: "yesterday" }), {
+      name: "TypeError",
+      message: 'Not an ISO timestamp: "yesterday"',
+    });
+  });
+});

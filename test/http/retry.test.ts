@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   backoffDelayInMs,
+  DEFAULT_RETRY_BUDGET,
   decideRetry,
   isConcurrencyThrottle,
   parseRetryAfterInMs,
@@ -171,4 +172,21 @@ test("decideRetry: boundaries of the transient statuses, the concurrency text an
   // A wait that ends exactly at the elapsed budget is still allowed.
   const exact = outcome({ status: 429, headers: { "retry-after": "10" }, elapsedInMs: 50_000 });
   assert.deepEqual(decideRetry(exact, budget), { retry: true, delayInMs: 10_000, reason: "throttled" });
+});
+
+test("parseRetryAfterInMs: the milliseconds headers take exact forms only (second mutation run)", () => {
+  const cases: { headers: Record<string, string>; expected: number | undefined }[] = [
+    { headers: { "retry-after-ms": "x250" }, expected: undefined },
+    { headers: { "retry-after-ms": "1.25" }, expected: 1 },
+    { headers: { "retry-after-ms": "1.x" }, expected: undefined },
+    { headers: { "x-ms-retry-after-ms": "12.5" }, expected: 13 },
+  ];
+  for (const { headers, expected } of cases) assert.equal(parseRetryAfterInMs(headers, now), expected, JSON.stringify(headers));
+});
+
+test("decideRetry: the default budget allows waits for five minutes in all", () => {
+  const late = outcome({ status: 429, headers: { "retry-after": "10" }, elapsedInMs: 4 * 60_000 });
+  assert.deepEqual(decideRetry(late, DEFAULT_RETRY_BUDGET), { retry: true, delayInMs: 10_000, reason: "throttled" });
+  const over = outcome({ status: 429, headers: { "retry-after": "10" }, elapsedInMs: 5 * 60_000 - 9_999 });
+  assert.equal(decideRetry(over, DEFAULT_RETRY_BUDGET).retry, false);
 });
