@@ -1,11 +1,19 @@
 /**
- * The nightly run: on `%NIGHTLY_SCHEDULE%` (UTC on Flex Consumption), one apply run per configured tenant. The
- * engine picks incremental or full from FULL_SWEEP_INTERVAL_DAYS. A past-due firing (the app was down) runs once.
+ * The nightly run: on `%NIGHTLY_SCHEDULE%` (UTC on Flex Consumption), one run per configured tenant in
+ * NIGHTLY_MODE, an apply changing at most NIGHTLY_CHANGE_LIMIT targets. The engine picks incremental or full from
+ * FULL_SWEEP_INTERVAL_DAYS. A past-due firing (the app was down) runs once.
  */
 import { app, type InvocationContext, type Timer } from "@azure/functions";
+import type { NightlyConfig } from "../shared/config";
 import { createInvocationLogger } from "../shared/logging";
-import { RunInProgressError, startRun } from "../shared/runs/orchestrator";
+import { RunInProgressError, startRun, type StartRunRequest } from "../shared/runs/orchestrator";
 import { runsApp } from "../shared/runs/runs-app";
+
+/** One tenant's nightly run: the configured mode; an apply carries the change limit (a plan writes nothing). */
+export function nightlyRunRequest(nightly: NightlyConfig, tenantId: string): StartRunRequest {
+  const changeLimit = nightly.mode === "apply" ? nightly.changeLimit : undefined;
+  return { tenantId, mode: nightly.mode, full: false, trigger: "timer", ...(changeLimit !== undefined ? { changeLimit } : {}) };
+}
 
 export async function nightlyTimer(timer: Timer, context: InvocationContext): Promise<void> {
   const runs = await runsApp();
@@ -14,7 +22,7 @@ export async function nightlyTimer(timer: Timer, context: InvocationContext): Pr
   const failures: string[] = [];
   for (const tenant of runs.config.runs.tenants) {
     try {
-      await startRun(runs, { tenantId: tenant.tenantId, mode: "apply", full: false, trigger: "timer" }, logger.child({ tenant: tenant.tenantId }));
+      await startRun(runs, nightlyRunRequest(runs.config.runs.nightly, tenant.tenantId), logger.child({ tenant: tenant.tenantId }));
     } catch (error) {
       if (error instanceof RunInProgressError) {
         logger.warn({ tenant: tenant.tenantId, runningRunId: error.runningRunId }, "nightly run skipped: a run is in progress");

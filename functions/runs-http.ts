@@ -71,6 +71,7 @@ export async function postRun(request: HttpRequest, context: InvocationContext):
         mode: parsed.mode,
         full: parsed.full,
         ...(parsed.scope !== "tenant" ? { mailboxes: parsed.scope.mailboxes } : {}),
+        ...(parsed.changeLimit !== undefined ? { changeLimit: parsed.changeLimit } : {}),
         trigger: "http",
       },
       logger,

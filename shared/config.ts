@@ -9,6 +9,12 @@ import { CALLER_AUTH_MODES, callerPolicy, type CallerPolicy } from "./runs/calle
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * Default NIGHTLY_CHANGE_LIMIT: a first night on a 10,000-mailbox tenant changes 500 of them (an amount an operator
+ * can read in the report and undo), then asks for approval; a settled tenant's nightly changes are far fewer.
+ */
+export const DEFAULT_NIGHTLY_CHANGE_LIMIT = 500;
+
 /** A setting the app reads: for the README, infra checks and `local.settings.json.example`. */
 export interface SettingDescription {
   readonly name: string;
@@ -106,6 +112,8 @@ export const SETTINGS = Object.freeze([
       "Several tenants (a provider's customers): a comma-separated list of tenant ids, or a JSON array of {tenantId, clientId, certificateSecretName}. Each gets its own run, lease, watermarks and Exchange budget. The managed identity acts only in TENANT_ID; every other tenant needs clientId + certificateSecretName (an app registration whose PEM certificate is a secret in KEY_VAULT_URL). Empty: TENANT_ID alone.",
   },
   { name: "NIGHTLY_SCHEDULE", description: "NCRONTAB (six fields, UTC on Flex Consumption) of the nightly run; read by the Functions host.", defaultValue: "0 0 2 * * *" },
+  { name: "NIGHTLY_MODE", description: "What the nightly run does: apply (enforce) or plan (read and report what would change, write nothing: a review before the first apply, or a change freeze). On-demand runs choose their own mode.", defaultValue: "apply" },
+  { name: "NIGHTLY_CHANGE_LIMIT", description: `Most targets one nightly apply changes, or unlimited. Beyond it the run leaves the rest drift (ChangeLimitReached), keeps its watermarks and alerts that an operator must approve with an on-demand apply (POST /api/runs). ${DEFAULT_NIGHTLY_CHANGE_LIMIT} bounds a large tenant's first night (where most mailboxes fall short of the baseline) to what an operator can review, while an ordinary night of new and changed mailboxes stays far below it. To change nothing, set NIGHTLY_MODE=plan.`, defaultValue: String(DEFAULT_NIGHTLY_CHANGE_LIMIT) },
   { name: "ALERT_WEBHOOK_SECRET_NAME", description: "Key Vault secret (in KEY_VAULT_URL) holding the alert webhook URL; locally, ALERT_WEBHOOK_URL stands in for it. Empty: no webhook alerts." },
   { name: "ALERT_WEBHOOK_FORMAT", description: "Alert webhook body: teams, slack or generic.", defaultValue: "teams" },
   { name: "ALERT_MAIL_FROM", description: "Mailbox alerts are sent from with Graph sendMail; empty disables mail alerts." },
@@ -162,9 +170,17 @@ export interface AlertConfig {
   readonly reportBaseUrl?: string;
 }
 
+/** What the nightly timer starts for each tenant. */
+export interface NightlyConfig {
+  readonly mode: "plan" | "apply";
+  /** Most targets a nightly apply changes; undefined = unlimited. */
+  readonly changeLimit?: number;
+}
+
 export interface RunsConfig {
   /** Tenants to run, TENANT_ID first when listed; at least one. */
   readonly tenants: readonly TenantConfig[];
+  readonly nightly: NightlyConfig;
   readonly leaseTtlInMs: number;
   readonly fanOutThreshold: number;
   /** Who may call the HTTP functions beyond the function key (shared/runs/caller-check.ts). */
@@ -213,6 +229,10 @@ const INITIAL_DOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.onmicrosoft\.com$
 const blank = (value: unknown): unknown =>
   typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value;
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(blank, schema.optional());
+const lowerCase = (value: unknown): unknown => {
+  const trimmed = blank(value);
+  return typeof trimmed === "string" ? trimmed.toLowerCase() : trimmed;
+};
 const guid = z.string().regex(GUID, "must be a GUID");
 const httpsUrl = z
   .url({ protocol: /^https$/, error: "must be an https URL" })
@@ -279,6 +299,15 @@ const envSchema = z.object({
   JOURNAL_NDR_MAILBOX: optional(z.string()),
   TENANTS: optional(z.string()),
   NIGHTLY_SCHEDULE: optional(z.string().regex(/^\S+( \S+){5}$/, "must be a six-field NCRONTAB expression")),
+  NIGHTLY_MODE: z.preprocess(lowerCase, z.enum(["plan", "apply"], { error: "must be plan or apply" }).default("apply")),
+  NIGHTLY_CHANGE_LIMIT: z.preprocess(
+    lowerCase,
+    z
+      .union([z.literal("unlimited"), z.string().regex(/^[1-9]\d*$/).transform(Number)], {
+        error: "must be a whole number of at least 1, or unlimited (NIGHTLY_MODE=plan changes nothing)",
+      })
+      .default(DEFAULT_NIGHTLY_CHANGE_LIMIT),
+  ),
   ALERT_WEBHOOK_SECRET_NAME: optional(z.string().regex(/^[0-9a-zA-Z-]{1,127}$/, "must be a Key Vault secret name (letters, digits, hyphens)")),
   ALERT_WEBHOOK_FORMAT: z.preprocess(blank, z.enum(["teams", "slack", "generic"]).default("teams")),
   ALERT_MAIL_FROM: optional(z.email("must be an email address")),
@@ -372,6 +401,10 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     tenantId: values.TENANT_ID,
     runs: {
       tenants,
+      nightly: {
+        mode: values.NIGHTLY_MODE,
+        ...(values.NIGHTLY_CHANGE_LIMIT !== "unlimited" ? { changeLimit: values.NIGHTLY_CHANGE_LIMIT } : {}),
+      },
       leaseTtlInMs: values.RUN_LEASE_TTL_SECONDS * 1000,
       fanOutThreshold: values.RUN_FANOUT_THRESHOLD,
       callers: callerPolicy(values.ALLOWED_CALLER_OBJECT_IDS ?? [], env),

@@ -152,6 +152,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     counts,
     findingCounts,
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
+    ...(audit?.summary.changesHeldBack ? { changesHeldBack: audit.summary.changesHeldBack } : {}),
     ...(error ? { error } : {}),
   };
   const watermarks = audit?.watermarks ?? { mayAdvance: false };

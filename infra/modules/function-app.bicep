@@ -36,6 +36,11 @@ param apiClientId string = ''
 param integrationSubnetId string = ''
 param runLeaseTtlSeconds int = 900
 param runFanOutThreshold int = 100
+@description('What the nightly run does: apply, or plan (report what would change, write nothing).')
+@allowed(['plan', 'apply'])
+param nightlyMode string = 'apply'
+@description('Most targets one nightly apply changes (a whole number), or unlimited; beyond it the run alerts for approval.')
+param nightlyChangeLimit string = '500'
 param logLevel string = 'info'
 param auditPolicyPath string = ''
 param captureCreateMailbox bool = false
@@ -76,6 +81,8 @@ var appSettings = {
   CALLER_AUTH: empty(apiClientId) ? 'function-key' : 'entra'
   RUN_LEASE_TTL_SECONDS: string(runLeaseTtlSeconds)
   RUN_FANOUT_THRESHOLD: string(runFanOutThreshold)
+  NIGHTLY_MODE: nightlyMode
+  NIGHTLY_CHANGE_LIMIT: nightlyChangeLimit
   LOG_LEVEL: logLevel
   AUDIT_POLICY_PATH: auditPolicyPath
   CAPTURE_CREATE_MAILBOX: string(captureCreateMailbox)

@@ -32,6 +32,9 @@ export const MAILBOX_SELECT: readonly string[] = Object.keys(observedMailboxSche
 export const observedOrganizationSchema = z.object({
   /** Get-OrganizationConfig. */
   AuditDisabled: z.boolean(),
+  /** Get-OrganizationConfig: the tenant's name, for people reading the output (absent: the tenant id alone). */
+  DisplayName: z.string().nullish(),
+  Identity: z.string().nullish(),
   /** Get-AdminAuditLogConfig. */
   UnifiedAuditLogIngestionEnabled: z.boolean(),
 });

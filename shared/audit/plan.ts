@@ -9,6 +9,8 @@ import { diffBypass, diffMailbox, diffOrganization } from "./diff";
 import { mailboxTargetId, type ObservedBypass, type ObservedMailbox, type ObservedOrganization } from "./observed";
 
 export const ORGANIZATION_TARGET_ID = "organization";
+/** The organisation target's name when Exchange did not give the tenant's DisplayName. */
+export const ORGANIZATION_DISPLAY_NAME = "Organization";
 
 /** The writes for one target. All `requests` must succeed for the target to be changed. */
 export interface PlannedAction {
@@ -49,6 +51,8 @@ export interface RunPlan {
   readonly targets: readonly PlannedTarget[];
   /** The actions of `targets`, in the same order. */
   readonly actions: readonly PlannedAction[];
+  /** Targets that needed a change the change limit held back. */
+  readonly heldBack: number;
 }
 
 interface TargetDraft {
@@ -65,7 +69,7 @@ function draftsFor(policy: AuditPolicy, observed: ObservedSlice, now: Date): Tar
       outcome: {
         kind: "organization",
         targetId: ORGANIZATION_TARGET_ID,
-        displayName: "Organization",
+        displayName: observed.organization.DisplayName || ORGANIZATION_DISPLAY_NAME,
         status: diff.changes.length > 0 ? "drift" : "compliant",
         findings: diff.findings,
         before: diff.before,
@@ -111,12 +115,14 @@ export function planRun(policy: AuditPolicy, observed: ObservedSlice, options: P
   let changesLeft = options.changeLimit ?? Number.POSITIVE_INFINITY;
   const targets: PlannedTarget[] = [];
   const actions: PlannedAction[] = [];
+  let heldBack = 0;
   for (const draft of draftsFor(policy, observed, options.now)) {
     if (!draft.requests) {
       targets.push({ outcome: draft.outcome });
       continue;
     }
     if (changesLeft <= 0) {
+      heldBack += 1;
       targets.push({
         outcome: {
           ...draft.outcome,
@@ -136,5 +142,5 @@ export function planRun(policy: AuditPolicy, observed: ObservedSlice, options: P
     actions.push(action);
     targets.push({ outcome: { ...draft.outcome, status: options.mode === "apply" ? "remediated" : "drift" }, action });
   }
-  return { targets, actions };
+  return { targets, actions, heldBack };
 }

@@ -94,6 +94,11 @@ export interface RunSummary {
   /** Exchange HTTP calls made by this run, by cmdlet (`$batch` counted once per batch as `$batch`). */
   readonly exchangeCalls: Readonly<Record<string, number>>;
   readonly durationInMs: number;
+  /**
+   * Targets the run's change limit left unchanged (`drift`, `ChangeLimitReached`); absent when none. Such a run keeps
+   * its watermarks, so the next run reads those targets again.
+   */
+  readonly changesHeldBack?: number;
   /** Run-level failure (could not observe, etc.), if any. */
   readonly error?: OutcomeError;
 }

@@ -73,7 +73,7 @@ export async function* mailboxPages(transport: ExchangeTransport, request: Cmdle
 /** The organisation switches: Get-OrganizationConfig and Get-AdminAuditLogConfig. */
 export async function readOrganization(transport: ExchangeTransport): Promise<ObservedOrganization> {
   const [config, auditLog] = await Promise.all([
-    transport.invoke({ cmdlet: "Get-OrganizationConfig", select: ["AuditDisabled"] }),
+    transport.invoke({ cmdlet: "Get-OrganizationConfig", select: ["AuditDisabled", "DisplayName", "Identity"] }),
     transport.invoke({ cmdlet: "Get-AdminAuditLogConfig", select: ["UnifiedAuditLogIngestionEnabled"] }),
   ]);
   return observedOrganizationSchema.parse({ ...config.value[0], ...auditLog.value[0] });

@@ -131,6 +131,7 @@ class AuditRun {
   private readonly sink: ChangeSink;
   private changesLeft: number;
   private changesSent = 0;
+  private changesHeldBack = 0;
   private deferredChanges = 0;
   /** Incremental runs: accounts (GUIDs) of the changed mailboxes (undefined once past `CHANGED_BYPASS_LOOKUPS`). */
   private changedAccounts: string[] | undefined = [];
@@ -208,7 +209,8 @@ class AuditRun {
       outcomesTruncated: this.recorder.truncated,
       deferredChanges: this.deferredChanges,
       watermarks: {
-        mayAdvance: mode === "apply" && scope !== "mailboxes" && runError === undefined && summary.counts.failed === 0,
+        // Targets the change limit held back are read again by the next run.
+        mayAdvance: mode === "apply" && scope !== "mailboxes" && runError === undefined && summary.counts.failed === 0 && this.changesHeldBack === 0,
         ...(incremental ? { incrementalEtag: incremental.etag } : {}),
         ...(fullSweep ? { fullSweepEtag: fullSweep.etag } : {}),
       },
@@ -240,6 +242,7 @@ class AuditRun {
       findingCounts: { ...this.recorder.findingCounts },
       exchangeCalls: callsSince(this.callsAtStart, this.deps.exchangeCalls?.() ?? {}),
       durationInMs: finishedAt.getTime() - this.startedAt.getTime(),
+      ...(this.changesHeldBack > 0 ? { changesHeldBack: this.changesHeldBack } : {}),
       ...(error ? { error } : {}),
     };
   }
@@ -262,6 +265,7 @@ class AuditRun {
       ...(Number.isFinite(this.changesLeft) ? { changeLimit: this.changesLeft } : {}),
     });
     this.changesLeft -= plan.actions.length;
+    this.changesHeldBack += plan.heldBack;
     return plan;
   }
 

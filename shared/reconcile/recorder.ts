@@ -1,7 +1,7 @@
 /**
  * Record: every outcome of a run goes through one recorder, which tallies it (the run's counts), keeps a bounded
- * sample (non-compliant first) and hands outcomes to the store in chunks, one chunk set in flight while the run
- * goes on (Table writes stay off the Exchange critical path, memory stays bounded).
+ * sample (non-compliant first, the organisation always) and hands outcomes to the store in chunks, one chunk set in
+ * flight while the run goes on (Table writes stay off the Exchange critical path, memory stays bounded).
  *
  * A failure to record halts the run: `halted` turns true, and the apply phase (which checkpoints before each round of
  * changes) sends no further change — a change without a record is a change nobody can prove — while the run still
@@ -102,7 +102,8 @@ export class RunRecorder {
       return;
     }
     if (outcome.status === "compliant") return;
-    const compliantIndex = this.sample.findIndex((kept) => kept.status === "compliant");
+    // The organisation stays: it names the tenant in what the run prints.
+    const compliantIndex = this.sample.findIndex((kept) => kept.status === "compliant" && kept.kind !== "organization");
     if (compliantIndex >= 0) this.sample.splice(compliantIndex, 1, outcome);
   }
 

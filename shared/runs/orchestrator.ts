@@ -16,6 +16,7 @@ import { reconcileMailboxTargets } from "../reconcile/reconcile";
 import type { Runtime } from "../runtime";
 import { LeaseHeldError } from "../storage/errors";
 import { buildAlertChannels } from "./alert-channels";
+import { changeLimitOutcomes } from "./change-limit-alert";
 import { FanOutSink } from "./fan-out";
 import { keepLease, newRunId, renewLease } from "./lease";
 import type { RunRecord } from "./run-state-store";
@@ -35,6 +36,8 @@ export interface StartRunRequest {
   readonly mode: RunRecord["mode"];
   readonly full: boolean;
   readonly mailboxes?: readonly string[];
+  /** Most targets the run may change; undefined = unlimited. */
+  readonly changeLimit?: number;
   readonly trigger: RunRecord["trigger"];
 }
 
@@ -71,11 +74,12 @@ export async function startRun(app: RunsApp, request: StartRunRequest, logger: L
       mode: request.mode,
       full: request.full,
       ...(request.mailboxes ? { mailboxes: request.mailboxes } : {}),
+      ...(request.changeLimit !== undefined ? { changeLimit: request.changeLimit } : {}),
       requestedAt: now.toISOString(),
     };
     await app.runState.create(record);
     await app.queue.send({ kind: "run", tenantId, runId });
-    logger.info({ event: "run.queued", runId, tenantId, mode: request.mode, trigger: request.trigger }, "run queued");
+    logger.info({ event: "run.queued", runId, tenantId, mode: request.mode, changeLimit: request.changeLimit, trigger: request.trigger }, "run queued");
     return record;
   } catch (error) {
     await runtime.leases.release(lease).catch(() => undefined);
@@ -113,7 +117,15 @@ export async function processRunMessage(app: RunsApp, message: RunMessage, logge
   try {
     const result = await runEnforcement(
       { ...services, clock: { now: () => startedAt } },
-      { runId: record.runId, mode: record.mode, full: record.full, ...(record.mailboxes ? { mailboxes: record.mailboxes } : {}), sink, finish: false },
+      {
+        runId: record.runId,
+        mode: record.mode,
+        full: record.full,
+        ...(record.mailboxes ? { mailboxes: record.mailboxes } : {}),
+        ...(record.changeLimit !== undefined ? { changeLimit: record.changeLimit } : {}),
+        sink,
+        finish: false,
+      },
     );
     if (lease.lost()) {
       await abandon(app, record, logger);
@@ -311,7 +323,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
         logger,
         ...(app.config.runs.alerts.reportBaseUrl ? { settings: { reportBaseUrl: app.config.runs.alerts.reportBaseUrl } } : {}),
       },
-      { summary, outcomes, now: finishedAt.toISOString() },
+      { summary, outcomes: [...outcomes, ...changeLimitOutcomes(summary, record.changeLimit)], now: finishedAt.toISOString() },
     );
     if (alerting.alertingFailed && !summary.error) {
       summary = { ...summary, error: { code: "AlertingFailed", message: "An alert could not be delivered or its state stored" } };
@@ -332,6 +344,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
     compliant: counts.compliant,
     remediated: counts.remediated,
     drift: counts.drift,
+    changesHeldBack: summary.changesHeldBack ?? 0,
     durationInMs: summary.durationInMs,
   };
   logger.info({ event: "run.completed", ...fields }, "run completed");

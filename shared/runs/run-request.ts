@@ -11,6 +11,9 @@ export const MAX_RUN_REQUEST_BYTES = 64 * 1024;
 /** Most mailboxes one request may name. */
 export const MAX_RUN_MAILBOXES = 1_000;
 
+/** Largest `changeLimit` accepted (far above any tenant's mailbox count; omit it for no limit). */
+export const MAX_CHANGE_LIMIT = 10_000_000;
+
 const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 /** True for a string shaped like a run id (the orchestrator's `<ISO time>-<hex>`, or a recorded run's id). */
@@ -36,6 +39,8 @@ export interface RunRequest {
   readonly scope: "tenant" | { readonly mailboxes: readonly string[] };
   /** Force a full sweep (tenant scope). */
   readonly full: boolean;
+  /** Most targets the run may change (an operator approving what a limited night held back); undefined = unlimited. */
+  readonly changeLimit?: number;
   /** Required when several tenants are configured. */
   readonly tenant?: string;
 }
@@ -52,6 +57,12 @@ const bodySchema = z.strictObject({
   // An object scope is checked on its own, so its own problem (too many mailboxes...) is what the caller reads.
   scope: z.union([z.literal("tenant"), z.looseObject({})], { error: "must be 'tenant' or { mailboxes: [...] }" }),
   full: z.boolean().default(false),
+  changeLimit: z
+    .number({ error: "must be a whole number of targets" })
+    .int("must be a whole number of targets")
+    .min(0, "must be 0 or more")
+    .max(MAX_CHANGE_LIMIT, `must be at most ${MAX_CHANGE_LIMIT}`)
+    .optional(),
   tenant: z.string().min(1).max(256).optional(),
 });
 
@@ -119,7 +130,7 @@ export function parseRunRequest(bodyText: string): RunRequest {
   if (!parsed.success) {
     throw new RunRequestError(parsed.error.issues.map((issue) => `${issue.path.map(String).join(".") || "body"}: ${issue.message}`));
   }
-  const { mode, full, tenant } = parsed.data;
+  const { mode, full, changeLimit, tenant } = parsed.data;
   const scopeParsed = mailboxScopeSchema.safeParse(parsed.data.scope);
   if (parsed.data.scope !== "tenant" && !scopeParsed.success) {
     throw new RunRequestError(scopeParsed.error.issues.map((issue) => `scope.${issue.path.map(String).join(".")}: ${issue.message}`));
@@ -137,6 +148,7 @@ export function parseRunRequest(bodyText: string): RunRequest {
     mode,
     scope: scope === "tenant" ? "tenant" : { mailboxes: scope.mailboxes.map((identity) => identity.trim()) },
     full,
+    ...(changeLimit !== undefined ? { changeLimit } : {}),
     ...(tenant !== undefined ? { tenant } : {}),
   };
 }

@@ -37,6 +37,8 @@ export interface RunRecord {
   readonly full: boolean;
   /** Named mailboxes; undefined = the whole tenant. */
   readonly mailboxes?: readonly string[];
+  /** Most targets the run may change; undefined = unlimited. */
+  readonly changeLimit?: number;
   readonly requestedAt: string;
   readonly startedAt?: string;
   /** Work items to wait for (known once the run is dispatched). */
@@ -88,6 +90,7 @@ function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string
   const number = (name: string) => (typeof entity[name] === "number" ? Number(entity[name]) : undefined);
   const startedAt = text("startedAt");
   const itemCount = number("itemCount");
+  const changeLimit = number("changeLimit");
   const deferredChanges = number("deferredChanges");
   const summary = text("summary");
   const watermarks = text("watermarks");
@@ -101,6 +104,7 @@ function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string
     full: entity["full"] === true,
     requestedAt: String(entity["requestedAt"]),
     ...(mailboxText ? { mailboxes: JSON.parse(mailboxText) as string[] } : {}),
+    ...(changeLimit !== undefined ? { changeLimit } : {}),
     ...(startedAt !== undefined ? { startedAt } : {}),
     ...(itemCount !== undefined ? { itemCount } : {}),
     ...(deferredChanges !== undefined ? { deferredChanges } : {}),

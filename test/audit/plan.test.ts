@@ -64,7 +64,19 @@ test("planRun: change limit leaves the rest drifted with ChangeLimitReached", ()
     assert.equal(target.outcome.status, "drift");
     assert.equal(target.action, undefined);
   }
+  assert.equal(plan.heldBack, 2);
   assert.equal(planRun(baseline, { mailboxes }, { now, mode: "apply", changeLimit: 0 }).actions.length, 0);
+  assert.equal(planRun(baseline, { mailboxes }, { now, mode: "apply" }).heldBack, 0);
+});
+
+test("planRun: the organisation target is named after the tenant's DisplayName, else 'Organization'", () => {
+  const organization = { AuditDisabled: false, UnifiedAuditLogIngestionEnabled: true };
+  const nameOf = (observed: typeof organization & { DisplayName?: string | null }) =>
+    planRun(baseline, { organization: observed }, { now, mode: "plan" }).targets[0]?.outcome.displayName;
+  assert.equal(nameOf({ ...organization, DisplayName: "Contoso" }), "Contoso");
+  assert.equal(nameOf(organization), "Organization");
+  assert.equal(nameOf({ ...organization, DisplayName: null }), "Organization");
+  assert.equal(nameOf({ ...organization, DisplayName: "" }), "Organization");
 });
 
 test("planRun: idempotent — planning against the post-apply state yields no actions", () => {

@@ -258,12 +258,28 @@ test("named mailboxes: injection rejected before any call; names read with an es
   assert.equal(store.watermarks.size, 0, "named runs do not move the watermark");
 });
 
-test("change limit: beyond it targets stay drift with ChangeLimitReached", async () => {
+test("change limit: beyond it targets stay drift with ChangeLimitReached, counted, and the watermarks stay", async () => {
   const { store, deps } = setup();
-  const { summary } = await runBaseline(deps, request({ changeLimit: 2 }));
+  const { summary, watermarks } = await runBaseline(deps, request({ changeLimit: 2 }));
   assert.equal(summary.counts.remediated, 2);
   assert.equal(summary.counts.drift, 4);
   assert.equal(store.outcomes.filter((outcome) => outcome.error?.code === "ChangeLimitReached").length, 4);
+  assert.equal(summary.changesHeldBack, 4);
+  assert.equal(watermarks.mayAdvance, false, "the next run reads the held-back targets again");
+  assert.ok(!store.watermarks.has(`${TENANT}/${INCREMENTAL_WATERMARK}`));
+  const next = await runBaseline(deps, request());
+  assert.equal(next.summary.changesHeldBack, undefined);
+  assert.equal(next.summary.scope, "full");
+  assert.equal(next.summary.counts.remediated, 4, "the next run changes what was held back");
+});
+
+test("the returned sample keeps the organisation (it names the tenant) however many targets drift", async () => {
+  const { exchange, deps } = setup();
+  exchange.organization = { AuditDisabled: false, UnifiedAuditLogIngestionEnabled: true };
+  for (let index = 0; index < 30; index += 1) exchange.add(mailbox({ AuditEnabled: false }));
+  const { outcomes, outcomesTruncated } = await runBaseline(deps, request({ mode: "plan", sampleSize: 5 }));
+  assert.ok(outcomesTruncated);
+  assert.deepEqual(outcomes.filter((outcome) => outcome.kind === "organization").map((outcome) => outcome.status), ["compliant"]);
 });
 
 test("outcomes are recorded in chunks while streaming and the returned sample is bounded, non-compliant first", async () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig, SETTINGS } from "../../shared/config";
+import { ConfigError, DEFAULT_NIGHTLY_CHANGE_LIMIT, loadConfig, SETTINGS } from "../../shared/config";
 
 const TENANT = "0b1e8a4c-5d2f-4c6b-9a7e-3f2d1c0b9a8e";
 const CLIENT = "6f1a2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b";
@@ -25,13 +25,26 @@ test("defaults, and a deeply frozen result", () => {
     exchangeMaxConcurrency: 3,
     logLevel: "info",
     storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
-    runs: { tenants: [{ tenantId: TENANT }], leaseTtlInMs: 900_000, fanOutThreshold: 100, callers: { mode: "function-key", allowedObjectIds: [], easyAuthEnabled: false }, alerts: {} },
+    runs: { tenants: [{ tenantId: TENANT }], nightly: { mode: "apply", changeLimit: 500 }, leaseTtlInMs: 900_000, fanOutThreshold: 100, callers: { mode: "function-key", allowedObjectIds: [], easyAuthEnabled: false }, alerts: {} },
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.storage));
   assert.throws(() => {
     (config as { tenantId: string }).tenantId = "x";
   }, TypeError);
+});
+
+test("NIGHTLY_MODE and NIGHTLY_CHANGE_LIMIT: apply with 500 by default; plan, a number or unlimited; nothing else", () => {
+  const nightly = (env: Record<string, string>) => loadConfig({ ...minimal, ...env }).runs.nightly;
+  assert.deepEqual(nightly({ NIGHTLY_MODE: "", NIGHTLY_CHANGE_LIMIT: " " }), { mode: "apply", changeLimit: DEFAULT_NIGHTLY_CHANGE_LIMIT });
+  assert.deepEqual(nightly({ NIGHTLY_MODE: "Plan", NIGHTLY_CHANGE_LIMIT: "20000" }), { mode: "plan", changeLimit: 20_000 });
+  assert.deepEqual(nightly({ NIGHTLY_CHANGE_LIMIT: "Unlimited" }), { mode: "apply" });
+  for (const limit of ["0", "-1", "1.5", "1e3", "lots"]) {
+    assert.deepEqual(problemsOf({ ...minimal, NIGHTLY_CHANGE_LIMIT: limit }), [
+      "NIGHTLY_CHANGE_LIMIT: must be a whole number of at least 1, or unlimited (NIGHTLY_MODE=plan changes nothing)",
+    ], limit);
+  }
+  assert.deepEqual(problemsOf({ ...minimal, NIGHTLY_MODE: "enforce" }), ["NIGHTLY_MODE: must be plan or apply"]);
 });
 
 test("identity-based storage, a certificate file, the emulator's settings", () => {

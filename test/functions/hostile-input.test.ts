@@ -394,6 +394,11 @@ const postCases: PostCase[] = [
     message: /full: applies only to scope 'tenant'/,
   },
   { name: "full not a boolean", body: { mode: "apply", scope: "tenant", full: "yes" }, status: 400, message: /full/ },
+  { name: "changeLimit a string", body: { mode: "apply", scope: "tenant", changeLimit: "500" }, status: 400, message: /changeLimit: must be a whole number/ },
+  { name: "changeLimit a fraction", body: { mode: "apply", scope: "tenant", changeLimit: 2.5 }, status: 400, message: /changeLimit: must be a whole number/ },
+  { name: "changeLimit negative", body: { mode: "apply", scope: "tenant", changeLimit: -1 }, status: 400, message: /changeLimit: must be 0 or more/ },
+  { name: "changeLimit huge", body: { mode: "apply", scope: "tenant", changeLimit: 1e300 }, status: 400, message: /changeLimit: must be at most 10000000/ },
+  { name: "changeLimit twice", body: '{"mode":"apply","scope":"tenant","changeLimit":1,"changeLimit":99999}', status: 400, message: /the key "changeLimit" appears more than once/ },
   {
     name: "unknown tenant",
     body: { mode: "apply", scope: "tenant", tenant: "fabrikam.onmicrosoft.com" },
