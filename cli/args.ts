@@ -11,6 +11,7 @@ export type Command =
       json: boolean;
       changeLimit?: number;
       capture: boolean;
+      out?: string;
     }
   | { name: "report"; format: "text" | "json" | "csv"; mailbox?: string }
   | { name: "report"; format: "html"; file: string; mailbox?: string }
@@ -51,17 +52,18 @@ const RUN_OPTIONS = [
   "--mailbox <id>       Only these mailboxes (SMTP address, UPN or GUID); repeatable.",
   "--change-limit <n>   Change at most n targets in this run (default: unlimited).",
   "--no-capture         Skip the capture (transport rule) reconciler.",
-  "--json               Print the run summary and outcomes as JSON.",
+  "--json               Print the run summary and a sample of the outcomes (at most 100, non-compliant first) as JSON.",
+  "--out <file>         Write every outcome to <file> as JSON lines, one per target, as the run goes.",
 ];
 
 const HELP: Readonly<Record<CommandName, CommandHelp>> = {
   plan: {
-    synopsis: "plan [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json]",
+    synopsis: "plan [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json] [--out <file>]",
     summary: "Read the tenant and show what would change (no writes). Exit 2 when anything drifted.",
     options: RUN_OPTIONS,
   },
   apply: {
-    synopsis: "apply [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json]",
+    synopsis: "apply [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json] [--out <file>]",
     summary: "Enforce the audit baseline (and capture, when configured), read back and record the outcomes.",
     options: RUN_OPTIONS,
   },
@@ -96,7 +98,7 @@ const HELP: Readonly<Record<CommandName, CommandHelp>> = {
   },
   demo: {
     synopsis: "demo [--mailboxes <n>] [--drift <0..1>] [--json]",
-    summary: "Start Azurite and the emulator in-process, run 'apply' once against a drifted tenant, print the result.",
+    summary: "Start Azurite and the emulator in-process; plan, apply and plan again against a drifted tenant; write the HTML report.",
     options: [
       "--mailboxes <n>      Mailboxes per type (default 20).",
       "--drift <0..1>       Share of mailboxes drifted further (default 0.3).",
@@ -181,6 +183,8 @@ function runCommand(name: "plan" | "apply", values: Values): Command {
   const mailboxes = values["mailbox"] as string[];
   if (mailboxes.length > 0 && values["full"] === true) throw new Error("--full and --mailbox cannot be combined.");
   const limit = values["change-limit"] as string | undefined;
+  const out = values["out"] as string | undefined;
+  if (out === "") throw new Error("--out needs a file name.");
   return {
     name,
     full: values["full"] === true,
@@ -188,6 +192,7 @@ function runCommand(name: "plan" | "apply", values: Values): Command {
     json: values["json"] === true,
     capture: values["no-capture"] !== true,
     ...(limit === undefined ? {} : { changeLimit: toInteger("change-limit", limit, 0, 0) }),
+    ...(out === undefined ? {} : { out }),
   };
 }
 
@@ -229,6 +234,7 @@ const RUN_SPEC: Options = {
   json: { type: "boolean", default: false },
   "change-limit": { type: "string" },
   "no-capture": { type: "boolean", default: false },
+  out: { type: "string" },
 };
 
 const SPECS: Readonly<Record<CommandName, Options>> = {

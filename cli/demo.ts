@@ -1,8 +1,11 @@
 /**
  * `mailbox-audit demo` (what `npm start` runs): the embedded default. Starts Azurite and the tenant emulator
- * in-process with a generated, drifted tenant (every kind of drift the product repairs, and no capture yet), runs
- * `apply` once through the same code as `mailbox-audit apply`, then a `plan` to show the tenant has converged.
+ * in-process with a generated, drifted tenant (every kind of drift the product repairs, and no capture yet), then
+ * shows a first run as an operator would do it: `plan` (what would change), `apply` (through the same code as
+ * `mailbox-audit apply`), `plan` again (converged), and the auditors' HTML report, written to the OS temp directory.
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateTenant, GENERATED_MAIL_ENABLED_GROUP } from "../emulator/generate";
 import { startLocalStack } from "../emulator/local-stack";
 import { runReport } from "./report-command";
@@ -15,6 +18,8 @@ export interface DemoOptions {
 }
 
 export const DEMO_CAPTURE_MAILBOX = "soc-capture@contoso.onmicrosoft.com";
+/** Where the demo writes the HTML report: the OS temp directory, writable on a fresh clone. */
+export const DEMO_REPORT_PATH = join(tmpdir(), "mailbox-audit-demo-report.html");
 
 export async function runDemo(options: DemoOptions, output: Output = processOutput): Promise<number> {
   const perType = options.mailboxes;
@@ -40,13 +45,18 @@ export async function runDemo(options: DemoOptions, output: Output = processOutp
     };
     output.out(`Local tenant ${tenant.initialDomain}: ${tenant.mailboxes.size} mailboxes on Microsoft's defaults (which fall short of the ASD baseline), ${Math.round(options.drift * 100)}% drifted further; org auditing off, unified audit log off, 2 bypassed accounts, no mail capture.\n`);
     output.out(`Exchange/Graph emulator at ${stack.emulator.exchangeBaseUrl}, Azurite Table Storage at ${stack.azurite.tableEndpoint ?? "?"}\n\n`);
-    const apply = await runCommand({ mode: "apply", full: true, mailboxes: [], json: options.json, capture: true }, env, output);
-    output.out("\nRe-reading the tenant (plan, no writes):\n");
-    const plan = await runCommand({ mode: "plan", full: true, mailboxes: [], json: options.json, capture: true }, env, output);
-    output.out("\nRecorded in Table Storage (mailbox-audit report):\n");
-    const report = await runReport({ format: "text" }, env, (chunk) => output.out(chunk));
+    const run = { full: true, mailboxes: [], json: options.json, capture: true } as const;
+    output.out("1. What would change (plan, no writes):\n");
+    const first = await runCommand({ ...run, mode: "plan" }, env, output);
+    output.out("\n2. Enforcing it (apply: change, read back, record):\n");
+    const apply = await runCommand({ ...run, mode: "apply" }, env, output);
+    output.out("\n3. Re-reading the tenant (plan, no writes):\n");
+    const plan = await runCommand({ ...run, mode: "plan" }, env, output);
     output.out(`\nRun 'mailbox-audit plan' or 'apply' against a real tenant with the settings in the README.\n`);
-    return Math.max(apply.exitCode, plan.exitCode, report);
+    output.out("\n4. The compliance report for auditors, from what was recorded (mailbox-audit report --html):\n");
+    const report = await runReport({ format: "html", file: DEMO_REPORT_PATH }, env, (chunk) => output.out(chunk));
+    // The first plan's exit 2 (drift) is the point of the demo; anything else from it counts.
+    return Math.max(first.exitCode === 2 ? 0 : first.exitCode, apply.exitCode, plan.exitCode, report);
   } finally {
     restoreEnv();
     await stack.stop();

@@ -1,3 +1,4 @@
+import { ORGANIZATION_DISPLAY_NAME, ORGANIZATION_TARGET_ID } from "../shared/audit/plan";
 import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../shared/domain/outcome";
 
 const statusOrder: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
@@ -67,9 +68,10 @@ export function formatOutcome(outcome: TargetOutcome): string {
 export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[], maxTargets = 40): string {
   const lines: string[] = [];
   lines.push(
-    `Run ${summary.runId} (${summary.mode}, ${summary.scope}) for tenant ${summary.tenantId}: ${(summary.durationInMs / 1000).toFixed(1)} s`,
+    `Run ${summary.runId} (${summary.mode}, ${summary.scope}) for tenant ${tenantName(summary, outcomes)}: ${(summary.durationInMs / 1000).toFixed(1)} s`,
   );
   if (summary.error) lines.push(`  RUN FAILED ${summary.error.code}: ${summary.error.message}`);
+  if (summary.changesHeldBack) lines.push(`  CHANGE LIMIT reached: ${summary.changesHeldBack} targets left unchanged`);
   lines.push(
     "  " +
       statusOrder
@@ -92,6 +94,12 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
   if (notable.length > maxTargets) lines.push(`  ... and ${notable.length - maxTargets} more (use --json or 'mailbox-audit report')`);
   lines.push("", formatTotals(summary));
   return lines.join("\n");
+}
+
+/** `Contoso (contoso.onmicrosoft.com)` from the organisation's outcome; the tenant id alone when Exchange gave no name. */
+export function tenantName(summary: Pick<RunSummary, "tenantId">, outcomes: readonly TargetOutcome[]): string {
+  const name = outcomes.find((outcome) => outcome.kind === "organization" && outcome.targetId === ORGANIZATION_TARGET_ID)?.displayName;
+  return name && name !== ORGANIZATION_DISPLAY_NAME ? `${name} (${summary.tenantId})` : summary.tenantId;
 }
 
 /** The last line: `Plan: 3 to change, 40 compliant, 1 failed` (apply: what it changed and what remains). */

@@ -10,6 +10,7 @@ import { keepLease, newRunId, type HeldLease } from "../shared/runs/lease";
 import { createRuntime, type Runtime } from "../shared/runtime";
 import { LeaseHeldError } from "../shared/storage/errors";
 import { exitCodeFor, formatRun } from "./format";
+import { withOutFile, type OutFileServices } from "./outcome-lines";
 
 export interface RunOptions {
   readonly mode: "plan" | "apply";
@@ -18,6 +19,8 @@ export interface RunOptions {
   readonly json: boolean;
   readonly capture: boolean;
   readonly changeLimit?: number;
+  /** `--out FILE`: every outcome as JSON lines. */
+  readonly out?: string;
 }
 
 export interface Output {
@@ -65,8 +68,10 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
     return { exitCode: LEASE_HELD_EXIT_CODE };
   }
   let result: EnforcementResult;
+  let out: OutFileServices | undefined;
   try {
-    result = await runEnforcement(runtime.enforcementServices(logger), {
+    out = await withOutFile(runtime.enforcementServices(logger), options.out);
+    result = await runEnforcement(out.services, {
       runId,
       mode: options.mode,
       full: options.full,
@@ -77,17 +82,24 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
     });
   } finally {
     await lease?.release();
+    await out?.close();
   }
+  printResult(options, result, output);
+  if (out.lines) output.err(`mailbox-audit: ${out.lines.lineCount} outcomes written to ${options.out ?? ""} (JSON lines)\n`);
+  if (config.storage && !result.recorded) {
+    output.err(`mailbox-audit: outcomes were NOT recorded (${result.summary.error?.message ?? "storage unavailable"}). The changes listed above were sent; nothing more was. The next run re-reads the tenant and finishes the job.\n`);
+  }
+  return { exitCode: exitCodeFor(result.summary), result };
+}
+
+/** The summary and a bounded sample of outcomes (every outcome is in the store, and in `--out`). */
+function printResult(options: RunOptions, result: EnforcementResult, output: Output): void {
   if (output.progress) output.err("\r\x1b[K");
   output.out(
     options.json
       ? `${JSON.stringify({ summary: result.summary, outcomes: result.outcomes, outcomesTruncated: result.outcomesTruncated, recorded: result.recorded }, null, 2)}\n`
       : `${formatRun(result.summary, result.outcomes)}\n`,
   );
-  if (config.storage && !result.recorded) {
-    output.err(`mailbox-audit: outcomes were NOT recorded (${result.summary.error?.message ?? "storage unavailable"}). The changes listed above were sent; nothing more was. The next run re-reads the tenant and finishes the job.\n`);
-  }
-  return { exitCode: exitCodeFor(result.summary), result };
 }
 
 /** The tenant's lease for this run, kept renewed; or the holder's `LeaseHeldError`. */

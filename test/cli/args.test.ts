@@ -23,6 +23,7 @@ describe("parseCommand", () => {
         changeLimit: 5,
       },
     ],
+    ["plan --out outcomes.jsonl", { name: "plan", full: false, mailboxes: [], json: false, capture: true, out: "outcomes.jsonl" }],
     ["report", { name: "report", format: "text" }],
     ["report --csv --mailbox a@contoso.com", { name: "report", format: "csv", mailbox: "a@contoso.com" }],
     ["report --html out.html", { name: "report", format: "html", file: "out.html" }],
@@ -41,6 +42,8 @@ describe("parseCommand", () => {
     ["plan extra", /^Unexpected argument 'extra'\.$/, "plan"],
     ["plan --full --mailbox a@contoso.com", /cannot be combined/, "plan"],
     ["apply --change-limit 1.5", /--change-limit must be an integer >= 0/, "apply"],
+    ["apply --out", /argument missing/, "apply"],
+    ["plan --out=", /^--out needs a file name\.$/, "plan"],
     ["report --json --csv", /^Choose one of --json, --csv\.$/, "report"],
     ["report --csv --html x.html", /^Choose one of --csv, --html\.$/, "report"],
     ["report --html", /argument missing/, "report"],
@@ -74,6 +77,7 @@ describe("usage", () => {
     assert.match(commandUsage("report"), /^Usage: mailbox-audit report .*--html <file>/);
     assert.match(commandUsage("report"), /--mailbox <id>/);
     assert.match(commandUsage("plan"), /--change-limit <n>/);
+    assert.match(commandUsage("apply"), /^Usage: mailbox-audit apply .*--out <file>/);
     assert.doesNotMatch(commandUsage("doctor"), /--change-limit/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatChange, formatOutcome, formatTotals } from "../../cli/format";
+import { formatChange, formatOutcome, formatRun, formatTotals, tenantName } from "../../cli/format";
 import type { Finding, OutcomeStatus, RunSummary } from "../../shared/domain/outcome";
 
 describe("formatChange", () => {
@@ -79,4 +79,39 @@ describe("formatTotals", () => {
     ],
   ];
   for (const [run, expected] of cases) it(expected, () => assert.equal(formatTotals(run), expected));
+});
+
+describe("tenantName", () => {
+  const summary = { tenantId: "0b1e8a4c-5d2f-4c6b-9a7e-3f2d1c0b9a8e" };
+  const organization = (displayName: string) =>
+    ({ kind: "organization", targetId: "organization", displayName, status: "compliant", findings: [] }) as const;
+  const cases: [string, Parameters<typeof tenantName>[1], string][] = [
+    ["the organisation's name and the tenant id", [organization("Contoso")], "Contoso (0b1e8a4c-5d2f-4c6b-9a7e-3f2d1c0b9a8e)"],
+    ["the id alone when Exchange gave no name", [organization("Organization")], summary.tenantId],
+    ["the id alone without an organisation outcome (a sample without it)", [], summary.tenantId],
+    [
+      "another organisation-kind target is not the tenant",
+      [{ ...organization("Change limit"), targetId: "change-limit" }],
+      summary.tenantId,
+    ],
+  ];
+  for (const [name, outcomes, expected] of cases) it(name, () => assert.equal(tenantName(summary, outcomes), expected));
+
+  it("heads the run's text, and a run past its change limit says so", () => {
+    const run: RunSummary = {
+      runId: "r",
+      tenantId: summary.tenantId,
+      mode: "apply",
+      scope: "full",
+      startedAt: "2024-05-01T00:00:00.000Z",
+      finishedAt: "2024-05-01T00:01:00.000Z",
+      counts: { compliant: 1, remediated: 2, drift: 4, exempt: 0, "not-applicable": 0, failed: 0 },
+      exchangeCalls: {},
+      durationInMs: 60_000,
+      changesHeldBack: 4,
+    };
+    const lines = formatRun(run, [organization("Contoso")]).split("\n");
+    assert.equal(lines[0], `Run r (apply, full) for tenant Contoso (${summary.tenantId}): 60.0 s`);
+    assert.ok(lines.includes("  CHANGE LIMIT reached: 4 targets left unchanged"));
+  });
 });
