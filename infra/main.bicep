@@ -31,6 +31,13 @@ param alertMailTo string = ''
 @description('NCRONTAB (second minute hour day month weekday) of the nightly run, evaluated in UTC.')
 param nightlySchedule string = '0 0 2 * * *'
 
+@description('What the nightly run does: apply, or plan (report what would change, write nothing). See docs/first-run.md.')
+@allowed(['plan', 'apply'])
+param nightlyMode string = 'apply'
+
+@description('Most targets one nightly apply changes (a whole number), or unlimited; beyond it the run alerts for approval.')
+param nightlyChangeLimit string = '500'
+
 @minValue(1)
 @maxValue(10)
 @description('Maximum concurrent Exchange admin API calls per tenant.')
@@ -218,6 +225,8 @@ module functionApp 'modules/function-app.bicep' = {
     alertMailFrom: alertMailFrom
     alertMailTo: alertMailTo
     nightlySchedule: nightlySchedule
+    nightlyMode: nightlyMode
+    nightlyChangeLimit: nightlyChangeLimit
     exchangeMaxConcurrency: exchangeMaxConcurrency
     fullSweepIntervalDays: fullSweepIntervalDays
     auditLogAgeLimitDays: auditLogAgeLimitDays

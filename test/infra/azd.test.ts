@@ -22,7 +22,11 @@ test("main.parameters.json parses, maps only declared params, and covers every r
     assert.equal(typeof value, "string", `${name}: azd substitutes strings`);
     assert.match(value as string, /^\$\{[A-Z0-9_]+(=[^}]*)?\}$/, `${name}: one azd environment variable`);
     const param = declared.get(name);
-    assert.equal(param?.type, "string", `${name}: azd substitution yields a string, so the Bicep param must be a string`);
+    assert.equal(
+      param?.type,
+      "string",
+      `${name}: azd substitution yields a string, so the Bicep param must be a string`,
+    );
   }
 });
 
@@ -59,7 +63,11 @@ test("azure.yaml provisions infra/main.bicep and deploys the api service as the 
   assert.ok(existsSync(join(repoRoot, "infra", "main.bicep")));
   assert.equal(yamlValue(yaml, ["services", "api", "host"]), "function");
   assert.equal(yamlValue(yaml, ["services", "api", "language"]), "js");
-  assert.equal(yamlValue(yaml, ["services", "api", "remoteBuild"]), "true", "Flex Consumption builds the package remotely");
+  assert.equal(
+    yamlValue(yaml, ["services", "api", "remoteBuild"]),
+    "true",
+    "Flex Consumption builds the package remotely",
+  );
   const project = yamlValue(yaml, ["services", "api", "project"]) ?? "";
   assert.ok(existsSync(join(repoRoot, project, "package.json")), "api project has a package.json");
 });
@@ -72,5 +80,26 @@ test("scripts the azd hooks point at exist, and the outputs they read are produc
   for (const script of scripts) assert.ok(existsSync(join(repoRoot, script)), script);
   for (const [, variable] of yaml.matchAll(/\$(?:env:)?([A-Z][A-Z0-9_]+)/g)) {
     assert.ok(outputs.includes(variable as string), `${variable} is not a main.bicep output`);
+  }
+});
+
+test("every `azd env set` the docs show reaches a Bicep parameter that main.bicep uses", () => {
+  const parametersFile = readRepoFile("infra/main.parameters.json");
+  const mapped = new Map(
+    [...parametersFile.matchAll(/"(\w+)": \{\s*"value": "\$\{([A-Z0-9_]+)/g)].map((match) => [
+      match[2] as string,
+      match[1] as string,
+    ]),
+  );
+  const main = readRepoFile("infra/main.bicep");
+  const documented = ["docs/deployment.md", "docs/first-run.md", "docs/operations.md", "README.md"].flatMap((path) =>
+    [...readRepoFile(path).matchAll(/azd env set ([A-Z][A-Z0-9_]+)/g)].map((match) => match[1] as string),
+  );
+  assert.ok(documented.includes("NIGHTLY_MODE") && documented.includes("NIGHTLY_CHANGE_LIMIT"));
+  for (const variable of new Set(documented)) {
+    const param = mapped.get(variable);
+    assert.ok(param, `azd env set ${variable}: main.parameters.json does not read it`);
+    const uses = main.match(new RegExp(`\\b${param}\\b`, "g"))?.length ?? 0;
+    assert.ok(uses >= 2, `main.bicep declares ${param} but never uses it`);
   }
 });
