@@ -6,6 +6,7 @@
  * release, the log events the infra alert rules read).
  */
 import { alertTargetKey, isAlertable } from "../alerts/alert-decision";
+import { renderAlertReport } from "../alerts/alert-report";
 import { deliverRunAlerts } from "../alerts/deliver-run-alerts";
 import { emptyCounts, mergeCounts, tallyOutcome, watermarksMayAdvance, type FindingKind, type OutcomeError, type RunSummary, type TargetOutcome } from "../domain/outcome";
 import { runEnforcement } from "../enforcement";
@@ -322,6 +323,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
         channels,
         logger,
         ...(app.config.runs.alerts.reportBaseUrl ? { settings: { reportBaseUrl: app.config.runs.alerts.reportBaseUrl } } : {}),
+        report: () => renderAlertReport(runtime.store, tenantId, finishedAt),
       },
       { summary, outcomes: [...outcomes, ...changeLimitOutcomes(summary, record.changeLimit)], now: finishedAt.toISOString() },
     );

@@ -113,6 +113,11 @@ test("on demand: 202 with a status URL, a second request gets 409, the drained r
   assert.equal(body.summary.counts.remediated, 0, "no mailbox remediated");
   assert.equal(receiver.accepted.length, 1, "one webhook alert");
   assert.equal(tenant.sentMail.length, 1, "one Graph mail");
+  // The mail carries the HTML report, with this run's failure in it.
+  const mail = tenant.sentMail[0]?.message as { attachments?: { name: string; contentBytes: string }[] };
+  const report = Buffer.from(mail.attachments?.[0]?.contentBytes ?? "", "base64").toString("utf8");
+  assert.match(mail.attachments?.[0]?.name ?? "", /^mailbox-audit-report-.+-\d{4}-\d{2}-\d{2}\.html$/);
+  assert.match(report, /<tr class="failure">[\s\S]*Rejected by the test/);
 });
 
 test("the next night, with nothing changed, raises no second alert; a past-due timer still runs once", async () => {
