@@ -193,20 +193,25 @@ export async function processChangesMessage(app: RunsApp, message: ChangesMessag
  * ours is recorded as rejected and dropped (a throw would only make the queue deliver it again).
  */
 export async function handleWorkMessage(app: RunsApp, value: unknown, logger: Logger): Promise<void> {
-  let message: WorkMessage;
-  try {
-    message = parseWorkMessage(value);
-  } catch (error) {
-    if (!(error instanceof WorkMessageRejected)) throw error;
-    await reject(app, undefined, error.message, logger);
-    return;
-  }
+  const message = await parseOrReject(app, value, "", logger);
+  if (!message) return;
   if (!app.tenant(message.tenantId)) {
     await reject(app, message, "the tenant is not configured", logger);
     return;
   }
   if (message.kind === "run") await processRunMessage(app, message, logger);
   else await processChangesMessage(app, message, logger);
+}
+
+/** The message, validated; undefined (and recorded as rejected) when it is not one of ours. */
+async function parseOrReject(app: RunsApp, value: unknown, reasonPrefix: string, logger: Logger): Promise<WorkMessage | undefined> {
+  try {
+    return parseWorkMessage(value);
+  } catch (error) {
+    if (!(error instanceof WorkMessageRejected)) throw error;
+    await reject(app, undefined, `${reasonPrefix}${error.message}`, logger);
+    return undefined;
+  }
 }
 
 async function reject(app: RunsApp, message: WorkMessage | undefined, reason: string, logger: Logger): Promise<void> {
@@ -236,14 +241,8 @@ async function completeAsFailed(app: RunsApp, runtime: Runtime, message: Changes
  * the run did not dispatch is rejected.
  */
 export async function processPoisonMessage(app: RunsApp, value: unknown, logger: Logger): Promise<void> {
-  let message: WorkMessage;
-  try {
-    message = parseWorkMessage(value);
-  } catch (error) {
-    if (!(error instanceof WorkMessageRejected)) throw error;
-    await reject(app, undefined, `poison: ${error.message}`, logger);
-    return;
-  }
+  const message = await parseOrReject(app, value, "poison: ", logger);
+  if (!message) return;
   const record = app.tenant(message.tenantId) ? await app.runState.get(message.tenantId, message.runId) : undefined;
   if (!record) {
     await reject(app, message, "poison message of an unknown run", logger);
