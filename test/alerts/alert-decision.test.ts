@@ -585,6 +585,42 @@ describe("alert decisions: every field of events and rows", () => {
     assert.equal(alert?.reportUrl, `https://app.example.net/base/api/report?format=html&tenant=${TENANT}`);
   });
 
+  it("events order by change first, whatever their targets' names (then kind, name, id)", () => {
+    const decision = decide({
+      previous: [failingState("a", { webhook: daysAgo(1) })],
+      outcomes: [
+        mailbox("a", "compliant"),
+        failed("z"),
+        failed("m", { kind: "capture-mailbox", displayName: "b" }),
+        failed("y", { displayName: "b" }),
+        failed("x", { displayName: "b" }),
+      ],
+    });
+    assert.deepEqual(
+      decision.alerts[0]?.alert.events.map((event) => `${event.change} ${event.kind}|${event.targetId}`),
+      ["new capture-mailbox|m", "new mailbox|x", "new mailbox|y", "new mailbox|z", "recovered mailbox|a"],
+    );
+  });
+
+  it("a recovery not yet accepted keeps a row without failingSince (the whole row)", () => {
+    const decision = decide({
+      previous: [failingState("a", { webhook: daysAgo(1) })],
+      outcomes: [mailbox("a", "compliant")],
+    });
+    const row = {
+      key: A,
+      kind: "mailbox",
+      targetId: "a",
+      displayName: "a@contoso.com",
+      notifiedAt: { webhook: daysAgo(1) },
+    };
+    assert.deepEqual(
+      decision.targets.map((target) => target.observed),
+      [row],
+    );
+    assert.deepEqual(settle(decision, []), { put: [row], remove: [] });
+  });
+
   it("names the time it could not read", () => {
     assert.throws(() => decide({ now: "yesterday" }), {
       name: "TypeError",
