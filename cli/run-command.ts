@@ -1,6 +1,7 @@
 /**
  * `mailbox-audit plan|apply`: one enforcement run from the shell, with the same engine the Functions run.
  */
+import { userInfo } from "node:os";
 import type { AuditProgress } from "../shared/audit/ports";
 import { loadConfig } from "../shared/config";
 import { EXCHANGE_SCOPE } from "../shared/exchange/rest-transport";
@@ -79,6 +80,7 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
       ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
       ...(options.changeLimit !== undefined ? { changeLimit: options.changeLimit } : {}),
       onProgress: progressLine(output),
+      trigger: { kind: "cli", by: userInfo().username },
     });
   } finally {
     await lease?.release();

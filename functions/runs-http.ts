@@ -18,10 +18,11 @@ function statusUrl(request: HttpRequest, runId: string): string {
   return new URL(`/api/runs/${encodeURIComponent(runId)}`, request.url).toString();
 }
 
-function refuseCaller(request: HttpRequest, runs: RunsApp, access: CallerAccess, logger: Logger): HttpResponseInit | undefined {
+/** A refusal, or who the caller is (an Entra object id, or "function key"). */
+function refuseCaller(request: HttpRequest, runs: RunsApp, access: CallerAccess, logger: Logger): HttpResponseInit | { readonly caller: string } {
   const policy = runs.config.runs.callers;
   const check = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), policy, access);
-  if (check.allowed) return undefined;
+  if (check.allowed) return { caller: check.caller ?? "function key" };
   logger[check.cause === "configuration" ? "error" : "warn"]({ access, reason: check.reason }, "caller refused");
   return json(403, { error: "Forbidden", message: check.reason });
 }
@@ -45,8 +46,8 @@ async function readBody(request: HttpRequest): Promise<string> {
 export async function postRun(request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> {
   const runs = await runsApp();
   const logger = createInvocationLogger(context, {}, runs.config.logLevel);
-  const refused = refuseCaller(request, runs, "operate", logger);
-  if (refused) return refused;
+  const caller = refuseCaller(request, runs, "operate", logger);
+  if (!("caller" in caller)) return caller;
   if (!isJsonContentType(request.headers.get("content-type"))) {
     return json(415, { error: "UnsupportedMediaType", message: "content-type: must be application/json" });
   }
@@ -73,6 +74,7 @@ export async function postRun(request: HttpRequest, context: InvocationContext):
         ...(parsed.scope !== "tenant" ? { mailboxes: parsed.scope.mailboxes } : {}),
         ...(parsed.changeLimit !== undefined ? { changeLimit: parsed.changeLimit } : {}),
         trigger: "http",
+        requestedBy: caller.caller,
       },
       logger,
     );
@@ -90,7 +92,7 @@ export async function getRun(request: HttpRequest, context: InvocationContext): 
   const runs = await runsApp();
   const logger = createInvocationLogger(context, {}, runs.config.logLevel);
   const refused = refuseCaller(request, runs, "read", logger);
-  if (refused) return refused;
+  if (!("caller" in refused)) return refused;
   const runId = request.params["runId"] ?? "";
   if (!isRunId(runId)) return json(404, { error: "NotFound", message: "runId: not a run id" });
   const tenantIds = runs.config.runs.tenants.map((tenant) => tenant.tenantId);

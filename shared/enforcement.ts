@@ -6,7 +6,7 @@
  */
 import type { AuditPolicy } from "./audit/policy";
 import type { AuditLogger, AuditProgress, Clock, LicenceSource } from "./audit/ports";
-import { callsSince, emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type RunMode, type RunSummary, type TargetOutcome } from "./domain/outcome";
+import { callsSince, emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type RunMode, type RunSummary, type RunTrigger, type TargetOutcome } from "./domain/outcome";
 import { finishRun, type WatermarkState } from "./reconcile/finish";
 import { runAuditBaseline } from "./reconcile/reconcile";
 import type { ChangeSink } from "./reconcile/sink";
@@ -45,6 +45,8 @@ export interface EnforcementRequest {
   readonly onProgress?: (progress: AuditProgress) => void;
   /** Where mailbox changes go (default: applied by the run itself). */
   readonly sink?: ChangeSink;
+  /** What started the run (recorded with its summary). */
+  readonly trigger?: RunTrigger;
   /**
    * Write the summary and move the watermarks when the run did all its work itself (default true). The orchestrator
    * passes false: it finishes the run itself, after its alerts, so the summary is still written once.
@@ -152,6 +154,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     counts,
     findingCounts,
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
+    ...(request.trigger ? { trigger: request.trigger } : {}),
     ...(audit?.summary.changesHeldBack ? { changesHeldBack: audit.summary.changesHeldBack } : {}),
     ...(error ? { error } : {}),
   };

@@ -78,6 +78,12 @@ export interface TargetOutcome {
 export type RunMode = "plan" | "apply";
 export type RunScope = "incremental" | "full" | "mailboxes";
 
+/** What started a run: the nightly timer, an HTTP caller (Entra object id, or "function key"), or the CLI (its OS user). */
+export interface RunTrigger {
+  readonly kind: "timer" | "http" | "cli";
+  readonly by?: string;
+}
+
 export interface RunSummary {
   readonly runId: string;
   readonly tenantId: string;
@@ -99,6 +105,7 @@ export interface RunSummary {
    * its watermarks, so the next run reads those targets again.
    */
   readonly changesHeldBack?: number;
+  readonly trigger?: RunTrigger;
   /** Run-level failure (could not observe, etc.), if any. */
   readonly error?: OutcomeError;
 }

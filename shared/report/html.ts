@@ -273,12 +273,20 @@ function capture(section: ReportSection<CaptureRow>): SafeHtml {
   </section>`;
 }
 
+/** The nightly timer, an on-demand caller (Entra object id or "function key"), or the CLI's user; older runs: not recorded. */
+function triggeredBy(run: RunSummary): string {
+  if (!run.trigger) return "not recorded";
+  const labels = { timer: "nightly timer", http: "on demand", cli: "command line" } as const;
+  return run.trigger.by ? `${labels[run.trigger.kind]} (${run.trigger.by})` : labels[run.trigger.kind];
+}
+
 function runRow(run: RunSummary): SafeHtml {
   const counts = TILE_STATUSES.filter((each) => run.counts[each] > 0).map((each) => `${run.counts[each]} ${each}`);
   return html`<tr>
     <td class="id">${run.runId}</td>
     <td>${run.mode}</td>
     <td>${run.scope}</td>
+    <td>${triggeredBy(run)}</td>
     <td>${run.startedAt}</td>
     <td>${run.finishedAt}</td>
     <td>
@@ -290,8 +298,7 @@ function runRow(run: RunSummary): SafeHtml {
 function runs(list: readonly RunSummary[]): SafeHtml {
   return html`<section id="runs">
     <h2>Runs</h2>
-    <p class="muted">Who triggered a run is not recorded yet: each run is identified by its id, mode and time.</p>
-    ${table(["Run", "Mode", "Scope", "Started", "Finished", "Outcomes"], list.map(runRow), "No run recorded.")}
+    ${table(["Run", "Mode", "Scope", "Triggered by", "Started", "Finished", "Outcomes"], list.map(runRow), "No run recorded.")}
   </section>`;
 }
 

@@ -32,7 +32,7 @@ export interface CallerPolicy {
 }
 
 export type CallerCheck =
-  | { readonly allowed: true }
+  | { readonly allowed: true; /** The Entra object id of the caller (entra mode); undefined with the function key alone. */ readonly caller?: string }
   | {
       readonly allowed: false;
       readonly reason: string;
@@ -111,5 +111,5 @@ export function checkCaller(
   }
   const roles = rolesOf(principal);
   const granted = roles.has(APP_ROLES.operate) || (access === "read" && roles.has(APP_ROLES.read));
-  return granted ? { allowed: true } : refuse(`the caller lacks the ${APP_ROLES[access]} app role`);
+  return granted ? { allowed: true, caller: objectId } : refuse(`the caller lacks the ${APP_ROLES[access]} app role`);
 }

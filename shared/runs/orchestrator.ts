@@ -40,6 +40,8 @@ export interface StartRunRequest {
   /** Most targets the run may change; undefined = unlimited. */
   readonly changeLimit?: number;
   readonly trigger: RunRecord["trigger"];
+  /** Who asked for an on-demand run. */
+  readonly requestedBy?: string;
 }
 
 /** Errors that a target's read, rather than a change, produced: not remediation failures. */
@@ -72,6 +74,7 @@ export async function startRun(app: RunsApp, request: StartRunRequest, logger: L
       runId,
       status: "queued",
       trigger: request.trigger,
+      ...(request.requestedBy !== undefined ? { requestedBy: request.requestedBy } : {}),
       mode: request.mode,
       full: request.full,
       ...(request.mailboxes ? { mailboxes: request.mailboxes } : {}),
@@ -124,6 +127,7 @@ export async function processRunMessage(app: RunsApp, message: RunMessage, logge
         full: record.full,
         ...(record.mailboxes ? { mailboxes: record.mailboxes } : {}),
         ...(record.changeLimit !== undefined ? { changeLimit: record.changeLimit } : {}),
+        trigger: { kind: record.trigger, ...(record.requestedBy !== undefined ? { by: record.requestedBy } : {}) },
         sink,
         finish: false,
       },

@@ -33,6 +33,8 @@ export interface RunRecord {
   readonly runId: string;
   readonly status: RunStatus;
   readonly trigger: "http" | "timer";
+  /** Who asked for an on-demand run (the caller's Entra object id, or "function key"). */
+  readonly requestedBy?: string;
   readonly mode: RunMode;
   readonly full: boolean;
   /** Named mailboxes; undefined = the whole tenant. */
@@ -103,6 +105,7 @@ function fromEntity(entity: Record<string, unknown>): RunRecord & { etag: string
     mode: String(entity["mode"]) as RunMode,
     full: entity["full"] === true,
     requestedAt: String(entity["requestedAt"]),
+    ...(typeof entity["requestedBy"] === "string" ? { requestedBy: entity["requestedBy"] } : {}),
     ...(mailboxText ? { mailboxes: JSON.parse(mailboxText) as string[] } : {}),
     ...(changeLimit !== undefined ? { changeLimit } : {}),
     ...(startedAt !== undefined ? { startedAt } : {}),

@@ -469,6 +469,8 @@ function runProperties(summary: RunSummary): Record<string, string | number | un
     findingCountsJson: summary.findingCounts === undefined ? undefined : JSON.stringify(summary.findingCounts),
     exchangeCallsJson: JSON.stringify(summary.exchangeCalls),
     errorJson: summary.error === undefined ? undefined : clipJson(summary.error).value,
+    triggerJson: summary.trigger === undefined ? undefined : clipJson(summary.trigger).value,
+    changesHeldBack: summary.changesHeldBack,
   };
 }
 
@@ -484,6 +486,8 @@ const runEntitySchema = z.object({
   findingCountsJson: jsonOf(z.partialRecord(oneOf(FINDING_KINDS), z.number())).optional(),
   exchangeCallsJson: jsonOf(z.record(z.string(), z.number())),
   errorJson: jsonOf(errorSchema).optional(),
+  triggerJson: jsonOf(z.object({ kind: z.enum(["timer", "http", "cli"]), by: z.string().optional() })).optional(),
+  changesHeldBack: z.number().optional(),
 });
 
 function toRunSummary(entity: object): RunSummary {
@@ -500,5 +504,7 @@ function toRunSummary(entity: object): RunSummary {
     ...(stored.findingCountsJson !== undefined && { findingCounts: stored.findingCountsJson }),
     exchangeCalls: stored.exchangeCallsJson,
     ...(stored.errorJson !== undefined && { error: stored.errorJson }),
+    ...(stored.triggerJson !== undefined && { trigger: stored.triggerJson }),
+    ...(stored.changesHeldBack !== undefined && { changesHeldBack: stored.changesHeldBack }),
   };
 }

@@ -113,6 +113,7 @@ test("on demand: 202 with a status URL, a second request gets 409, the drained r
   assert.equal(body.summary.counts.remediated, 0, "no mailbox remediated");
   assert.equal(receiver.accepted.length, 1, "one webhook alert");
   assert.equal(tenant.sentMail.length, 1, "one Graph mail");
+  assert.deepEqual(body.summary.trigger, { kind: "http", by: "function key" }, "who started the run is recorded with it");
   // The mail carries the HTML report, with this run's failure in it.
   const mail = tenant.sentMail[0]?.message as { attachments?: { name: string; contentBytes: string }[] };
   const report = Buffer.from(mail.attachments?.[0]?.contentBytes ?? "", "base64").toString("utf8");

@@ -36,8 +36,16 @@ function run(index: number, mode: "plan" | "apply", values: Partial<Record<Outco
     counts: counts(values),
     exchangeCalls: { "Get-Mailbox": 2 },
     durationInMs: 180_000,
+    ...(TRIGGERS[index] ? { trigger: TRIGGERS[index] } : {}),
   };
 }
+
+/** Who started the fixture's runs (run 2's caller is hostile text; runs 4 and 5 predate trigger recording). */
+export const TRIGGERS: Readonly<Record<number, RunSummary["trigger"]>> = {
+  1: { kind: "timer" },
+  2: { kind: "http", by: "<img src=x onerror=alert(2)>" },
+  3: { kind: "cli", by: "admin" },
+};
 
 const gap = (setting: string, desired: string[]): Finding => ({
   kind: "licence-gap",

@@ -95,6 +95,16 @@ describe("renderHtmlReport", async () => {
     assert.equal(gaps.match(/<details>/g)?.length, 2);
   });
 
+  it("names who triggered each run (escaped), and says so where it was not recorded", () => {
+    const runs = /<section id="runs">[\s\S]*?<\/section>/.exec(page)?.[0] ?? "";
+    assert.match(runs, /<th>Triggered by<\/th>/);
+    assert.match(runs, /<td>nightly timer<\/td>/);
+    assert.match(runs, /<td>on demand \(&lt;img src=x onerror=alert\(2\)&gt;\)<\/td>/);
+    assert.match(runs, /<td>command line \(admin\)<\/td>/);
+    assert.match(runs, /<td>not recorded<\/td>/);
+    assert.ok(!runs.includes("<img"));
+  });
+
   it("draws one bar per run in an inline SVG, oldest first", () => {
     const svg = /<svg\s+class="chart"[\s\S]*?<\/svg>/.exec(page)?.[0] ?? "";
     assert.equal(svg.match(/<g class="run"/g)?.length, 5);

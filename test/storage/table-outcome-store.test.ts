@@ -255,11 +255,16 @@ describe("TableOutcomeStore against Azurite", () => {
       message: "boom",
     });
 
+    // What started the run and the changes it held back travel with it.
+    const triggered = run("r-cli", "2025-01-20T00:00:00Z", { trigger: { kind: "cli", by: "admin" }, changesHeldBack: 12 });
+    await store.recordRun(triggered);
+    assert.deepEqual(await store.getRun(TENANT, "r-cli"), triggered);
+
     // Re-recording a run with a corrected start time moves it, leaving no stale list entry.
     await store.recordRun(run("r-old", "2025-03-01T00:00:00Z"));
     assert.deepEqual(
       (await store.listRuns(TENANT)).map((r) => r.runId),
-      ["r-old", "r-new", "r-mid"],
+      ["r-old", "r-new", "r-cli", "r-mid"],
     );
   });
 
