@@ -82,18 +82,34 @@ export function parseReportQuery(
   };
 }
 
+/** The query with `format` set (when absent). */
+function withFormat(query: URLSearchParams, format: string): URLSearchParams {
+  const copy = new URLSearchParams(query);
+  if (!copy.has("format")) copy.set("format", format);
+  return copy;
+}
+
 const encoder = new TextEncoder();
 
 async function* encoded(chunks: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) yield encoder.encode(chunk);
 }
 
-/** The handler over the given dependencies (tests pass a store over Azurite). */
+/**
+ * The handler over the given dependencies (tests pass a store over Azurite). `signedIn`: the view a reader reaches
+ * through App Service Authentication's sign-in, without the function key — served only with Entra caller
+ * authentication, as HTML only.
+ */
 export function createReportHandler(
   dependencies: () => Promise<ReportDependencies>,
+  options: { readonly signedIn?: boolean } = {},
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context): Promise<HttpResponseInit> => {
     const { store, tenants, callers, logLevel } = await dependencies();
+    if (options.signedIn && callers.mode !== "entra") {
+      return problem(403, "The signed-in report view needs Entra caller authentication (CALLER_AUTH=entra with App Service Authentication on); use GET /api/report with the function key");
+    }
+    if (options.signedIn && (request.query.get("format") ?? "html") !== "html") return problem(400, "format: the signed-in view serves html only");
     const caller = checkCaller(request.headers.get(CLIENT_PRINCIPAL_HEADER), callers, "read");
     if (!caller.allowed) {
       const log = createInvocationLogger(context, {}, logLevel);
@@ -103,7 +119,7 @@ export function createReportHandler(
       );
       return problem(403, caller.reason);
     }
-    const parsed = parseReportQuery(request.query, tenants);
+    const parsed = parseReportQuery(options.signedIn ? withFormat(request.query, "html") : request.query, tenants);
     if ("response" in parsed) return parsed.response;
     const { tenantId, request: reportRequest } = parsed;
     const logger = createInvocationLogger(context, { tenant: tenantId }, logLevel);
@@ -165,4 +181,12 @@ function productionDependencies(): Promise<ReportDependencies> {
 
 export const reportHttp = createReportHandler(productionDependencies);
 
+/**
+ * `GET /api/report/view[?tenant=<tenant>]`: the HTML report for a reader signed in through App Service Authentication
+ * (the alert's link goes through `/.auth/login/aad` to here). No function key: it is served only with Entra caller
+ * authentication (Easy Auth on, fail closed), to a principal holding MailboxAudit.Read or Operate.
+ */
+export const reportView = createReportHandler(productionDependencies, { signedIn: true });
+
 app.http("report", { methods: ["GET"], authLevel: "function", route: "report", handler: reportHttp });
+app.http("report-view", { methods: ["GET"], authLevel: "anonymous", route: "report/view", handler: reportView });

@@ -49,7 +49,13 @@ param(
     [string[]] $Readers = @(),
 
     [ValidatePattern('^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$')]
-    [string[]] $Operators = @()
+    [string[]] $Operators = @(),
+
+    # The function app's host name (<app>.azurewebsites.net): readers can then sign in in a browser and open the
+    # alert's report link (/.auth/login/aad -> /api/report/view). App Service Authentication's callback, with ID
+    # tokens, since no client secret is configured.
+    [ValidatePattern('^[A-Za-z0-9.-]+$')]
+    [string] $AppHostName
 )
 
 Set-StrictMode -Version Latest
@@ -86,6 +92,19 @@ $identifierUri = "api://$($application.AppId)"
 if ($identifierUri -notin $application.IdentifierUris) {
     if ($PSCmdlet.ShouldProcess($DisplayName, "Set the identifier URI $identifierUri")) {
         Update-MgApplication -ApplicationId $application.Id -IdentifierUris @($identifierUri)
+    }
+}
+
+if ($AppHostName) {
+    $callback = "https://$AppHostName/.auth/login/aad/callback"
+    $redirectUris = @($application.Web.RedirectUris)
+    if ($callback -notin $redirectUris -or -not $application.Web.ImplicitGrantSettings.EnableIdTokenIssuance) {
+        if ($PSCmdlet.ShouldProcess($DisplayName, "Allow browser sign-in at $callback")) {
+            Update-MgApplication -ApplicationId $application.Id -Web @{
+                RedirectUris          = @($redirectUris + $callback | Select-Object -Unique)
+                ImplicitGrantSettings = @{ EnableIdTokenIssuance = $true }
+            }
+        }
     }
 }
 

@@ -95,6 +95,8 @@ export interface AlertSettings {
   readonly stillFailingReminderDays: number;
   /** Base URL of the app (e.g. `https://<app>.azurewebsites.net`); the report link is `<base>/api/report?format=html&tenant=`. */
   readonly reportBaseUrl?: string;
+  /** Links sign the reader in (App Service Authentication) and open the key-less view (`CALLER_AUTH=entra`). */
+  readonly signedInLinks?: boolean;
 }
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = Object.freeze({ stillFailingReminderDays: 3 });
@@ -148,9 +150,16 @@ export function isAlertable(outcome: TargetOutcome): boolean {
   return outcome.status === "failed" || outcome.findings.some((finding) => finding.kind === "hazard");
 }
 
-/** The tenant's HTML report: the same document the alert mail attaches, as it stands when opened. */
-export function reportUrlOf(reportBaseUrl: string, tenantId: string): string {
-  return `${reportBaseUrl.replace(/\/+$/, "")}/api/report?format=html&tenant=${encodeURIComponent(tenantId)}`;
+/**
+ * The tenant's HTML report: the same document the alert mail attaches, as it stands when opened. With Entra callers
+ * (`signedIn`) the link signs the reader in through App Service Authentication and lands on the key-less view;
+ * otherwise it is the function-key endpoint (the key goes in the `x-functions-key` header, never in the link).
+ */
+export function reportUrlOf(reportBaseUrl: string, tenantId: string, signedIn = false): string {
+  const base = reportBaseUrl.replace(/\/+$/, "");
+  const tenant = encodeURIComponent(tenantId);
+  if (!signedIn) return `${base}/api/report?format=html&tenant=${tenant}`;
+  return `${base}/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(`/api/report/view?tenant=${tenant}`)}`;
 }
 
 /** What this run says about one subject: failing, recovered, or nothing known either way. */
@@ -291,7 +300,7 @@ export function decideAlerts(input: AlertDecisionInput): AlertDecision {
         finishedAt: summary.finishedAt,
         counts: summary.counts,
         ...(summary.error ? { runError: summary.error } : {}),
-        ...(settings.reportBaseUrl ? { reportUrl: reportUrlOf(settings.reportBaseUrl, summary.tenantId) } : {}),
+        ...(settings.reportBaseUrl ? { reportUrl: reportUrlOf(settings.reportBaseUrl, summary.tenantId, settings.signedInLinks) } : {}),
         events: events.sort(compareEvents),
       },
     });

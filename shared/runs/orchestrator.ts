@@ -325,7 +325,9 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
         store: app.alertState,
         channels,
         logger,
-        ...(app.config.runs.alerts.reportBaseUrl ? { settings: { reportBaseUrl: app.config.runs.alerts.reportBaseUrl } } : {}),
+        ...(app.config.runs.alerts.reportBaseUrl
+          ? { settings: { reportBaseUrl: app.config.runs.alerts.reportBaseUrl, signedInLinks: app.config.runs.callers.mode === "entra" } }
+          : {}),
         report: () => renderAlertReport(runtime.store, tenantId, finishedAt),
       },
       { summary, outcomes: [...outcomes, ...changeLimitOutcomes(summary, record.changeLimit)], now: finishedAt.toISOString() },

@@ -82,6 +82,9 @@ test("the app registration script creates the app roles the app checks, behind S
   }
   assert.match(script, /-AppRoleAssignmentRequired/, "only assigned principals get a token");
   assert.match(script, /RequestedAccessTokenVersion = 2/);
+  // Browser sign-in for the alert's report link: App Service Authentication's callback with ID tokens.
+  assert.match(script, /"https:\/\/\$AppHostName\/\.auth\/login\/aad\/callback"/);
+  assert.match(script, /EnableIdTokenIssuance = \$true/);
   assert.match(script, /AllowedMemberTypes = @\('User', 'Application'\)/);
   assert.doesNotMatch(script, /^\s*Remove-/m);
   assert.doesNotMatch(
