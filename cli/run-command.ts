@@ -2,11 +2,11 @@
  * `mailbox-audit plan|apply`: one enforcement run from the shell, with the same engine the Functions run.
  */
 import { userInfo } from "node:os";
-import type { AuditProgress } from "../shared/audit/ports";
 import { loadConfig } from "../shared/config";
 import { EXCHANGE_SCOPE } from "../shared/exchange/rest-transport";
 import { runEnforcement, type EnforcementResult } from "../shared/enforcement";
 import { createCliLogger } from "../shared/logging";
+import { ProgressLine } from "./progress";
 import { keepLease, newRunId, type HeldLease } from "../shared/runs/lease";
 import { createRuntime, type Runtime } from "../shared/runtime";
 import { LeaseHeldError } from "../shared/storage/errors";
@@ -37,14 +37,11 @@ export const processOutput: Output = {
   progress: process.stderr.isTTY === true,
 };
 
-function progressLine(output: Output): (progress: AuditProgress) => void {
-  let lastDrawnAt = 0;
-  return (progress) => {
-    const now = Date.now();
-    if (!output.progress || now - lastDrawnAt < 250) return;
-    lastDrawnAt = now;
-    output.err(`\r${progress.phase}: ${progress.targetsSeen} targets read, ${progress.changesSent} changes sent   `);
-  };
+/** Targets the last recorded full sweep saw: how many this run will read, about (undefined: no such run). */
+async function expectedTargets(runtime: Runtime): Promise<number | undefined> {
+  const runs = await runtime.store.listRuns(runtime.config.tenantId, { limit: 10 });
+  const sweep = runs.find((run) => run.scope === "full");
+  return sweep ? Object.values(sweep.counts).reduce((sum, count) => sum + count, 0) : undefined;
 }
 
 /** Exit code when another run of the tenant holds its lease (sysexits EX_TEMPFAIL: try again later). */
@@ -57,11 +54,14 @@ export const LEASE_HELD_EXIT_CODE = 75;
 export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, output: Output = processOutput): Promise<{ exitCode: number; result?: EnforcementResult }> {
   // Without Table Storage the run is kept in memory: a full read, nothing recorded beyond what is printed.
   const config = loadConfig(env, { requireStorage: false });
-  const logger = createCliLogger(config.logLevel);
+  const progress = new ProgressLine((text) => output.err(text), output.progress);
+  // On a terminal, log lines clear the progress line first and it is drawn again after them.
+  const logger = createCliLogger(config.logLevel, output.progress ? { pretty: true, destination: progress.logStream() } : {});
   if (!config.storage) logger.warn("no Table Storage configured (AzureWebJobsStorage): outcomes are not recorded and every run is a full sweep");
   const runtime = await createRuntime(config, { logger });
   // The credential is built on first use; build it now, so a missing or unusable one is a configuration error (78).
   await runtime.credential.getToken(EXCHANGE_SCOPE);
+  if (output.progress) progress.expect(await expectedTargets(runtime));
   const runId = newRunId(new Date());
   const lease = config.storage && options.mode === "apply" ? await takeLease(runtime, runId, config.runs.leaseTtlInMs) : undefined;
   if (lease instanceof LeaseHeldError) {
@@ -79,13 +79,14 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
       capture: options.capture,
       ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
       ...(options.changeLimit !== undefined ? { changeLimit: options.changeLimit } : {}),
-      onProgress: progressLine(output),
+      onProgress: progress.update,
       trigger: { kind: "cli", by: userInfo().username },
     });
   } finally {
     await lease?.release();
     await out?.close();
   }
+  progress.clear();
   printResult(options, result, output);
   if (out.lines) output.err(`mailbox-audit: ${out.lines.lineCount} outcomes written to ${options.out ?? ""} (JSON lines)\n`);
   if (config.storage && !result.recorded) {
@@ -96,7 +97,6 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
 
 /** The summary and a bounded sample of outcomes (every outcome is in the store, and in `--out`). */
 function printResult(options: RunOptions, result: EnforcementResult, output: Output): void {
-  if (output.progress) output.err("\r\x1b[K");
   output.out(
     options.json
       ? `${JSON.stringify({ summary: result.summary, outcomes: result.outcomes, outcomesTruncated: result.outcomesTruncated, recorded: result.recorded }, null, 2)}\n`
