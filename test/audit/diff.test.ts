@@ -1,9 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { diffBypass, diffMailbox, diffOrganization, formatDaysAsTimeSpan, parseTimeSpanInSeconds } from "../../shared/audit/diff";
+import { diffBypass, diffMailbox, diffOrganization, formatDaysAsTimeSpan, hasWritableDrift, parseTimeSpanInSeconds } from "../../shared/audit/diff";
 import { defaultAuditPolicy } from "../../shared/audit/policy";
 import type { CmdletRequest } from "../../shared/exchange/transport";
-import { groupMailbox, mailbox, policy } from "./fixtures";
+import { GROUP_FIXED_SET, groupMailbox, MICROSOFT_DEFAULT, mailbox, policy } from "./fixtures";
 
 const baseline = defaultAuditPolicy();
 const ALL = ["Admin", "Delegate", "Owner"];
@@ -228,4 +228,183 @@ test("diffBypass: cleared unless allow-listed and unexpired", () => {
     parameters: { Identity: "mallory", AuditBypassEnabled: false },
   });
   assert.equal(diffBypass(allowed, { Identity: "SVC-BACKUP", AuditBypassEnabled: true }, now).findings[0]?.kind, "exemption");
+});
+
+/**
+ * Whole diffs, messages included (they are what the report and the plan print): the table above checks parameter
+ * names and finding kinds, so mutation testing found every text and several fields unpinned.
+ */
+test("diffMailbox: the whole diff of a drifted, unlicensed user mailbox", () => {
+  const box = mailbox({ AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", Guid: "g1", ExternalDirectoryObjectId: "e1", PrimarySmtpAddress: "a@contoso.com" });
+  const { AuditAdmin: admin, AuditDelegate: delegate, AuditOwner: owner } = MICROSOFT_DEFAULT;
+  const table = (add: string[]) => ({ "@odata.type": "#Exchange.GenericHashTable", Add: add, Remove: [] });
+  assert.deepEqual(diffMailbox(baseline, box, { licensed: false }), {
+    targetId: "e1",
+    displayName: "a@contoso.com",
+    recipientType: "UserMailbox",
+    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: admin, AuditDelegate: delegate, AuditOwner: owner, DefaultAuditSet: ALL },
+    findings: [
+      { kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "Mailbox auditing is off" },
+      { kind: "drift", setting: "AuditLogAgeLimit", current: "30.00:00:00", desired: "180.00:00:00", message: "Audit records are kept less than the 180-day minimum" },
+      { kind: "substitution", setting: "AuditAdmin", current: "MessageBind", desired: "MailItemsAccessed", message: "MessageBind is deprecated in Exchange Online; MailItemsAccessed is audited instead" },
+      { kind: "licence-gap", setting: "AuditAdmin", current: admin, desired: ["MailItemsAccessed", "Send"], message: "MailItemsAccessed, Send need Audit (Premium); the mailbox's account does not hold it" },
+      {
+        kind: "drift",
+        setting: "AuditAdmin",
+        current: admin,
+        desired: ["ApplyRecord", "Copy", "Create", "FolderBind", "HardDelete", "Move", "MoveToDeletedItems", "RecordDelete", "SendAs", "SendOnBehalf", "SoftDelete", "Update", "UpdateCalendarDelegation", "UpdateFolderPermissions", "UpdateInboxRules"],
+        message: "AuditAdmin lacks Copy, FolderBind, Move, RecordDelete",
+      },
+      { kind: "licence-gap", setting: "AuditDelegate", current: delegate, desired: ["MailItemsAccessed"], message: "MailItemsAccessed need Audit (Premium); the mailbox's account does not hold it" },
+      {
+        kind: "drift",
+        setting: "AuditDelegate",
+        current: delegate,
+        desired: ["ApplyRecord", "Create", "FolderBind", "HardDelete", "Move", "MoveToDeletedItems", "RecordDelete", "SendAs", "SendOnBehalf", "SoftDelete", "Update", "UpdateFolderPermissions", "UpdateInboxRules"],
+        message: "AuditDelegate lacks FolderBind, Move, RecordDelete",
+      },
+      { kind: "licence-gap", setting: "AuditOwner", current: owner, desired: ["MailItemsAccessed", "Send"], message: "MailItemsAccessed, Send need Audit (Premium); the mailbox's account does not hold it" },
+      {
+        kind: "drift",
+        setting: "AuditOwner",
+        current: owner,
+        desired: ["ApplyRecord", "Create", "HardDelete", "MailboxLogin", "Move", "MoveToDeletedItems", "RecordDelete", "SoftDelete", "Update", "UpdateCalendarDelegation", "UpdateFolderPermissions", "UpdateInboxRules"],
+        message: "AuditOwner lacks Create, MailboxLogin, Move, RecordDelete",
+      },
+      {
+        kind: "custom-audit-set",
+        setting: "DefaultAuditSet",
+        current: ALL,
+        desired: [],
+        message: "adding the policy's actions takes Admin, Delegate, Owner off the default set, so actions Microsoft adds later will not apply to them",
+      },
+    ],
+    reportOnlyDrift: false,
+    change: {
+      cmdlet: "Set-Mailbox",
+      parameters: {
+        Identity: "g1",
+        AuditEnabled: true,
+        AuditLogAgeLimit: "180.00:00:00",
+        AuditAdmin: table(["Copy", "FolderBind", "Move", "RecordDelete"]),
+        AuditDelegate: table(["FolderBind", "Move", "RecordDelete"]),
+        AuditOwner: table(["Create", "MailboxLogin", "Move", "RecordDelete"]),
+      },
+    },
+  });
+  const unknown = diffMailbox(baseline, box).findings.find((finding) => finding.kind === "licence-gap");
+  assert.equal(unknown?.message, "MailItemsAccessed, Send need Audit (Premium); the mailbox's account is not known to hold it");
+});
+
+test("diffMailbox: the whole diff of a drifted group mailbox (age limit written, the rest reported only)", () => {
+  const box = groupMailbox({ AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditOwner: [], Guid: "g2", ExternalDirectoryObjectId: "e2", PrimarySmtpAddress: "g@contoso.com" });
+  assert.deepEqual(diffMailbox(baseline, box), {
+    targetId: "e2",
+    displayName: "g@contoso.com",
+    recipientType: "GroupMailbox",
+    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: GROUP_FIXED_SET.AuditAdmin, AuditDelegate: GROUP_FIXED_SET.AuditDelegate, AuditOwner: [], DefaultAuditSet: ALL },
+    findings: [
+      { kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "Group mailbox shows AuditEnabled=false; group mailboxes rely on organisation auditing and are not written" },
+      { kind: "drift", setting: "AuditLogAgeLimit", current: "30.00:00:00", desired: "180.00:00:00", message: "Audit records are kept less than the 180-day minimum" },
+      {
+        kind: "drift",
+        setting: "AuditOwner",
+        current: [],
+        desired: GROUP_FIXED_SET.AuditOwner,
+        message: "Group mailbox lacks HardDelete, MoveToDeletedItems, SoftDelete, Update from Microsoft's fixed set; group audit actions cannot be customised (reported only)",
+      },
+    ],
+    reportOnlyDrift: true,
+    change: { cmdlet: "Set-Mailbox", parameters: { Identity: "g2", GroupMailbox: true, AuditLogAgeLimit: "180.00:00:00" } },
+  });
+  const compliant = diffMailbox(baseline, groupMailbox({ AuditLogAgeLimit: "180.00:00:00" }));
+  assert.deepEqual([compliant.findings, compliant.reportOnlyDrift, "change" in compliant], [[], false, false]);
+});
+
+test("diffOrganization and diffBypass: whole diffs", () => {
+  assert.deepEqual(diffOrganization(baseline, { AuditDisabled: true, UnifiedAuditLogIngestionEnabled: false }), {
+    before: { AuditDisabled: true, UnifiedAuditLogIngestionEnabled: false },
+    findings: [
+      { kind: "drift", setting: "AuditDisabled", current: true, desired: false, message: "Mailbox auditing is disabled for the whole organisation, whatever mailboxes say" },
+      { kind: "drift", setting: "UnifiedAuditLogIngestionEnabled", current: false, desired: true, message: "Unified audit log ingestion is off: mailbox audit records do not reach the audit log" },
+    ],
+    changes: [
+      { cmdlet: "Set-OrganizationConfig", parameters: { AuditDisabled: false } },
+      { cmdlet: "Set-AdminAuditLogConfig", parameters: { UnifiedAuditLogIngestionEnabled: true } },
+    ],
+  });
+  const now = new Date("2026-03-01T12:00:00Z");
+  assert.deepEqual(diffBypass(baseline, { Identity: "mallory", Name: "Mallory", Guid: "bg", AuditBypassEnabled: true }, now), {
+    targetId: "mallory",
+    displayName: "Mallory",
+    before: { AuditBypassEnabled: true },
+    status: "drift",
+    findings: [{ kind: "drift", setting: "AuditBypassEnabled", current: true, desired: false, message: "The account bypasses mailbox auditing: its access to any mailbox is not audited" }],
+    change: { cmdlet: "Set-MailboxAuditBypassAssociation", parameters: { Identity: "bg", AuditBypassEnabled: false } },
+  });
+  const allowed = policy((document) => {
+    document["bypass"].allowList = [{ identity: "svc-backup", reason: "Backup service", expiresOn: "2026-03-01T12:00:00Z" }];
+  });
+  assert.deepEqual(diffBypass(allowed, { Identity: "svc-backup", AuditBypassEnabled: true }, now), {
+    targetId: "svc-backup",
+    displayName: "svc-backup",
+    before: { AuditBypassEnabled: true },
+    status: "exempt",
+    findings: [{ kind: "exemption", setting: "AuditBypassEnabled", current: true, message: "Allow-listed: Backup service" }],
+  });
+  assert.equal(diffBypass(allowed, { Identity: "svc-backup", AuditBypassEnabled: true }, new Date(now.getTime() + 1)).status, "drift", "a timed expiry ends at that instant");
+  assert.deepEqual(diffBypass(baseline, { Identity: "alice", AuditBypassEnabled: false }, now), {
+    targetId: "alice",
+    displayName: "alice",
+    before: { AuditBypassEnabled: false },
+    status: "compliant",
+    findings: [],
+  });
+});
+
+test("diffMailbox: exactLists messages, the licence fallback of a replacement, the default-set finding's parts", () => {
+  const exact = policy((document) => { document["mailboxes"].exactLists = true; });
+  const lists = { AuditAdmin: baselineActions("Admin"), AuditDelegate: baselineActions("Delegate"), AuditOwner: baselineActions("Owner") };
+  const extraOnly = diffMailbox(exact, mailbox({ ...lists, AuditOwner: [...lists.AuditOwner, "SearchQueryInitiated"], AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  assert.equal(
+    extraOnly.findings.find((finding) => finding.setting === "AuditOwner")?.message,
+    "AuditOwner differs from the policy's exact list (missing: none; extra: SearchQueryInitiated)",
+  );
+  const both = diffMailbox(exact, mailbox({ ...lists, AuditOwner: ["Update", "Extra"], AuditLogAgeLimit: "180.00:00:00", DefaultAuditSet: [] }), { licensed: true });
+  const ownerList = lists.AuditOwner.filter((action) => action !== "Update");
+  assert.match(both.findings.find((finding) => finding.setting === "AuditOwner")?.message ?? "", new RegExp(`^AuditOwner differs from the policy's exact list \\(missing: ${ownerList.join(", ")}; extra: Extra\\)$`));
+  // The single licence retry replaces the list without the gated actions the mailbox does not already audit.
+  assert.deepEqual(both.licenceFallback?.parameters?.["AuditOwner"], baselineActions("Owner").filter((action) => !["MailItemsAccessed", "Send", "SearchQueryInitiated"].includes(action)));
+
+  const untouched = diffMailbox(baseline, mailbox({ ...lists, AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  const notSubstitution = (diff: { findings: readonly { kind: string }[] }) => diff.findings.filter((finding) => finding.kind !== "substitution");
+  assert.deepEqual([notSubstitution(untouched), "change" in untouched, hasWritableDrift(untouched)], [[], false, false], "every type on the default set, nothing to add: no finding");
+  assert.equal(hasWritableDrift(diffMailbox(baseline, mailbox(), { licensed: true })), true);
+
+  const alreadyCustom = diffMailbox(baseline, mailbox({ ...lists, DefaultAuditSet: ["Delegate"], AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  assert.deepEqual(notSubstitution(alreadyCustom), [
+    { kind: "custom-audit-set", setting: "DefaultAuditSet", current: ["Delegate"], desired: ["Delegate"], message: "Admin, Owner no longer follow Microsoft's default audit set" },
+  ]);
+  const mixed = diffMailbox(baseline, mailbox({ ...lists, AuditOwner: ["Update"], DefaultAuditSet: ["Delegate", "Owner"], AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  assert.deepEqual(mixed.findings.find((finding) => finding.kind === "custom-audit-set"), {
+    kind: "custom-audit-set",
+    setting: "DefaultAuditSet",
+    current: ["Delegate", "Owner"],
+    desired: ["Delegate"],
+    message: "Admin no longer follow Microsoft's default audit set; adding the policy's actions takes Owner off the default set, so actions Microsoft adds later will not apply to them",
+  });
+});
+
+test("parseTimeSpanInSeconds: the whole text must be a time span (surrounding spaces aside)", () => {
+  const cases: [string, number | undefined][] = [
+    [" 90.00:00:00 ", 90 * 86400],
+    ["x90.00:00:00", undefined],
+    ["90.00:00:00x", undefined],
+  ];
+  for (const [input, expected] of cases) assert.equal(parseTimeSpanInSeconds(input), expected, JSON.stringify(input));
+});
+
+test("diffMailbox: the display name falls back from the address to the name to the id", () => {
+  assert.equal(diffMailbox(baseline, mailbox({ PrimarySmtpAddress: "", DisplayName: "Ada" })).displayName, "Ada");
+  assert.equal(diffMailbox(baseline, mailbox({ PrimarySmtpAddress: "", DisplayName: "", ExternalDirectoryObjectId: "e9" })).displayName, "e9");
 });

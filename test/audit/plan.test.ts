@@ -135,3 +135,49 @@ test("named identities: SMTP, UPN and GUID accepted; injection rejected before u
     assert.throws(() => parseMailboxIdentities([bad]), /Not an SMTP address, UPN or GUID/, bad);
   }
 });
+
+test("planRun: whole outcomes and actions per kind of target (mutation survivors)", () => {
+  const organization = planRun(baseline, { organization: { AuditDisabled: false, UnifiedAuditLogIngestionEnabled: true } }, { now, mode: "apply" });
+  assert.deepEqual(organization, {
+    targets: [
+      {
+        outcome: {
+          kind: "organization",
+          targetId: "organization",
+          displayName: "Organization",
+          status: "compliant",
+          findings: [],
+          before: { AuditDisabled: false, UnifiedAuditLogIngestionEnabled: true },
+        },
+      },
+    ],
+    actions: [],
+    heldBack: 0,
+  });
+
+  const bypass = planRun(baseline, { bypassAssociations: [{ Identity: "mallory", Guid: "bg", AuditBypassEnabled: true }] }, { now, mode: "apply" });
+  assert.deepEqual(bypass.actions, [
+    { targetKind: "bypass-association", targetId: "mallory", requests: [{ cmdlet: "Set-MailboxAuditBypassAssociation", parameters: { Identity: "bg", AuditBypassEnabled: false } }] },
+  ]);
+
+  // Report-only drift (a group mailbox lacking Microsoft's fixed set) is drift without an action.
+  const group = planRun(baseline, { mailboxes: [groupMailbox({ AuditLogAgeLimit: "180.00:00:00", AuditOwner: [] })] }, { now, mode: "apply" });
+  assert.deepEqual([group.targets[0]?.outcome.status, group.targets[0]?.action, group.actions], ["drift", undefined, []]);
+
+  // The licence input reaches the diff, and a licensed change carries its single fallback into the action.
+  const box = mailbox();
+  const licences = new Map([[box.ExternalDirectoryObjectId ?? "", true]]);
+  const licensed = planRun(baseline, { mailboxes: [box], licences }, { now, mode: "apply" });
+  assert.equal(licensed.targets[0]?.outcome.findings.some((finding) => finding.kind === "licence-gap"), false);
+  const fallback = licensed.actions[0]?.licenceFallback;
+  assert.ok(fallback, "a change that adds gated actions carries a fallback without them");
+  assert.equal(JSON.stringify(fallback).includes("MailItemsAccessed"), false);
+  const unlicensed = planRun(baseline, { mailboxes: [box] }, { now, mode: "apply" });
+  assert.equal("licenceFallback" in (unlicensed.actions[0] ?? {}), false, "no gated action sent, no fallback");
+  assert.equal(unlicensed.targets[0]?.outcome.findings.some((finding) => finding.kind === "licence-gap"), true);
+});
+
+test("planRun: a target held back by the change limit says why", () => {
+  const plan = planRun(baseline, { mailboxes: [mailbox(), mailbox()] }, { now, mode: "apply", changeLimit: 1 });
+  assert.deepEqual(plan.targets[1]?.outcome.error, { code: "ChangeLimitReached", message: "The run's change limit was reached; left unchanged" });
+});
