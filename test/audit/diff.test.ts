@@ -408,3 +408,17 @@ test("diffMailbox: the display name falls back from the address to the name to t
   assert.equal(diffMailbox(baseline, mailbox({ PrimarySmtpAddress: "", DisplayName: "Ada" })).displayName, "Ada");
   assert.equal(diffMailbox(baseline, mailbox({ PrimarySmtpAddress: "", DisplayName: "", ExternalDirectoryObjectId: "e9" })).displayName, "e9");
 });
+
+test("diffMailbox: the last three survivors of the second mutation run", () => {
+  // A group mailbox whose only drift is AuditEnabled=false is report-only drift.
+  const group = diffMailbox(baseline, groupMailbox({ AuditEnabled: false, AuditLogAgeLimit: "180.00:00:00" }));
+  assert.deepEqual([group.reportOnlyDrift, "change" in group], [true, false]);
+  // Extras are listed with their separator.
+  const exact = policy((document) => { document["mailboxes"].exactLists = true; });
+  const lists = { AuditAdmin: baselineActions("Admin"), AuditDelegate: baselineActions("Delegate"), AuditOwner: baselineActions("Owner") };
+  const extras = diffMailbox(exact, mailbox({ ...lists, AuditOwner: [...lists.AuditOwner, "Extra1", "Extra2"], AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  assert.match(extras.findings.find((finding) => finding.setting === "AuditOwner")?.message ?? "", /; extra: Extra1, Extra2\)$/);
+  // A type already off the default set is not "taken off" again by the change.
+  const custom = diffMailbox(baseline, mailbox({ ...lists, AuditOwner: ["Update"], DefaultAuditSet: [], AuditLogAgeLimit: "180.00:00:00" }), { licensed: true });
+  assert.equal(custom.findings.find((finding) => finding.kind === "custom-audit-set")?.message, "Admin, Delegate, Owner no longer follow Microsoft's default audit set");
+});
