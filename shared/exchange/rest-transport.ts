@@ -125,6 +125,8 @@ interface Page {
   readonly nextLink?: string;
 }
 
+const GENERIC_MESSAGE = /^\s*Error executing cmdlet\s*$/i;
+
 /** True for Exchange's "nothing to change" warning, which is idempotent success. */
 export function isNoChangeWarning(warning: string): boolean {
   return /no settings of .* have been modified/i.test(warning);
@@ -155,11 +157,14 @@ export function parseExchangeError(init: {
       return new ExchangeError({ errorId, exceptionType, text: text.join("|") || error.message || detail, ...common });
     }
     const inner = error.innererror?.internalexception ?? error.innererror;
+    // The top-level message is usually the generic "Error executing cmdlet"; when it is not (the proxy error has
+    // been seen there), it is the text that says what happened.
+    const specific = error.message && !GENERIC_MESSAGE.test(error.message) ? error.message : undefined;
     if (inner?.message) {
       return new ExchangeError({
         errorId: error.code ?? "",
         exceptionType: inner.type ?? "",
-        text: inner.message,
+        text: GENERIC_MESSAGE.test(inner.message) && specific ? specific : inner.message,
         ...common,
       });
     }

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { ExchangeError } from "../../shared/exchange/errors";
-import { parseExchangeError, RestExchangeTransport } from "../../shared/exchange/rest-transport";
+import { isProxyNotAvailable, parseExchangeError, RestExchangeTransport } from "../../shared/exchange/rest-transport";
 import { sendJson, startLocalHttpsServer, staticCredential, type LocalHttpsServer } from "../http/local-https-server";
 
 let server: LocalHttpsServer;
@@ -253,4 +253,21 @@ test("odata.nextLink is followed like @odata.nextLink; any other continuation an
     server.handle((_request, response) => sendJson(response, 200, { value: [{ n: 1 }], [annotation]: `${server.baseUrl}/next` }));
     await assert.rejects(transport().invoke({ cmdlet: "Get-Mailbox" }), { name: "ExchangeError", errorId: "UnsupportedContinuation" }, annotation);
   }
+});
+
+test("parseExchangeError: a specific top-level message wins over a generic innererror (the proxy error seen there)", () => {
+  const error = parseExchangeError({
+    status: 400,
+    bodyText: JSON.stringify({
+      error: {
+        code: "BadRequest",
+        message: "Cmdlet needs proxy. Current Server FQDN : A.PROD.OUTLOOK.COM, Required Server FQDN : B.PROD.OUTLOOK.COM",
+        innererror: { message: "Error executing cmdlet", type: "Microsoft.Exchange.Admin.OData.Core.ODataServiceException" },
+      },
+    }),
+  });
+  assert.match(error.text, /^Cmdlet needs proxy\./);
+  assert.ok(isProxyNotAvailable(error));
+  const generic = parseExchangeError({ status: 500, bodyText: JSON.stringify({ error: { message: "Error executing cmdlet", innererror: { message: "Deep failure" } } }) });
+  assert.equal(generic.text, "Deep failure", "a specific innererror still wins over the generic message");
 });
