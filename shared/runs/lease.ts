@@ -31,6 +31,19 @@ export async function renewLease(leases: LeaseStore, tenantId: string, holder: s
   }
 }
 
+/**
+ * Releases `holder`'s lease; never throws. Acquiring as the same holder returns the lease with its etag, which proves
+ * ownership to release. A lease taken over is not ours to release; one that cannot be reached (storage down) expires
+ * after its TTL.
+ */
+export async function releaseLease(leases: LeaseStore, tenantId: string, holder: string, ttlInMs: number): Promise<void> {
+  try {
+    await leases.release(await leases.acquireLease(tenantId, holder, ttlInMs));
+  } catch {
+    return;
+  }
+}
+
 /** Keeps `holder`'s lease renewed until released. The caller has acquired it (`acquireLease` throws `LeaseHeldError` otherwise). */
 export function keepLease(leases: LeaseStore, tenantId: string, holder: string, ttlInMs: number): HeldLease {
   let lost = false;
@@ -46,15 +59,9 @@ export function keepLease(leases: LeaseStore, tenantId: string, holder: string, 
   return {
     lost: () => lost,
     stop: () => clearInterval(timer),
-    async release() {
+    release() {
       clearInterval(timer);
-      // Acquiring as the same holder returns the lease with its etag, which proves ownership to release. A lease
-      // taken over is not ours to release; one that cannot be reached (storage down) expires after its TTL.
-      try {
-        await leases.release(await leases.acquireLease(tenantId, holder, ttlInMs));
-      } catch {
-        return;
-      }
+      return releaseLease(leases, tenantId, holder, ttlInMs);
     },
   };
 }

@@ -19,7 +19,7 @@ import { LeaseHeldError } from "../storage/errors";
 import { buildAlertChannels } from "./alert-channels";
 import { changeLimitOutcomes } from "./change-limit-alert";
 import { FanOutSink } from "./fan-out";
-import { keepLease, newRunId, renewLease } from "./lease";
+import { keepLease, newRunId, releaseLease, renewLease } from "./lease";
 import type { RunRecord } from "./run-state-store";
 import type { RunsApp } from "./runs-app";
 import { parseWorkMessage, policyFingerprint, WorkMessageRejected, type ChangesMessage, type RunMessage, type WorkMessage } from "./work-messages";
@@ -276,11 +276,11 @@ async function abandon(app: RunsApp, record: RunRecord, logger: Logger): Promise
 async function failRun(app: RunsApp, runtime: Runtime, record: RunRecord, error: OutcomeError, logger: Logger): Promise<void> {
   await app.runState.update(record.tenantId, record.runId, { status: "failed", error });
   logger.error({ event: "run.failed", runId: record.runId, tenantId: record.tenantId, errorCode: error.code, message: error.message }, "run failed");
-  await releaseLease(app, runtime, record.runId);
+  await releaseRunLease(app, runtime, record.runId);
 }
 
-async function releaseLease(app: RunsApp, runtime: Runtime, runId: string): Promise<void> {
-  await keepLease(runtime.leases, runtime.config.tenantId, runId, app.config.runs.leaseTtlInMs).release();
+async function releaseRunLease(app: RunsApp, runtime: Runtime, runId: string): Promise<void> {
+  await releaseLease(runtime.leases, runtime.config.tenantId, runId, app.config.runs.leaseTtlInMs);
 }
 
 /**
@@ -356,7 +356,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
   };
   logger.info({ event: "run.completed", ...fields }, "run completed");
   if (summary.error) logger.error({ event: "run.failed", runId, tenantId, errorCode: summary.error.code, message: summary.error.message }, "run failed");
-  await releaseLease(app, runtime, runId);
+  await releaseRunLease(app, runtime, runId);
 }
 
 /**
