@@ -28,9 +28,9 @@ export const BATCH_CALL_KEY = "$batch";
  * docs/exchange-wire-contract.md. A cmdlet not in the table that answers the proxy error is sent once more to the
  * audit log mailbox (and routed there from then on), so an unlisted cmdlet with the same need still works.
  */
-export const DEFAULT_ANCHOR_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+const DEFAULT_ANCHOR_MAILBOX = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 export const AUDIT_LOG_ANCHOR_MAILBOX = "SystemMailbox{8cc370d3-822a-4ab8-a926-bb94bd0641a9}";
-export const CMDLET_ANCHOR_MAILBOXES: ReadonlyMap<string, string> = new Map([["set-adminauditlogconfig", AUDIT_LOG_ANCHOR_MAILBOX]]);
+const CMDLET_ANCHOR_MAILBOXES: ReadonlyMap<string, string> = new Map([["set-adminauditlogconfig", AUDIT_LOG_ANCHOR_MAILBOX]]);
 const PROXY_NOT_AVAILABLE = "CmdletProxyNotAvailableException";
 
 /** The `X-AnchorMailbox` value of a system mailbox in a tenant: `APP:<system mailbox>@<tenant>`. */

@@ -20,7 +20,7 @@ import { failed, isAlreadyAudited, isLicenceRejection, missingFromReadBack, veri
 /** Changes sent per round: a few `$batch` envelopes in flight, then the recorder is asked whether to go on. */
 const CHANGES_PER_ROUND = 60;
 /** Changed mailboxes held for read-back before a verify read is made (bounds memory). */
-export const VERIFY_WINDOW_TARGETS = 2000;
+const VERIFY_WINDOW_TARGETS = 2000;
 /** Up to this many pending mailboxes are read back by identity; more, by what changed since the writes began. */
 const IDENTITY_READ_BACK_LIMIT = 60;
 const IDENTITIES_PER_FILTER = 20;
