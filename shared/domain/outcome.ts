@@ -23,7 +23,11 @@ export type TargetKind =
   | "bypass-association"
   | "capture-mailbox"
   | "transport-rule"
-  | "journal-rule";
+  | "journal-rule"
+  /** The unified audit log holds the records of an earlier run's changes (target id: that run's id). */
+  | "audit-trail"
+  /** The unified audit log receives mailbox audit records (target id: `mailbox-activity`). */
+  | "audit-activity";
 
 export type FindingKind =
   /** A setting differs from the policy. */
@@ -99,6 +103,8 @@ export interface RunSummary {
   readonly findingCounts?: Readonly<Partial<Record<FindingKind, number>>>;
   /** Exchange HTTP calls made by this run, by cmdlet (`$batch` counted once per batch as `$batch`). */
   readonly exchangeCalls: Readonly<Record<string, number>>;
+  /** Microsoft Graph calls made by this run's audit-log evidence phase, by route (absent when none). */
+  readonly graphCalls?: Readonly<Record<string, number>>;
   readonly durationInMs: number;
   /**
    * Targets the run's change limit left unchanged (`drift`, `ChangeLimitReached`); absent when none. Such a run keeps

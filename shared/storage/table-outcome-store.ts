@@ -370,6 +370,8 @@ const KINDS: Record<TargetKind, true> = {
   "capture-mailbox": true,
   "transport-rule": true,
   "journal-rule": true,
+  "audit-trail": true,
+  "audit-activity": true,
 };
 const FINDING_KINDS: Record<FindingKind, true> = {
   drift: true,
@@ -468,6 +470,7 @@ function runProperties(summary: RunSummary): Record<string, string | number | un
     countsJson: JSON.stringify(summary.counts),
     findingCountsJson: summary.findingCounts === undefined ? undefined : JSON.stringify(summary.findingCounts),
     exchangeCallsJson: JSON.stringify(summary.exchangeCalls),
+    graphCallsJson: summary.graphCalls === undefined ? undefined : JSON.stringify(summary.graphCalls),
     errorJson: summary.error === undefined ? undefined : clipJson(summary.error).value,
     triggerJson: summary.trigger === undefined ? undefined : clipJson(summary.trigger).value,
     changesHeldBack: summary.changesHeldBack,
@@ -485,6 +488,7 @@ const runEntitySchema = z.object({
   countsJson: jsonOf(z.record(oneOf(STATUSES), z.number())),
   findingCountsJson: jsonOf(z.partialRecord(oneOf(FINDING_KINDS), z.number())).optional(),
   exchangeCallsJson: jsonOf(z.record(z.string(), z.number())),
+  graphCallsJson: jsonOf(z.record(z.string(), z.number())).optional(),
   errorJson: jsonOf(errorSchema).optional(),
   triggerJson: jsonOf(z.object({ kind: z.enum(["timer", "http", "cli"]), by: z.string().optional() })).optional(),
   changesHeldBack: z.number().optional(),
@@ -503,6 +507,7 @@ function toRunSummary(entity: object): RunSummary {
     counts: stored.countsJson,
     ...(stored.findingCountsJson !== undefined && { findingCounts: stored.findingCountsJson }),
     exchangeCalls: stored.exchangeCallsJson,
+    ...(stored.graphCallsJson !== undefined && { graphCalls: stored.graphCallsJson }),
     ...(stored.errorJson !== undefined && { error: stored.errorJson }),
     ...(stored.triggerJson !== undefined && { trigger: stored.triggerJson }),
     ...(stored.changesHeldBack !== undefined && { changesHeldBack: stored.changesHeldBack }),
