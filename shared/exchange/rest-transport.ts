@@ -72,6 +72,8 @@ export interface RestExchangeTransportOptions {
   readonly onCall?: (call: ExchangeCall) => void;
   /** Injected randomness for jitter (tests). */
   readonly random?: () => number;
+  /** The wait taken before a retry, given the one decided (calls and `$batch` sub-requests); tests observe it (`ServicePipelineOptions`). */
+  readonly retryDelay?: (decidedDelayInMs: number) => number;
 }
 
 const warningsSchema = z.array(z.string()).optional();
@@ -221,6 +223,7 @@ export class RestExchangeTransport implements ExchangeTransport {
       service: "exchange",
       retryBudget: this.budget,
       random: this.random,
+      ...(options.retryDelay ? { retryDelay: options.retryDelay } : {}),
       ...(options.maxConcurrency !== undefined ? { maxConcurrency: options.maxConcurrency } : {}),
       ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
       ...(options.extraCaPem ? { extraCaPem: options.extraCaPem } : {}),
@@ -311,7 +314,7 @@ export class RestExchangeTransport implements ExchangeTransport {
                 this.random,
               );
               if (decision.retry) {
-                retryable.push({ index, delayInMs: decision.delayInMs });
+                retryable.push({ index, delayInMs: this.options.retryDelay?.(decision.delayInMs) ?? decision.delayInMs });
                 return;
               }
               const error = parseExchangeError({ ...answer, cmdlet });

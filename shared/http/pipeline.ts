@@ -64,6 +64,11 @@ export interface ServicePipelineOptions {
   readonly httpClient?: HttpClient;
   /** Injected randomness for jitter (tests). */
   readonly random?: () => number;
+  /**
+   * The wait taken before a retry, given the one the retry decision chose (default: exactly that). Tests record the
+   * decided wait (the server's `Retry-After`) and return 0, so they prove it is honoured without sleeping.
+   */
+  readonly retryDelay?: (decidedDelayInMs: number) => number;
 }
 
 export interface ServicePipeline {
@@ -81,7 +86,7 @@ export function createServicePipeline(options: ServicePipelineOptions): ServiceP
     // Node's `ca` replaces the default roots, so the public roots are kept alongside the extra CA.
     pipeline.addPolicy(tlsPolicy({ ca: [...rootCertificates, options.extraCaPem] }));
   }
-  pipeline.addPolicy(budgetedRetryPolicy(budget, options.random ?? Math.random), { phase: "Retry" });
+  pipeline.addPolicy(budgetedRetryPolicy(budget, options.random ?? Math.random, options.retryDelay), { phase: "Retry" });
   pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: options.credential, scopes: options.scopes }), {
     phase: "Sign",
   });
@@ -119,7 +124,11 @@ export function responseRequestId(response: PipelineResponse): string | undefine
 }
 
 /** The SDK's `retryPolicy` driven by the pure `decideRetry`, with the elapsed time measured per logical call. */
-function budgetedRetryPolicy(budget: RetryBudget, random: () => number): PipelinePolicy {
+function budgetedRetryPolicy(
+  budget: RetryBudget,
+  random: () => number,
+  retryDelay: (decidedDelayInMs: number) => number = (decidedDelayInMs) => decidedDelayInMs,
+): PipelinePolicy {
   const startedAt = new WeakMap<PipelineRequest, number>();
   const strategy: RetryStrategy = {
     name: "budgetedRetryStrategy",
@@ -139,7 +148,7 @@ function budgetedRetryPolicy(budget: RetryBudget, random: () => number): Pipelin
         budget,
         random,
       );
-      if (decision.retry) return { retryAfterInMs: decision.delayInMs };
+      if (decision.retry) return { retryAfterInMs: retryDelay(decision.delayInMs) };
       return responseError && !response ? { errorToThrow: responseError } : { skipStrategy: true };
     },
   };

@@ -30,6 +30,14 @@ describe("RestExchangeTransport against the emulator", async () => {
     });
   }
 
+  /** A `retryDelay` that records each decided wait and retries at once. */
+  function recordedDelay(delays: number[]): (decidedDelayInMs: number) => number {
+    return (decided) => {
+      delays.push(decided);
+      return 0;
+    };
+  }
+
   function exchangeFaultsCleared(): void {
     emulator.faults.clear();
     emulator.faults.setLatency(0);
@@ -134,13 +142,12 @@ describe("RestExchangeTransport against the emulator", async () => {
   it("honours Retry-After on a throttled call", async () => {
     exchangeFaultsCleared();
     emulator.faults.add({ cmdlet: "Get-TestItem", status: 429, retryAfterInSeconds: 1, times: 1 });
-    const client = transport();
-    const started = Date.now();
+    // The wait the retry policy decided, observed instead of slept (the budget's own backoff is at most 100 ms).
+    const delays: number[] = [];
+    const client = transport({ retryDelay: recordedDelay(delays) });
     const result = await client.invoke({ cmdlet: "Get-TestItem", parameters: { Count: 3 } });
-    const elapsed = Date.now() - started;
     assert.equal(result.value.length, 3);
-    assert.ok(elapsed >= 950, `waited ${elapsed} ms`);
-    assert.ok(elapsed < 5_000, `waited ${elapsed} ms`);
+    assert.deepEqual(delays, [1_000]);
     assert.equal(client.callCounts()["Get-TestItem"], 2);
   });
 
@@ -177,11 +184,15 @@ describe("RestExchangeTransport against the emulator", async () => {
             ? { cmdlet: "Get-TestItem", parameters: { Count: 1 } }
             : { cmdlet: "Set-TestItem", parameters: { Identity: `id-${index}` } },
     );
-    const client = transport();
+    const delays: number[] = [];
+    const client = transport({ retryDelay: recordedDelay(delays), random: () => 0.5 });
     const before = emulator.calls.records.length;
-    const started = Date.now();
     const results = await client.batch(requests);
-    assert.ok(Date.now() - started >= 950, "waited for the sub-response's Retry-After");
+    // Each throttled Get-TestEcho waits its sub-response's Retry-After; the 503 without one backs off (10 + 0.5 * 10).
+    assert.deepEqual(
+      [...delays].sort((a, b) => a - b),
+      [15, 1_000, 1_000],
+    );
     assert.equal(results.length, 23);
     results.forEach((result, index) => {
       if (index % 5 === 0) {
