@@ -42,6 +42,8 @@ export interface RuntimeOptions {
   readonly onExchangeCall?: (call: ExchangeCall) => void;
   /** Receives one debug line per Exchange call: cmdlet, status, duration, client-request-id and Exchange's request-id. */
   readonly logger?: Pick<Logger, "debug">;
+  /** The leases' clock (tests advance it instead of waiting for a lease to expire); default: the wall clock. */
+  readonly leaseClock?: () => Date;
 }
 
 function storageConnection(config: AppConfig): TableConnection {
@@ -98,14 +100,14 @@ export function configForTenant(config: AppConfig, tenant: TenantConfig): AppCon
   };
 }
 
-function tableStores(tableConnection: TableConnection) {
+function tableStores(tableConnection: TableConnection, leaseClock?: () => Date) {
   return {
     tableConnection,
     store: new TableOutcomeStore({
       connection: tableConnection,
       tableNames: { runs: TABLE_NAMES.runs, latest: TABLE_NAMES.latest, history: TABLE_NAMES.history, watermarks: TABLE_NAMES.watermarks },
     }),
-    leases: new TableLeaseStore({ connection: tableConnection, tableName: TABLE_NAMES.leases }),
+    leases: new TableLeaseStore({ connection: tableConnection, tableName: TABLE_NAMES.leases, ...(leaseClock ? { now: leaseClock } : {}) }),
   };
 }
 
@@ -124,7 +126,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
       : {}),
   });
   const graph = new GraphClient({ ...common, baseUrl: config.graphBaseUrl });
-  const tables = config.storage ? tableStores(storageConnection(config)) : undefined;
+  const tables = config.storage ? tableStores(storageConnection(config), options.leaseClock) : undefined;
   const requireTables = (): NonNullable<typeof tables> => {
     if (!tables) throw new Error("Table Storage is not configured (AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri).");
     return tables;

@@ -23,10 +23,16 @@ export interface RunsApp {
   now(): Date;
 }
 
-export async function createRunsApp(config: AppConfig): Promise<RunsApp> {
+export interface RunsAppOptions {
+  /** The leases' clock in every tenant's runtime (tests: expire a lease without waiting); default: the wall clock. */
+  readonly leaseClock?: () => Date;
+}
+
+export async function createRunsApp(config: AppConfig, options: RunsAppOptions = {}): Promise<RunsApp> {
   if (!config.storage) throw new Error("Storage is not configured");
   const tenants = config.runs.tenants;
-  const home = await createRuntime(configForTenant(config, tenants[0] ?? { tenantId: config.tenantId }));
+  const runtimeOptions = options.leaseClock ? { leaseClock: options.leaseClock } : {};
+  const home = await createRuntime(configForTenant(config, tenants[0] ?? { tenantId: config.tenantId }), runtimeOptions);
   const runtimes = new Map<string, Promise<Runtime>>([[home.config.tenantId.toLowerCase(), Promise.resolve(home)]]);
   const find = (tenantId: string) => tenants.find((tenant) => tenant.tenantId.toLowerCase() === tenantId.toLowerCase());
   return {
@@ -41,7 +47,7 @@ export async function createRunsApp(config: AppConfig): Promise<RunsApp> {
       const key = tenant.tenantId.toLowerCase();
       let runtime = runtimes.get(key);
       if (!runtime) {
-        runtime = createRuntime(configForTenant(config, tenant));
+        runtime = createRuntime(configForTenant(config, tenant), runtimeOptions);
         runtime.catch(() => runtimes.delete(key));
         runtimes.set(key, runtime);
       }
@@ -52,17 +58,19 @@ export async function createRunsApp(config: AppConfig): Promise<RunsApp> {
 }
 
 let shared: Promise<RunsApp> | undefined;
+let sharedOptions: RunsAppOptions = {};
 
 /** The process's orchestration dependencies, from `process.env` (Function handlers). */
 export function runsApp(): Promise<RunsApp> {
-  shared ??= createRunsApp(loadConfig(process.env)).catch((error: unknown) => {
+  shared ??= createRunsApp(loadConfig(process.env), sharedOptions).catch((error: unknown) => {
     shared = undefined;
     throw error;
   });
   return shared;
 }
 
-/** Forgets the process's dependencies, so the next `runsApp()` reads the environment again (tests). */
-export function resetRunsApp(): void {
+/** Forgets the process's dependencies, so the next `runsApp()` reads the environment again, built with `options` (tests). */
+export function resetRunsApp(options: RunsAppOptions = {}): void {
   shared = undefined;
+  sharedOptions = options;
 }

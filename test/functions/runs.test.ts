@@ -13,7 +13,7 @@ import { startLocalStack, type LocalStack } from "../../emulator/local-stack";
 import { getRun, postRun } from "../../functions/runs-http";
 import { nightlyTimer } from "../../functions/nightly-timer";
 import { workQueue, workQueuePoison } from "../../functions/work-queue";
-import { resetRunsApp } from "../../shared/runs/runs-app";
+import { resetRunsApp, runsApp } from "../../shared/runs/runs-app";
 import { QUEUE_NAMES } from "../../shared/storage/storage-layout";
 import { startWebhookReceiver, type WebhookReceiver } from "../support/webhook-receiver";
 
@@ -23,6 +23,8 @@ let stack: LocalStack;
 let receiver: WebhookReceiver;
 let restoreEnv: () => void;
 let queue: QueueClient;
+/** The leases' clock runs this far ahead of the wall clock: a test expires a lease by moving it, never by sleeping. */
+let leaseClockAheadInMs = 0;
 
 before(async () => {
   stack = await startLocalStack({ tenant });
@@ -31,19 +33,18 @@ before(async () => {
   Object.assign(process.env, {
     LOG_LEVEL: "silent",
     RUN_FANOUT_THRESHOLD: "0",
-    RUN_LEASE_TTL_SECONDS: "2",
     ALERT_WEBHOOK_SECRET_NAME: "alert-webhook-url",
     ALERT_WEBHOOK_URL: receiver.url,
     ALERT_WEBHOOK_FORMAT: "generic",
     ALERT_MAIL_FROM: mailFrom,
     ALERT_MAIL_TO: "soc@contoso.com",
   });
-  resetRunsApp();
+  resetRunsApp({ leaseClock: () => new Date(Date.now() + leaseClockAheadInMs) });
   queue = new QueueClient(stack.azurite.connectionString, QUEUE_NAMES.workItems);
 });
 
 after(async () => {
-  for (const name of ["LOG_LEVEL", "RUN_FANOUT_THRESHOLD", "RUN_LEASE_TTL_SECONDS", "ALERT_WEBHOOK_SECRET_NAME", "ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_FORMAT", "ALERT_MAIL_FROM", "ALERT_MAIL_TO"]) delete process.env[name];
+  for (const name of ["LOG_LEVEL", "RUN_FANOUT_THRESHOLD", "ALERT_WEBHOOK_SECRET_NAME", "ALERT_WEBHOOK_URL", "ALERT_WEBHOOK_FORMAT", "ALERT_MAIL_FROM", "ALERT_MAIL_TO"]) delete process.env[name];
   restoreEnv();
   resetRunsApp();
   await receiver.close();
@@ -149,7 +150,7 @@ test("a killed run's lease expires and the next run finishes the work", async ()
   const { runId: deadRunId } = first.jsonBody as { runId: string };
   await drain({ skip: () => true }); // the worker died: its messages are lost
   assert.equal((await post({ mode: "apply", scope: "tenant" })).status, 409);
-  await new Promise((resolve) => setTimeout(resolve, 2_200));
+  leaseClockAheadInMs += (await runsApp()).config.runs.leaseTtlInMs + 1_000; // the dead run's lease (900 s) has expired
   const second = await post({ mode: "apply", scope: "tenant" });
   assert.equal(second.status, 202);
   await drain();
