@@ -6,6 +6,7 @@
 import "../test/audit/diff.test";
 import "../test/audit/plan.test";
 import "../test/audit/opath.test";
+import "../test/audit/policy.test";
 import "../test/http/retry.test";
 import "../test/alerts/alert-decision.test";
 import "../test/capture/transport-rules.test";
@@ -13,3 +14,4 @@ import "../test/capture/capture-mailbox.test";
 import "../test/capture/settings.test";
 import "../test/capture/run-capture.test";
 import "../test/capture/read-back.test";
+import "../test/runs/run-request.test";

@@ -46,6 +46,31 @@ test("parseMailboxIdentities: GUIDs (lower-cased) and addresses, every rejection
   assert.deepEqual(parseMailboxIdentities([`${"a".repeat(300)}@contoso.com`]).length, 1, "320 characters is the limit");
 });
 
+test("parseMailboxIdentities: the edges of each form", () => {
+  const cases: [string, "guid" | "address" | "rejected"][] = [
+    ["0a1b2c3d-0000-4000-8000-00000000000f", "guid"],
+    ["0a1b2c3d-0000-4000-8000-00000000000f0", "rejected"], // 13 digits in the last group
+    ["x@b.contoso.com", "address"], // a one-character first domain label
+    ["x@contoso.b.com", "address"], // and a later one
+    ["x@contoso.c", "address"],
+    [`${"a".repeat(308)}@contoso.com`, "address"], // 320 characters: the limit
+    [`${"a".repeat(309)}@contoso.com`, "rejected"], // 321
+  ];
+  for (const [input, expected] of cases) {
+    let kind: string;
+    try {
+      kind = parseMailboxIdentities([input])[0]?.kind ?? "none";
+    } catch {
+      kind = "rejected";
+    }
+    assert.equal(kind, expected, `${input.length} characters: ${input.slice(0, 40)}`);
+  }
+  assert.throws(() => parseMailboxIdentities(["a@b", "ok@contoso.com", "nodomain@"]), {
+    name: "RangeError",
+    message: 'Not an SMTP address, UPN or GUID: "a@b", "nodomain@"',
+  });
+});
+
 test("identityFilter: ORs ExternalDirectoryObjectId and PrimarySmtpAddress clauses, quoted", () => {
   assert.equal(
     identityFilter([{ kind: "guid", value: "0a1b" }, { kind: "address", value: "o'brien@contoso.com" }]),
