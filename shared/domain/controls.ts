@@ -12,6 +12,8 @@ const TARGET_KINDS = [
   "capture-mailbox",
   "transport-rule",
   "journal-rule",
+  "audit-trail",
+  "audit-activity",
 ] as const;
 
 const evidenceSchema = z.strictObject({

@@ -1,5 +1,12 @@
-import type { Finding } from "../domain/outcome";
+import type { Finding, TargetOutcome } from "../domain/outcome";
 import type { RecordedOutcome } from "../storage/outcome-store";
+import {
+  activityCountLine,
+  auditActivityEvidence,
+  auditTrailEvidence,
+  missingChangeLine,
+  trailCountLine,
+} from "./audit-evidence";
 
 /**
  * CSV rendering of recorded outcomes: RFC 4180 (every field quoted, quotes doubled, CRLF record ends) and safe to
@@ -20,6 +27,7 @@ export const OUTCOME_CSV_COLUMNS = [
   "errorRequestId",
   "runId",
   "runStartedAt",
+  "evidence",
 ] as const;
 
 const FORMULA_TRIGGER = /^(?:[\t\r\0]|\s*[=+\-@])/;
@@ -41,6 +49,22 @@ export function findingsSummary(findings: readonly Finding[]): string {
   return findings.map((finding) => `${finding.kind} ${finding.setting}`).join("; ");
 }
 
+/**
+ * The audit log's evidence of an `audit-trail` or `audit-activity` target in one field: `3 of 5 changes found in the
+ * audit log; missing: Set-Mailbox on mailbox ...` or `1,234 mailbox audit records`; empty for every other target.
+ */
+export function evidenceSummary(outcome: Pick<TargetOutcome, "kind" | "targetId" | "status" | "after">): string {
+  const trail = auditTrailEvidence(outcome);
+  if (trail) {
+    if (outcome.status === "not-applicable") return "not checked";
+    const missing = trail.missing.map(missingChangeLine);
+    return [trailCountLine(trail), ...(missing.length > 0 ? [`missing: ${missing.join(", ")}${trail.missingTruncated ? ", ..." : ""}`] : [])].join("; ");
+  }
+  const activity = auditActivityEvidence(outcome);
+  if (activity) return outcome.status === "not-applicable" ? "not checked" : activityCountLine(activity);
+  return "";
+}
+
 export function outcomeCsvValues(outcome: RecordedOutcome): string[] {
   return [
     outcome.kind,
@@ -54,6 +78,7 @@ export function outcomeCsvValues(outcome: RecordedOutcome): string[] {
     outcome.error?.requestId ?? "",
     outcome.runId,
     outcome.runStartedAt,
+    evidenceSummary(outcome),
   ];
 }
 

@@ -5,11 +5,22 @@
  * the runs. Every value from the tenant goes through `html`, which escapes it.
  */
 import type { Finding, OutcomeStatus, RunSummary } from "../domain/outcome";
+import {
+  activityCountLine,
+  grantHint,
+  missingChangeLine,
+  trailCountLine,
+  type AuditTrailEvidence,
+} from "./audit-evidence";
 import type { ControlRow } from "./controls";
 import { chartLegend, complianceChart } from "./html-chart";
 import { html, SafeHtml, type HtmlValue } from "./html-escape";
 import { REPORT_CSP_META, REPORT_CSS } from "./html-style";
+import { runCalls } from "./run-calls";
 import type {
+  AuditActivityRow,
+  AuditEvidence,
+  AuditTrailRow,
   CaptureRow,
   FailureRow,
   LicenceGapGroup,
@@ -213,6 +224,80 @@ function trend(runs: readonly RunSummary[]): SafeHtml {
   </section>`;
 }
 
+/** Missing changes listed in the report, of the at most 20 the outcome keeps. */
+const MISSING_LISTED = 5;
+
+const windowText = (evidence: { readonly windowStart?: string; readonly windowEnd?: string }): string | undefined =>
+  evidence.windowStart !== undefined && evidence.windowEnd !== undefined
+    ? `${evidence.windowStart} – ${evidence.windowEnd}`
+    : undefined;
+
+/** The grant to add (not-applicable for want of a permission), or the row's findings and error. */
+function evidenceNotes(row: AuditTrailRow | AuditActivityRow): SafeHtml {
+  const { permissionMissing } = row.evidence;
+  return html`${permissionMissing !== undefined && html`<div class="status not-applicable">Not checked: ${grantHint(permissionMissing)}.</div>`}${row.error && html`<div><code>${row.error.code}</code> ${row.error.message}${row.error.requestId !== undefined && html` <span class="id">${row.error.requestId}</span>`}</div>`}${findingList(row.findings)}`;
+}
+
+function missingList(evidence: AuditTrailEvidence): SafeHtml | undefined {
+  if (evidence.missing.length === 0) return undefined;
+  const listed = evidence.missing.slice(0, MISSING_LISTED);
+  const notFound = (evidence.expected ?? 0) - (evidence.found ?? 0);
+  const unlisted = Math.max(notFound, evidence.missing.length) - listed.length;
+  return html`<div>Not found:</div>
+    <ul>
+      ${listed.map((change) => html`<li>${missingChangeLine(change)}</li>`)}
+    </ul>
+    ${(unlisted > 0 || evidence.missingTruncated) && html`<p class="muted">… and ${unlisted > 0 ? `${unlisted} more` : "more"}: the JSON report lists the first 20.</p>`}`;
+}
+
+function trailRow(row: AuditTrailRow): SafeHtml {
+  const { evidence } = row;
+  const window = windowText(evidence);
+  return html`<tr class="${row.status === "failed" ? "failure" : ""}">
+    <td>
+      Changes of run <span class="id">${evidence.auditedRunId}</span>
+      ${evidence.auditedRunFinishedAt !== undefined && html`<div class="id">finished ${evidence.auditedRunFinishedAt}</div>`}
+    </td>
+    <td>${status(row.status)}</td>
+    <td>
+      ${row.status === "not-applicable" ? "not checked" : trailCountLine(evidence)}${missingList(evidence)}${evidenceNotes(row)}
+    </td>
+    <td class="id">
+      ${evidence.queryId !== undefined && html`<div>query ${evidence.queryId}</div>`}${window !== undefined && html`<div>${window}</div>`}
+      <div>checked by run ${row.runId}</div>
+    </td>
+  </tr>`;
+}
+
+function activityLine(row: AuditActivityRow | undefined): SafeHtml {
+  if (!row) return html`<p class="empty">No mailbox-activity count recorded yet.</p>`;
+  const { evidence } = row;
+  const window = windowText(evidence);
+  const types = evidence.recordTypes.length > 0 ? ` (record types ${evidence.recordTypes.join(", ")})` : "";
+  const counted = row.status === "not-applicable" ? "not checked" : `${activityCountLine(evidence)}${types}`;
+  return html`<div class="activity">
+    <p>
+      ${status(row.status)} <strong>Mailbox audit records (last 24 hours)</strong>: ${counted}${window !== undefined && html` <span class="id">${window}</span>`}${evidence.queryId !== undefined && html` <span class="id">query ${evidence.queryId}</span>`}
+    </p>
+    ${evidenceNotes(row)}
+  </div>`;
+}
+
+function auditEvidence(evidence: AuditEvidence): SafeHtml {
+  const { trails } = evidence;
+  return html`<section id="audit-evidence">
+    <h2>Audit trail evidence</h2>
+    <p class="muted">
+      Read back from the unified audit log (Microsoft Purview Audit search): each change a run made must appear as an
+      Exchange admin audit record, and mailboxes must be producing audit records. This proves records arrive for the
+      changes and the activity looked at, not for every possible action.
+    </p>
+    ${activityLine(evidence.activity)}
+    <h3>Changes of earlier runs (${trails.total})</h3>
+    ${table(["Audited run", "Status", "In the audit log", "Query"], trails.rows.map(trailRow), "No run's changes looked for yet (the first run after a run with changes looks for them).")}${more(trails)}
+  </section>`;
+}
+
 function controlRow(control: ControlRow): SafeHtml {
   const { counts } = control;
   return html`<tr>
@@ -282,6 +367,7 @@ function triggeredBy(run: RunSummary): string {
 
 function runRow(run: RunSummary): SafeHtml {
   const counts = TILE_STATUSES.filter((each) => run.counts[each] > 0).map((each) => `${run.counts[each]} ${each}`);
+  const costs = runCalls(run);
   return html`<tr>
     <td class="id">${run.runId}</td>
     <td>${run.mode}</td>
@@ -289,6 +375,7 @@ function runRow(run: RunSummary): SafeHtml {
     <td>${triggeredBy(run)}</td>
     <td>${run.startedAt}</td>
     <td>${run.finishedAt}</td>
+    <td>${costs.map((cost) => html`<div title="${cost.detail}">${cost.label}</div>`)}</td>
     <td>
       ${counts.join(", ")}${run.error && html`<div class="status failed">${run.error.code}: ${run.error.message}</div>`}
     </td>
@@ -298,7 +385,7 @@ function runRow(run: RunSummary): SafeHtml {
 function runs(list: readonly RunSummary[]): SafeHtml {
   return html`<section id="runs">
     <h2>Runs</h2>
-    ${table(["Run", "Mode", "Scope", "Triggered by", "Started", "Finished", "Outcomes"], list.map(runRow), "No run recorded.")}
+    ${table(["Run", "Mode", "Scope", "Triggered by", "Started", "Finished", "Calls", "Outcomes"], list.map(runRow), "No run recorded.")}
   </section>`;
 }
 
@@ -320,7 +407,8 @@ export function renderHtmlReport(report: TenantReport): string {
     html`${header(report)} ${glance(report)} ${failures(report.failures)}
     ${findingsSection("exemptions", "Exemptions", report.exemptions, "No exemption.")}
     ${findingsSection("hazards", "Hazards", report.hazards, "No hazard.")}
-    ${findingsSection("drift", "Drift", report.drift, "No drift.")} ${licenceGaps(report)} ${trend(report.runs)}
+    ${findingsSection("drift", "Drift", report.drift, "No drift.")} ${licenceGaps(report)}
+    ${auditEvidence(report.auditEvidence)} ${trend(report.runs)}
     ${controls(report.controls)} ${capture(report.capture)} ${runs(report.runs)}`,
   );
 }

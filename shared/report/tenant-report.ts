@@ -1,6 +1,7 @@
 import type { ControlMapping } from "../domain/controls";
 import type { Finding, FindingKind, OutcomeError, OutcomeStatus, RunSummary, TargetKind } from "../domain/outcome";
 import type { OutcomeStore, RecordedOutcome, TruncatableField } from "../storage/outcome-store";
+import { auditActivityEvidence, auditTrailEvidence, type AuditActivityEvidence, type AuditTrailEvidence } from "./audit-evidence";
 import { ControlTally, controlsOf, type ControlRow } from "./controls";
 
 /**
@@ -43,6 +44,23 @@ export interface FailureRow extends ReportRow {
   readonly failingSince?: string;
   /** Consecutive failed runs found; when it equals `historyDepth`, the failure may be older than `failingSince`. */
   readonly consecutiveFailedRuns?: number;
+}
+
+/** An earlier run's changes looked for in the unified audit log (`audit-trail`). */
+export interface AuditTrailRow extends ReportRow {
+  readonly evidence: AuditTrailEvidence;
+}
+
+/** The mailbox audit records the unified audit log received over the last 24 hours (`audit-activity`). */
+export interface AuditActivityRow extends ReportRow {
+  readonly evidence: AuditActivityEvidence;
+}
+
+/** What the unified audit log shows: the audited runs' changes (failures first, then newest) and the activity count. */
+export interface AuditEvidence {
+  readonly trails: ReportSection<AuditTrailRow>;
+  /** The latest mailbox-activity count; absent when no run has recorded one. */
+  readonly activity?: AuditActivityRow;
 }
 
 /** A bounded list: `total` targets qualified, the first `rows.length` of them are listed. */
@@ -90,6 +108,8 @@ export interface TenantReport {
   readonly hazards: ReportSection;
   /** Every capture target: the capture mailbox and the transport or journal rules. */
   readonly capture: ReportSection<CaptureRow>;
+  /** The audit trail read back from the unified audit log: the audited runs and the mailbox-activity count. */
+  readonly auditEvidence: AuditEvidence;
   /** Every control of the policies' mapping with the evidence the targets give of it. */
   readonly controls: readonly ControlRow[];
   /** Targets with a field the store shortened; their full values are not available. */
@@ -149,6 +169,41 @@ class SectionBuilder<Row extends ReportRow = ReportRow> {
   }
   build(): ReportSection<Row> {
     return { total: this.total, rows: this.rows };
+  }
+}
+
+/** Failed first, then pending (drift), not applicable, compliant; within each, the newest audited run first. */
+const EVIDENCE_RANK: Readonly<Record<OutcomeStatus, number>> = {
+  failed: 0,
+  drift: 1,
+  "not-applicable": 2,
+  exempt: 3,
+  remediated: 4,
+  compliant: 5,
+};
+
+function compareTrails(a: AuditTrailRow, b: AuditTrailRow): number {
+  const finished = (row: AuditTrailRow) => row.evidence.auditedRunFinishedAt ?? row.runStartedAt;
+  return (
+    EVIDENCE_RANK[a.status] - EVIDENCE_RANK[b.status] ||
+    finished(b).localeCompare(finished(a)) ||
+    a.targetId.localeCompare(b.targetId)
+  );
+}
+
+/** The audit-trail rows: every one counted, the `limit` most important kept (failures first), whatever the order read. */
+class AuditTrailSection {
+  private total = 0;
+  private rows: AuditTrailRow[] = [];
+  constructor(private readonly limit: number) {}
+  add(row: AuditTrailRow): void {
+    this.total += 1;
+    this.rows.push(row);
+    // Trimmed in batches: memory stays bounded by twice the limit, sorting stays rare.
+    if (this.rows.length > Math.max(2 * this.limit, 1)) this.rows = this.rows.sort(compareTrails).slice(0, this.limit);
+  }
+  build(): ReportSection<AuditTrailRow> {
+    return { total: this.total, rows: this.rows.sort(compareTrails).slice(0, this.limit) };
   }
 }
 
@@ -212,6 +267,8 @@ export async function* streamTenantReport(
   const hazards = new SectionBuilder(limit);
   const capture = new SectionBuilder<CaptureRow>(limit);
   const gapGroups = new LicenceGapGrouper(limit);
+  const trails = new AuditTrailSection(limit);
+  let activity: AuditActivityRow | undefined;
   const mapping = options.controls ?? [];
   const controls = new ControlTally(mapping);
   let targets = 0;
@@ -246,6 +303,11 @@ export async function* streamTenantReport(
     const hazardous = ofKind(outcome, "hazard");
     if (hazardous.length > 0) hazards.add(row(hazardous));
     if (CAPTURE_KINDS.has(outcome.kind)) capture.add(() => captureRow(outcome, row(outcome.findings)()));
+    const trail = auditTrailEvidence(outcome);
+    if (trail) trails.add({ ...row(outcome.findings)(), evidence: trail });
+    const counted = auditActivityEvidence(outcome);
+    if (counted && (!activity || outcome.runStartedAt > activity.runStartedAt))
+      activity = { ...row(outcome.findings)(), evidence: counted };
     yield outcome;
   }
 
@@ -266,6 +328,7 @@ export async function* streamTenantReport(
     substitutions: substitutions.build(),
     hazards: hazards.build(),
     capture: capture.build(),
+    auditEvidence: { trails: trails.build(), ...(activity && { activity }) },
     controls: controls.build(),
     truncatedTargets,
   };

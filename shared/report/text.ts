@@ -1,6 +1,11 @@
 import type { OutcomeStatus, TargetKind } from "../domain/outcome";
+import { activityCountLine, grantHint, missingChangeLine, trailCountLine } from "./audit-evidence";
 import type { ControlRow } from "./controls";
+import { runCallsLine } from "./run-calls";
 import type {
+  AuditActivityRow,
+  AuditEvidence,
+  AuditTrailRow,
   LicenceGapGroup,
   MailboxHistory,
   ReportRow,
@@ -63,6 +68,55 @@ function licenceGapLines(total: number, groups: readonly LicenceGapGroup[]): str
   return ["", `Licence gaps (${total} mailboxes):`, ...groups.map(line)];
 }
 
+/** Missing changes listed per audited run (the JSON report has the first 20). */
+const MISSING_LISTED = 5;
+
+function evidenceNotes(row: AuditTrailRow | AuditActivityRow): string[] {
+  const lines: string[] = [];
+  if (row.evidence.permissionMissing !== undefined)
+    lines.push(`      not checked: ${grantHint(printable(row.evidence.permissionMissing))}`);
+  if (row.error) {
+    const requestId = row.error.requestId ? ` [request-id ${printable(row.error.requestId)}]` : "";
+    lines.push(`      error ${printable(row.error.code)}: ${printable(row.error.message)}${requestId}`);
+  }
+  for (const finding of row.findings)
+    lines.push(`      ${finding.kind} ${printable(finding.setting)}: ${printable(finding.message)}`);
+  return lines;
+}
+
+function trailLines(row: AuditTrailRow): string[] {
+  const { evidence } = row;
+  const counted = row.status === "not-applicable" ? "not checked" : trailCountLine(evidence);
+  const lines = [`  ${row.status.toUpperCase().padEnd(14)} run ${printable(evidence.auditedRunId)}: ${counted}`];
+  const listed = evidence.missing.slice(0, MISSING_LISTED);
+  for (const change of listed) lines.push(`      missing ${printable(missingChangeLine(change))}`);
+  const unlisted = Math.max((evidence.expected ?? 0) - (evidence.found ?? 0), evidence.missing.length) - listed.length;
+  if (unlisted > 0) lines.push(`      ... and ${unlisted} more missing (use --json)`);
+  else if (evidence.missingTruncated) lines.push("      ... and more missing (use --json)");
+  return [...lines, ...evidenceNotes(row)];
+}
+
+function activityLines(row: AuditActivityRow): string[] {
+  const counted = row.status === "not-applicable" ? "not checked" : activityCountLine(row.evidence);
+  const window =
+    row.evidence.windowStart !== undefined && row.evidence.windowEnd !== undefined
+      ? ` (${printable(row.evidence.windowStart)} to ${printable(row.evidence.windowEnd)})`
+      : "";
+  return [`  ${row.status.toUpperCase().padEnd(14)} last 24 hours: ${counted}${window}`, ...evidenceNotes(row)];
+}
+
+/** The audit log's evidence: the mailbox-activity count, then each audited run, failures first. */
+function auditEvidenceLines(evidence: AuditEvidence, maxRows: number): string[] {
+  const { trails, activity } = evidence;
+  if (!activity && trails.total === 0) return [];
+  const lines = ["", "Audit trail evidence (unified audit log):"];
+  if (activity) lines.push(...activityLines(activity));
+  lines.push(...trails.rows.slice(0, maxRows).flatMap(trailLines));
+  const shown = Math.min(maxRows, trails.rows.length);
+  if (trails.total > shown) lines.push(`  ... and ${trails.total - shown} more audited runs (use --json)`);
+  return lines;
+}
+
 function controlLine(control: ControlRow): string {
   const { counts } = control;
   const evidence = [
@@ -85,6 +139,7 @@ export function renderTextReport(report: TenantReport, maxRows = 20): string {
   if (latest) {
     const failed = latest.error ? ` FAILED ${latest.error.code}: ${printable(latest.error.message)}` : "";
     lines.push(`  latest run ${latest.runId} (${latest.mode}, ${latest.scope}) started ${latest.startedAt}${failed}`);
+    lines.push(`    calls: ${runCallsLine(latest)}`);
   } else lines.push("  no run recorded");
   lines.push(`  ${countsLine(report.counts.byStatus)}`);
   for (const [kind, counts] of Object.entries(report.counts.byKind) as [TargetKind, StatusCounts][]) {
@@ -100,6 +155,7 @@ export function renderTextReport(report: TenantReport, maxRows = 20): string {
     ...sectionLines("Drift", report.drift, maxRows),
     ...licenceGapLines(report.licenceGaps.total, report.licenceGapGroups),
     ...sectionLines("Exemptions", report.exemptions, maxRows),
+    ...auditEvidenceLines(report.auditEvidence, maxRows),
     ...controlLines(report.controls),
   );
   return lines.join("\n") + "\n";

@@ -63,6 +63,7 @@ describe("renderHtmlReport", async () => {
       'id="failures"',
       'id="exemptions"',
       'id="licence-gaps"',
+      'id="audit-evidence"',
       'id="trend"',
       'id="controls"',
       'id="capture"',
@@ -77,8 +78,8 @@ describe("renderHtmlReport", async () => {
       [...positions].sort((a, b) => a - b),
       positions,
     );
-    assert.match(page, /<li class="failed"><span class="count">1<\/span>failed<\/li>/);
-    assert.match(page, /<li class="compliant"><span class="count">10<\/span>compliant<\/li>/);
+    assert.match(page, /<li class="failed"><span class="count">2<\/span>failed<\/li>/);
+    assert.match(page, /<li class="compliant"><span class="count">12<\/span>compliant<\/li>/);
     const failures = page.slice(page.indexOf('id="failures"'), page.indexOf('id="exemptions"'));
     assert.ok(failures.includes(FAILED_REQUEST_ID));
     assert.ok(failures.includes("InvalidOperationException"));

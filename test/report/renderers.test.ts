@@ -88,6 +88,7 @@ describe("csvRecord and outcomeCsvRecord", () => {
       errorRequestId: "req-1",
       runId: "run-1",
       runStartedAt: "2024-05-01T00:00:00.000Z",
+      evidence: "",
     });
   });
 
@@ -218,6 +219,7 @@ describe("renderTextReport", () => {
     substitutions: { total: 0, rows: [] },
     hazards: { total: 0, rows: [] },
     capture: { total: 0, rows: [] },
+    auditEvidence: { trails: { total: 0, rows: [] } },
     controls: [],
     truncatedTargets: 0,
   };
