@@ -12,7 +12,16 @@ import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { renderHtmlReport } from "../../shared/report";
-import { FAILED_REQUEST_ID, fixtureReport, HOSTILE_ERROR, HOSTILE_NAME, STYLE_BREAKER } from "../report/html-fixture";
+import {
+  FAILED_REQUEST_ID,
+  fixtureReport,
+  HOSTILE_ERROR,
+  HOSTILE_MISSING_NAME,
+  HOSTILE_NAME,
+  HOSTILE_OBJECT_ID,
+  HOSTILE_QUERY_ID,
+  STYLE_BREAKER,
+} from "../report/html-fixture";
 
 const CHROMIUM = "/usr/bin/chromium";
 const root = resolve(__dirname, "../../..");
@@ -66,7 +75,7 @@ describe("the HTML report in Chromium", () => {
     const tiles = await page.locator("ul.tiles li").allInnerTexts();
     assert.deepEqual(
       tiles.map((tile) => tile.replace(/\s+/g, " ").trim()),
-      ["10 compliant", "1 remediated", "1 drift", "1 failed", "1 exempt", "0 not-applicable"],
+      ["12 compliant", "1 remediated", "2 drift", "2 failed", "1 exempt", "0 not-applicable"],
     );
   });
 
@@ -80,9 +89,23 @@ describe("the HTML report in Chromium", () => {
     assert.ok((await page.locator("#drift").innerText()).includes(STYLE_BREAKER));
   });
 
+  it("shows the audit trail evidence: failures first, the missing changes and hostile ids as text", async () => {
+    const section = page.locator("#audit-evidence");
+    assert.match(await section.locator("h2").innerText(), /Audit trail evidence/);
+    assert.match(await section.locator(".activity").innerText(), /Mailbox audit records \(last 24 hours\): 1,234 mailbox audit records/);
+    const rows = section.locator("tbody tr");
+    assert.equal(await rows.count(), 3);
+    const failed = await rows.first().innerText();
+    assert.match(failed, /run-3[\s\S]*1 of 3 changes found in the audit log/);
+    assert.ok(failed.includes(`Set-Mailbox on mailbox ${HOSTILE_MISSING_NAME} (${HOSTILE_OBJECT_ID})`), failed);
+    assert.ok(failed.includes(`query ${HOSTILE_QUERY_ID}`), failed);
+    assert.match(await rows.nth(1).innerText(), /run-4[\s\S]*pending AuditTrail/);
+    assert.match(await page.locator("#runs tbody tr").first().innerText(), /Exchange 2 calls\s+Graph 9 calls/);
+  });
+
   it("runs no script and loads nothing: the hostile data never executes", async () => {
     assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned), undefined);
-    assert.equal(await page.locator("script, img, iframe, object, embed").count(), 0);
+    assert.equal(await page.locator("script, img, iframe, object, embed, svg[onload]").count(), 0);
     assert.deepEqual(blockedRequests, []);
     assert.deepEqual(consoleErrors, [], "no CSP violation: the inline style sheet matches its hash");
   });
