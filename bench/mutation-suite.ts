@@ -15,3 +15,4 @@ import "../test/capture/settings.test";
 import "../test/capture/run-capture.test";
 import "../test/capture/read-back.test";
 import "../test/runs/run-request.test";
+import "../test/capture/journaling.test";
