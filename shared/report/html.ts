@@ -151,7 +151,8 @@ function glance(report: TenantReport): SafeHtml {
 }
 
 function failureRow(row: FailureRow): SafeHtml {
-  const since = row.failingSince === undefined ? "" : `${row.failingSince} (${row.consecutiveFailedRuns ?? 1} runs)`;
+  const runs = row.consecutiveFailedRuns ?? 1;
+  const since = row.failingSince === undefined ? "" : `${row.failingSince} (${runs} ${runs === 1 ? "run" : "runs"})`;
   return html`<tr class="failure">
     ${target(row)}
     <td><code>${row.error?.code ?? ""}</code> ${row.error?.message ?? ""}${findingList(row.findings)}</td>
@@ -238,12 +239,12 @@ function evidenceNotes(row: AuditTrailRow | AuditActivityRow): SafeHtml {
   return html`${permissionMissing !== undefined && html`<div class="status not-applicable">Not checked: ${grantHint(permissionMissing)}.</div>`}${row.error && html`<div><code>${row.error.code}</code> ${row.error.message}${row.error.requestId !== undefined && html` <span class="id">${row.error.requestId}</span>`}</div>`}${findingList(row.findings)}`;
 }
 
-function missingList(evidence: AuditTrailEvidence): SafeHtml | undefined {
+function missingList(evidence: AuditTrailEvidence, pending: boolean): SafeHtml | undefined {
   if (evidence.missing.length === 0) return undefined;
   const listed = evidence.missing.slice(0, MISSING_LISTED);
   const notFound = (evidence.expected ?? 0) - (evidence.found ?? 0);
   const unlisted = Math.max(notFound, evidence.missing.length) - listed.length;
-  return html`<div>Not found:</div>
+  return html`<div>${pending ? "Not there yet:" : "Not found:"}</div>
     <ul>
       ${listed.map((change) => html`<li>${missingChangeLine(change)}</li>`)}
     </ul>
@@ -260,7 +261,7 @@ function trailRow(row: AuditTrailRow): SafeHtml {
     </td>
     <td>${status(row.status)}</td>
     <td>
-      ${row.status === "not-applicable" ? "not checked" : trailCountLine(evidence)}${missingList(evidence)}${evidenceNotes(row)}
+      ${row.status === "not-applicable" ? "not checked" : trailCountLine(evidence)}${missingList(evidence, row.status === "drift")}${evidenceNotes(row)}
     </td>
     <td class="id">
       ${evidence.queryId !== undefined && html`<div>query ${evidence.queryId}</div>`}${window !== undefined && html`<div>${window}</div>`}

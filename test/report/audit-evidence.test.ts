@@ -193,7 +193,8 @@ describe("the audit evidence in the HTML report", async () => {
     assert.match(rows[0] ?? "", /run-3[\s\S]*status failed[\s\S]*1 of 3 changes found in the audit log/);
     assert.match(rows[0] ?? "", /Set-OrganizationConfig on organization organization/);
     assert.match(rows[0] ?? "", /AuditTrailMissing/);
-    assert.match(rows[1] ?? "", /run-4[\s\S]*status drift[\s\S]*1 of 2 changes found[\s\S]*pending AuditTrail/);
+    assert.match(rows[0] ?? "", /Not found:/);
+    assert.match(rows[1] ?? "", /run-4[\s\S]*status drift[\s\S]*1 of 2 changes found[\s\S]*Not there yet:[\s\S]*pending AuditTrail/);
     assert.match(rows[2] ?? "", /run-2[\s\S]*8 of 8 changes found in the audit log/);
     assert.match(section, /Mailbox audit records \(last 24 hours\)<\/strong>: 1,234 mailbox audit records \(record types exchangeItem, exchangeItemGroup, exchangeItemAggregated\)/);
   });
