@@ -23,6 +23,8 @@ export type Command =
       port: number;
       missingPermissions: string[];
       missingRoles: string[];
+      /** The emulated unified audit log's settings given on the command line (`--audit-*`). */
+      auditSearch: { ingestionDelayMs?: number; lostShare?: number; activityPerMailboxPerDay?: number };
     }
   | { name: "doctor"; json: boolean }
   | { name: "demo"; mailboxes: number; drift: number; json: boolean }
@@ -85,7 +87,7 @@ const HELP: Readonly<Record<CommandName, CommandHelp>> = {
   },
   emulator: {
     synopsis:
-      "emulator [--fixture <file.json> | --mailboxes <n> --drift <0..1>] [--port <n>] [--missing-permission <name>]... [--missing-role <name>]...",
+      "emulator [--fixture <file.json> | --mailboxes <n> --drift <0..1>] [--port <n>] [--missing-permission <name>]... [--missing-role <name>]... [--audit-ingestion-delay <ms>] [--audit-lost-share <0..1>] [--audit-activity <n>]",
     summary: "Run the local Exchange Online / Graph / managed identity emulator with a generated tenant.",
     options: [
       "--fixture <file>     Serve this tenant fixture instead of a generated tenant.",
@@ -94,6 +96,12 @@ const HELP: Readonly<Record<CommandName, CommandHelp>> = {
       "--port <n>           Port to listen on (default: any free port).",
       "--missing-permission <name>, --missing-role <name>",
       "                     Start with that grant missing; repeatable.",
+      "--audit-ingestion-delay <ms>",
+      "                     Audit search: a record is searchable this long after its event (default 0).",
+      "--audit-lost-share <0..1>",
+      "                     Audit search: share of the records of writes that never reach the log (default 0).",
+      "--audit-activity <n>",
+      "                     Audit search: mailbox audit records per audited mailbox per day (default 4; 0 = none).",
     ],
   },
   demo: {
@@ -154,11 +162,20 @@ function knownNames(option: string, values: string[], known: readonly string[]):
   return values;
 }
 
-function toShare(value: string | undefined, fallback: number): number {
+function toShare(value: string | undefined, fallback: number, option = "drift"): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
   if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1)
-    throw new Error(`--drift must be between 0 and 1, got '${value}'.`);
+    throw new Error(`--${option} must be between 0 and 1, got '${value}'.`);
+  return parsed;
+}
+
+/** A non-negative number (fractions allowed), or undefined when the option is absent. */
+function toNonNegative(option: string, value: string | undefined, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed) || parsed < 0 || parsed > max)
+    throw new Error(`--${option} must be a number from 0 to ${max}, got '${value}'.`);
   return parsed;
 }
 
@@ -217,6 +234,9 @@ function reportCommand(values: Values): Command {
 
 function emulatorCommand(values: Values): Command {
   const fixture = values["fixture"] as string | undefined;
+  const delay = toNonNegative("audit-ingestion-delay", values["audit-ingestion-delay"] as string | undefined, 7 * 24 * 60 * 60 * 1000);
+  const lostShare = values["audit-lost-share"] === undefined ? undefined : toShare(values["audit-lost-share"] as string, 0, "audit-lost-share");
+  const activity = toNonNegative("audit-activity", values["audit-activity"] as string | undefined, 100_000);
   return {
     name: "emulator",
     mailboxes: toInteger("mailboxes", values["mailboxes"] as string | undefined, 20, 0),
@@ -225,6 +245,11 @@ function emulatorCommand(values: Values): Command {
     missingPermissions: knownNames("missing-permission", values["missing-permission"] as string[], KNOWN_PERMISSIONS),
     missingRoles: knownNames("missing-role", values["missing-role"] as string[], PRODUCT_EXCHANGE_ROLES),
     ...(fixture === undefined ? {} : { fixture }),
+    auditSearch: {
+      ...(delay === undefined ? {} : { ingestionDelayMs: delay }),
+      ...(lostShare === undefined ? {} : { lostShare }),
+      ...(activity === undefined ? {} : { activityPerMailboxPerDay: activity }),
+    },
   };
 }
 
@@ -254,6 +279,9 @@ const SPECS: Readonly<Record<CommandName, Options>> = {
     port: { type: "string" },
     "missing-permission": { type: "string", multiple: true, default: [] },
     "missing-role": { type: "string", multiple: true, default: [] },
+    "audit-ingestion-delay": { type: "string" },
+    "audit-lost-share": { type: "string" },
+    "audit-activity": { type: "string" },
   },
   demo: { mailboxes: { type: "string" }, drift: { type: "string" }, json: { type: "boolean", default: false } },
 };

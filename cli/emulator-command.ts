@@ -1,6 +1,7 @@
 /** `mailbox-audit emulator`: the local Exchange Online / Graph / managed identity emulator in the foreground. */
 import { readFile } from "node:fs/promises";
 import { createServicePrincipal } from "../emulator/app-permissions";
+import type { AuditSearchSettings } from "../emulator/audit-search";
 import { generateTenant, loadTenantFixture } from "../emulator/generate";
 import { runEmulatorCli } from "../emulator/main";
 
@@ -11,6 +12,7 @@ export async function runEmulator(options: {
   port: number;
   missingPermissions: readonly string[];
   missingRoles: readonly string[];
+  auditSearch: Partial<AuditSearchSettings>;
 }): Promise<void> {
   const tenant = options.fixture
     ? loadTenantFixture(JSON.parse(await readFile(options.fixture, "utf8")) as unknown)
@@ -22,5 +24,5 @@ export async function runEmulator(options: {
         auditPremiumShare: 0.5,
       });
   tenant.servicePrincipal = createServicePrincipal({ missingPermissions: options.missingPermissions, missingRoles: options.missingRoles });
-  await runEmulatorCli({ tenant, port: options.port });
+  await runEmulatorCli({ tenant, port: options.port, auditSearch: options.auditSearch });
 }

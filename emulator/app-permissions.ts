@@ -15,6 +15,7 @@ export const PRODUCT_GRAPH_PERMISSIONS: readonly string[] = [
   "Organization.Read.All",
   "GroupMember.Read.All",
   "User.EnableDisableAccount.All",
+  "AuditLogsQuery-Exchange.Read.All",
 ];
 
 /** The Exchange roles the product's role group holds (docs/deployment.md §2). */
@@ -35,6 +36,17 @@ export const PRODUCT_ROLE_GROUP = "Mailbox Audit Enforcer";
 /** Every application permission the emulator knows, for validating `--missing-permission`. */
 export const KNOWN_PERMISSIONS: readonly string[] = [EXCHANGE_MANAGE_AS_APP, ...PRODUCT_GRAPH_PERMISSIONS];
 
+/** The Purview Audit Search API's permissions (one per Microsoft 365 service, and one for all audit logs). */
+const AUDIT_LOG_QUERY_PERMISSIONS: readonly string[] = [
+  "AuditLogsQuery-Exchange.Read.All",
+  "AuditLogsQuery.Read.All",
+  "AuditLogsQuery-Entra.Read.All",
+  "AuditLogsQuery-SharePoint.Read.All",
+  "AuditLogsQuery-OneDrive.Read.All",
+  "AuditLogsQuery-Endpoint.Read.All",
+  "AuditLogsQuery-CRM.Read.All",
+];
+
 /**
  * Graph application permissions that allow each route (any one suffices: the least privileged first, then the
  * higher-privileged ones Microsoft's API pages list). Routes not listed are not checked (sendMail is authorised
@@ -47,6 +59,12 @@ const GRAPH_ROUTE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   "GET /v1.0/subscribedSkus": ["Organization.Read.All", "Organization.ReadWrite.All", "LicenseAssignment.Read.All", "Directory.Read.All"],
   "GET /v1.0/groups": ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
   "GET /v1.0/groups/{id}": ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
+  // Queries: any permission of the AuditLogsQuery family (Microsoft's table, per service); records of Exchange: the
+  // Exchange one or the all-logs one (assumed: without them, 403 rather than a list without Exchange's records).
+  "POST /v1.0/security/auditLog/queries": AUDIT_LOG_QUERY_PERMISSIONS,
+  "GET /v1.0/security/auditLog/queries": AUDIT_LOG_QUERY_PERMISSIONS,
+  "GET /v1.0/security/auditLog/queries/{id}": AUDIT_LOG_QUERY_PERMISSIONS,
+  "GET /v1.0/security/auditLog/queries/{id}/records": ["AuditLogsQuery-Exchange.Read.All", "AuditLogsQuery.Read.All"],
 };
 
 /** A service principal holding everything the product needs, minus the named permissions and roles. */

@@ -19,10 +19,15 @@ export interface CallRecord {
   readonly anchorMailbox?: string;
   /** The request's `X-CmdletName` (Exchange). */
   readonly cmdletNameHeader?: string;
+  /** The access token's client id (`appid`) (Exchange). */
+  readonly appId?: string;
+  /** The access token's `oid`: the calling service principal (Exchange). */
+  readonly callerObjectId?: string;
 }
 
 export class CallLog {
   readonly #records: CallRecord[] = [];
+  readonly #listeners: ((call: CallRecord) => void)[] = [];
   #httpRequests = 0;
 
   /** Every call, in the order answered. */
@@ -41,6 +46,12 @@ export class CallLog {
 
   record(call: CallRecord): void {
     this.#records.push(call);
+    for (const listener of this.#listeners) listener(call);
+  }
+
+  /** Calls `listener` with every call recorded from now on (the audit log's records of writes; `reset` keeps listeners). */
+  subscribe(listener: (call: CallRecord) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Executions per cmdlet (or Graph route); page continuations are not counted. */

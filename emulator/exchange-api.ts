@@ -111,6 +111,14 @@ export interface InvokeRequest {
   readonly viaBatch: boolean;
   /** The `$batch` envelope's headers, for a sub-request. */
   readonly envelopeHeaders?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Who called, from the access token (kept in the call log, for the audit log's records). */
+  readonly caller?: Caller;
+}
+
+/** The caller an access token names: its client id (`appid`) and service principal object id (`oid`). */
+export interface Caller {
+  readonly appId: string;
+  readonly objectId: string;
 }
 
 interface StoredOutput {
@@ -189,6 +197,7 @@ export class ExchangeApi {
         at: this.#options.now().toISOString(),
         ...(clientRequestId ? { clientRequestId } : {}),
         ...requestHeaders(request.headers),
+        ...(request.caller ? { appId: request.caller.appId, callerObjectId: request.caller.objectId } : {}),
       });
     }
     return answer;
@@ -223,7 +232,7 @@ export class ExchangeApi {
   }
 
   /** Runs the sub-requests of a `$batch` body one after another; the envelope is always 200 when well formed. */
-  async batch(body: unknown, batchUrl: URL, envelopeHeaders: InvokeRequest["headers"] = {}): Promise<HttpAnswer> {
+  async batch(body: unknown, batchUrl: URL, envelopeHeaders: InvokeRequest["headers"] = {}, caller?: Caller): Promise<HttpAnswer> {
     const requests = asRecord(body)?.["requests"];
     if (!Array.isArray(requests)) return invalidRequest("The batch request body must have a 'requests' array.");
     if (requests.length === 0 || requests.length > MAX_BATCH_REQUESTS) {
@@ -252,7 +261,7 @@ export class ExchangeApi {
     if (envelopeFault) return faultAnswer(envelopeFault);
     const responses: unknown[] = [];
     for (const sub of subRequests) {
-      const answer = await this.#batchItem(sub, batchUrl, envelopeHeaders);
+      const answer = await this.#batchItem(sub, batchUrl, envelopeHeaders, caller);
       if (answer.hold) return HELD;
       const { headers, status, body: subBody } = withCorrelation(answer, sub.headers["client-request-id"]);
       responses.push({ id: sub.id, status, headers, body: subBody });
@@ -264,6 +273,7 @@ export class ExchangeApi {
     sub: { method: string; url: string; headers: Record<string, string>; body: unknown },
     batchUrl: URL,
     envelopeHeaders: InvokeRequest["headers"],
+    caller: Caller | undefined,
   ): Promise<HttpAnswer> {
     let url: URL;
     try {
@@ -285,7 +295,7 @@ export class ExchangeApi {
         return invalidRequest("The batch request body is not valid JSON.");
       }
     }
-    return this.invokeCommand({ url, headers: sub.headers, body, viaBatch: true, envelopeHeaders });
+    return this.invokeCommand({ url, headers: sub.headers, body, viaBatch: true, envelopeHeaders, ...(caller ? { caller } : {}) });
   }
 
   /** Runs the cmdlet as usual, then loses one property of what it changed; the answer is the real one. */

@@ -4,6 +4,7 @@
  * Errors use Graph's shape: `{"error":{"code","message","innerError":{"request-id","date"}}}`.
  */
 import { randomUUID } from "node:crypto";
+import type { AuditSearch } from "./audit-search";
 import type { CallLog } from "./call-log";
 import type { FaultInjector } from "./faults";
 import { HELD, headerValue, jsonAnswer, preferredPageSize, project, selectList, type HttpAnswer } from "./http-answer";
@@ -37,6 +38,8 @@ export interface GraphApiOptions {
   readonly faults: FaultInjector;
   readonly now: () => Date;
   readonly baseUrl: () => string;
+  /** The Purview Audit Search API (`security/auditLog/queries`); absent: those routes are unknown segments. */
+  readonly auditSearch?: AuditSearch;
 }
 
 interface DeltaPage {
@@ -121,6 +124,16 @@ export class GraphApi {
       if (segments.length === 3 && method === "PATCH") return at("users/{id}", () => this.#patchUser(key, body));
       if (segments.length === 4 && action === "sendMail" && method === "POST") {
         return at("users/{id}/sendMail", () => this.#sendMail(key, body));
+      }
+    }
+    const auditSearch = this.#options.auditSearch;
+    if (version === "v1.0" && auditSearch && collection === "security" && key?.toLowerCase() === "auditlog" && action?.toLowerCase() === "queries") {
+      const [, , , , id, records] = segments;
+      if (segments.length === 4 && method === "POST") return at("security/auditLog/queries", () => auditSearch.create(body));
+      if (segments.length === 4 && method === "GET") return at("security/auditLog/queries", () => auditSearch.list());
+      if (segments.length === 5 && id !== undefined && method === "GET") return at("security/auditLog/queries/{id}", () => auditSearch.get(id));
+      if (segments.length === 6 && id !== undefined && records?.toLowerCase() === "records" && method === "GET") {
+        return at("security/auditLog/queries/{id}/records", () => auditSearch.records(id, url, headerValue(headers, "prefer")));
       }
     }
     if (version === "v1.0" && collection === "groups" && method === "GET") {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EXCHANGE_AUDIENCE, GRAPH_AUDIENCE, checkBearerToken } from "./access-token";
 import { EXCHANGE_MANAGE_AS_APP, createServicePrincipal } from "./app-permissions";
+import { AuditSearch, type AuditSearchSettings } from "./audit-search";
 import { CallLog } from "./call-log";
 import { generateServerCertificate } from "./certificate";
 import type { CmdletDefinition } from "./cmdlet";
@@ -33,8 +34,13 @@ export interface EmulatorOptions {
   readonly latencyInMs?: Latency;
   /** In-flight Exchange requests allowed per tenant (a `$batch` counts as one); more are answered 429. */
   readonly maxConcurrentRequestsPerTenant?: number;
-  /** The emulator's clock (cmdlet context, logs, Graph delta). Tokens are checked against the real clock. */
+  /** The emulator's clock (cmdlet context, logs, Graph delta, audit search). Tokens are checked against the real clock. */
   readonly now?: () => Date;
+  /**
+   * The emulated unified audit log (Graph `security/auditLog/queries`): ingestion delay, lost records, mailbox activity,
+   * polls until a query completes. Changeable later with `auditSearch.configure`.
+   */
+  readonly auditSearch?: Partial<AuditSearchSettings>;
 }
 
 export interface RunningEmulator {
@@ -61,6 +67,8 @@ export interface RunningEmulator {
   /** Resolves once no accepted Exchange request is in flight (at once when none is): synchronisation for tests. */
   idle(): Promise<void>;
   readonly faults: FaultInjector;
+  /** The emulated unified audit log: `configure({...})` at runtime, `adminEvents` to inspect the records of writes. */
+  readonly auditSearch: AuditSearch;
   /** Stops the HTTPS server (idempotent). The process-wide identity endpoint keeps running. */
   stop(): Promise<void>;
 }
@@ -76,8 +84,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   const faults = new FaultInjector(options.latencyInMs ?? 0);
   let baseUrl = "";
   const shared = { tenant: options.tenant, calls, faults, now, baseUrl: () => baseUrl };
-  const exchange = new ExchangeApi({ ...shared, cmdlets: options.cmdlets ?? defaultCmdlets });
-  const graph = new GraphApi(shared);
+  const cmdlets = options.cmdlets ?? defaultCmdlets;
+  const exchange = new ExchangeApi({ ...shared, cmdlets });
+  const auditSearch = new AuditSearch({ ...shared, cmdlets, ...(options.auditSearch ? { settings: options.auditSearch } : {}) });
+  const graph = new GraphApi({ ...shared, auditSearch });
   const concurrency = { inFlight: 0, peak: 0 };
   const idleWaiters: (() => void)[] = [];
 
@@ -137,6 +147,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       });
       return send(answer);
     }
+    const caller = { appId: token.claims.appid, objectId: token.claims.oid };
     concurrency.inFlight += 1;
     concurrency.peak = Math.max(concurrency.peak, concurrency.inFlight);
     let released = false;
@@ -149,8 +160,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     response.once("close", release);
     const answer =
       operation === "$batch"
-        ? await exchange.batch(body, url, request.headers)
-        : await exchange.invokeCommand({ url, headers: request.headers, body, viaBatch: false });
+        ? await exchange.batch(body, url, request.headers, caller)
+        : await exchange.invokeCommand({ url, headers: request.headers, body, viaBatch: false, caller });
     if (answer.hold) return holdUntilClosed(request);
     send(answer);
     release();
@@ -195,6 +206,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     },
     idle: () => (concurrency.inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
     faults,
+    auditSearch,
     stop: () => {
       stopped ??= new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
