@@ -255,6 +255,65 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
     });
   });
 
+  describe("the shapes of Microsoft's documented examples (List auditLogRecords, the auditLogQuery resource)", () => {
+    // The property names of the JSON examples on the v1.0 reference pages (docs/exchange-wire-contract.md 7.5, 7.12).
+    const DOCUMENTED_QUERY = [
+      "@odata.type",
+      "id",
+      "displayName",
+      "filterStartDateTime",
+      "filterEndDateTime",
+      "recordTypeFilters",
+      "keywordFilter",
+      "serviceFilters",
+      "operationFilters",
+      "userPrincipalNameFilters",
+      "ipAddressFilters",
+      "objectIdFilters",
+      "administrativeUnitIdFilters",
+      "status",
+      "approximateReturnedRecordCount",
+      "isRecordCountLimitExceeded",
+      "recordCountLimit",
+    ];
+    const DOCUMENTED_RECORD = [
+      "@odata.type",
+      "id",
+      "createdDateTime",
+      "auditLogRecordType",
+      "operation",
+      "organizationId",
+      "userType",
+      "userId",
+      "service",
+      "objectId",
+      "userPrincipalName",
+      "clientIp",
+      "administrativeUnits",
+      "auditData",
+    ];
+
+    it("a query and a record carry every documented property, and no other top-level one", async () => {
+      emulator.auditSearch.configure({ activityPerMailboxPerDay: 4 });
+      await invoke("Set-Mailbox", { Identity: mailboxes[0]?.Guid, AuditEnabled: true });
+      const { query, records } = await search(dayWindow());
+      assert.deepEqual(
+        Object.keys(query)
+          .filter((key) => key !== "@odata.context")
+          .sort(),
+        [...DOCUMENTED_QUERY].sort(),
+      );
+      const admin = records.find((record) => record.auditLogRecordType === "exchangeAdmin");
+      const item = records.find((record) => record.auditLogRecordType !== "exchangeAdmin");
+      for (const record of [admin, item]) {
+        assert.ok(record);
+        assert.deepEqual(Object.keys(record).sort(), [...DOCUMENTED_RECORD].sort());
+        assert.equal(record["@odata.type"], "#microsoft.graph.security.auditLogRecord");
+        assert.equal(record.auditData["@odata.type"], "#microsoft.graph.security.defaultAuditData");
+      }
+    });
+  });
+
   describe("GET queries/{id}: status advances per poll", () => {
     it("notStarted -> running -> succeeded after the configured polls (default 2)", async () => {
       const query = await create(dayWindow());
