@@ -7,7 +7,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { RunSummary, TargetOutcome } from "../shared/domain/outcome";
 import type { EnforcementServices } from "../shared/enforcement";
-import type { ListHistoryOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "../shared/storage/outcome-store";
+import type { ListHistoryOptions, ListRunChangesOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "../shared/storage/outcome-store";
 
 /** Where the lines go: one `write` per chunk, awaited (the file's own backpressure). */
 export interface LineSink {
@@ -48,6 +48,10 @@ export class OutcomeLinesStore implements OutcomeStore {
 
   listHistory(tenantId: string, targetId: string, options?: ListHistoryOptions): Promise<RecordedOutcome[]> {
     return this.store.listHistory(tenantId, targetId, options);
+  }
+
+  listRunChanges(tenantId: string, runId: string, options?: ListRunChangesOptions): Promise<RecordedOutcome[]> {
+    return this.store.listRunChanges(tenantId, runId, options);
   }
 
   getRun(tenantId: string, runId: string): Promise<RunSummary | undefined> {

@@ -19,6 +19,8 @@ export interface RunOptions {
   readonly mailboxes: readonly string[];
   readonly json: boolean;
   readonly capture: boolean;
+  /** Run the audit-log evidence phase (default true; `AUDIT_EVIDENCE=off` turns it off for every run). */
+  readonly evidence?: boolean;
   readonly changeLimit?: number;
   /** `--out FILE`: every outcome as JSON lines. */
   readonly out?: string;
@@ -77,6 +79,7 @@ export async function runCommand(options: RunOptions, env: NodeJS.ProcessEnv, ou
       mode: options.mode,
       full: options.full,
       capture: options.capture,
+      evidence: options.evidence !== false,
       ...(options.mailboxes.length > 0 ? { mailboxes: options.mailboxes } : {}),
       ...(options.changeLimit !== undefined ? { changeLimit: options.changeLimit } : {}),
       onProgress: progress.update,

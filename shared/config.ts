@@ -106,6 +106,10 @@ export const SETTINGS = Object.freeze([
   { name: "CAPTURE_QUOTA_FAIL_PERCENT", description: "Capture mailbox size, as a percentage of its quota, at which the capture is reported failed (and alerted).", defaultValue: "95" },
   { name: "JOURNAL_EMAIL_ADDRESS", description: "journaling mode: the external or on-premises journaling mailbox address." },
   { name: "JOURNAL_NDR_MAILBOX", description: "journaling mode: mailbox for undeliverable journal reports (JournalingReportNdrTo)." },
+  { name: "AUDIT_EVIDENCE", description: "Prove the audit trail from the unified audit log (Microsoft Purview audit search, Graph application permission AuditLogsQuery-Exchange.Read.All): each run looks for the Exchange admin records of earlier runs' changes and counts the last 24 hours' mailbox audit records. on or off.", defaultValue: "on" },
+  { name: "AUDIT_EVIDENCE_POLL_SECONDS", description: "How long a run waits, after its own work, for its audit searches to finish (they are created when the run starts); a search still running is reported pending and searched again by the next run (0-3600).", defaultValue: "300" },
+  { name: "AUDIT_INGESTION_DELAY_MINUTES", description: "An earlier run's changes are looked for in the audit log once it finished this long ago. Microsoft documents audit records of core services (Exchange among them) as typically available 60 to 90 minutes after the event, with no guarantee.", defaultValue: "90" },
+  { name: "AUDIT_TRAIL_MISSING_AFTER_HOURS", description: "A change still missing from the audit log this long after its run finished fails (AuditTrailMissing, alerted); before, it is reported pending (1-144).", defaultValue: "24" },
   {
     name: "TENANTS",
     description:
@@ -211,6 +215,15 @@ export interface AppConfig {
   readonly fullSweepIntervalDays?: number;
   /** Capture settings (validated), or undefined when CAPTURE_MODE is off. */
   readonly capture?: CaptureSettings;
+  /** The audit-log evidence phase (shared/evidence). */
+  readonly auditEvidence: AuditEvidenceConfig;
+}
+
+export interface AuditEvidenceConfig {
+  readonly enabled: boolean;
+  readonly pollBudgetInMs: number;
+  readonly ingestionDelayInMs: number;
+  readonly missingAfterInMs: number;
 }
 
 /** Configuration that failed validation; `problems` lists every one, one per setting. */
@@ -297,6 +310,10 @@ const envSchema = z.object({
   CAPTURE_QUOTA_FAIL_PERCENT: z.preprocess(blank, z.coerce.number().gt(0).lte(100).default(95)),
   JOURNAL_EMAIL_ADDRESS: optional(z.string()),
   JOURNAL_NDR_MAILBOX: optional(z.string()),
+  AUDIT_EVIDENCE: z.preprocess(lowerCase, z.enum(["on", "off", "true", "false"], { error: "must be on or off" }).default("on")),
+  AUDIT_EVIDENCE_POLL_SECONDS: z.preprocess(blank, z.coerce.number().int("must be a whole number").min(0).max(3600).default(300)),
+  AUDIT_INGESTION_DELAY_MINUTES: z.preprocess(blank, z.coerce.number().int("must be a whole number").min(0).max(7 * 24 * 60).default(90)),
+  AUDIT_TRAIL_MISSING_AFTER_HOURS: z.preprocess(blank, z.coerce.number().min(1).max(144).default(24)),
   TENANTS: optional(z.string()),
   NIGHTLY_SCHEDULE: optional(z.string().regex(/^\S+( \S+){5}$/, "must be a six-field NCRONTAB expression")),
   NIGHTLY_MODE: z.preprocess(lowerCase, z.enum(["plan", "apply"], { error: "must be plan or apply" }).default("apply")),
@@ -359,6 +376,11 @@ function crossSettingProblems(env: Env, requireStorage: boolean): string[] {
   if ((has("AZURE_CLIENT_CERTIFICATE_PATH") || has("CERTIFICATE_SECRET_NAME")) && !has("AZURE_CLIENT_ID")) {
     problems.push("AZURE_CLIENT_ID: is required with a certificate (the app registration's client id)");
   }
+  const delayInMinutes = Number(blank(env["AUDIT_INGESTION_DELAY_MINUTES"]) ?? "90");
+  const missingAfterInHours = Number(blank(env["AUDIT_TRAIL_MISSING_AFTER_HOURS"]) ?? "24");
+  if (Number.isFinite(delayInMinutes) && Number.isFinite(missingAfterInHours) && missingAfterInHours * 60 <= delayInMinutes) {
+    problems.push("AUDIT_TRAIL_MISSING_AFTER_HOURS: must be longer than AUDIT_INGESTION_DELAY_MINUTES (a change cannot be missing before it is looked for)");
+  }
   if (has("IDENTITY_ENDPOINT") !== has("IDENTITY_HEADER")) {
     problems.push(
       `${has("IDENTITY_ENDPOINT") ? "IDENTITY_HEADER" : "IDENTITY_ENDPOINT"}: is required with ${has("IDENTITY_ENDPOINT") ? "IDENTITY_ENDPOINT" : "IDENTITY_HEADER"}`,
@@ -419,6 +441,12 @@ export function loadConfig(env: Env, options: { requireStorage?: boolean } = {})
     },
     exchangeBaseUrl: values.EXCHANGE_BASE_URL,
     graphBaseUrl: values.GRAPH_BASE_URL,
+    auditEvidence: {
+      enabled: values.AUDIT_EVIDENCE === "on" || values.AUDIT_EVIDENCE === "true",
+      pollBudgetInMs: values.AUDIT_EVIDENCE_POLL_SECONDS * 1000,
+      ingestionDelayInMs: values.AUDIT_INGESTION_DELAY_MINUTES * 60_000,
+      missingAfterInMs: values.AUDIT_TRAIL_MISSING_AFTER_HOURS * 3_600_000,
+    },
     exchangeMaxConcurrency: values.EXCHANGE_MAX_CONCURRENCY,
     logLevel: values.LOG_LEVEL,
     ...(storage ? { storage } : {}),

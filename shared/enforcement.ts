@@ -1,11 +1,15 @@
 /**
  * One enforcement run for one tenant: the journaling-equivalent capture (when configured, and not for a named-mailbox
- * run), then the audit baseline. Both record their outcomes in the same run; the run's summary is written once, at the
- * end (`finishRun`), with the counts and Exchange calls of both — here when the run did all its work itself, by the
+ * run), then the audit baseline, then the audit-log evidence (whose searches are created before the capture, so they
+ * run while the run works). All record their outcomes in the same run; the run's summary is written once, at the
+ * end (`finishRun`), with the counts and Exchange calls of all — here when the run did all its work itself, by the
  * orchestrator's finaliser when it handed work items out. This is the single entry point the CLI and every trigger call.
  */
 import type { AuditPolicy } from "./audit/policy";
-import type { AuditLogger, AuditProgress, Clock, LicenceSource } from "./audit/ports";
+import type { AuditLogger, AuditProgress, AuditStore, Clock, LicenceSource } from "./audit/ports";
+import type { AuditSearchPort } from "./evidence/audit-search";
+import { startAuditEvidence, type AuditEvidencePhase, type EvidenceTimer } from "./evidence/run-evidence";
+import type { AuditEvidenceSettings } from "./evidence/verdicts";
 import { callsSince, emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type RunMode, type RunSummary, type RunTrigger, type TargetOutcome } from "./domain/outcome";
 import { finishRun, type WatermarkState } from "./reconcile/finish";
 import { runAuditBaseline } from "./reconcile/reconcile";
@@ -31,6 +35,13 @@ export interface EnforcementServices {
   readonly capture?: { readonly settings: CaptureSettings; readonly graph: CaptureGraphPort };
   readonly clock: Clock;
   readonly logger?: AuditLogger;
+  /** The audit-log evidence phase, or undefined when it is off (`AUDIT_EVIDENCE=off`). */
+  readonly evidence?: {
+    readonly search: AuditSearchPort;
+    readonly settings: AuditEvidenceSettings;
+    /** Real time for its poll budget (default: the process's). */
+    readonly timer?: EvidenceTimer;
+  };
 }
 
 export interface EnforcementRequest {
@@ -41,6 +52,8 @@ export interface EnforcementRequest {
   readonly changeLimit?: number;
   /** Run the capture reconciler too (default true when configured). */
   readonly capture?: boolean;
+  /** Run the audit-log evidence phase too (default true when configured; never for a named-mailbox run). */
+  readonly evidence?: boolean;
   readonly sampleSize?: number;
   readonly onProgress?: (progress: AuditProgress) => void;
   /** Where mailbox changes go (default: applied by the run itself). */
@@ -86,7 +99,16 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   const startedAt = clock.now();
   const callsAtStart = { ...transport.callCounts() };
   const capture = services.capture;
-  const wantCapture = capture !== undefined && request.capture !== false && (request.mailboxes?.length ?? 0) === 0;
+  const wholeTenant = (request.mailboxes?.length ?? 0) === 0;
+  const wantCapture = capture !== undefined && request.capture !== false && wholeTenant;
+  const evidence = services.evidence && request.evidence !== false && wholeTenant
+    ? await startAuditEvidence(
+        { search: services.evidence.search, store, clock, ...(services.evidence.timer ? { timer: services.evidence.timer } : {}), ...(logger ? { logger } : {}) },
+        services.evidence.settings,
+        { tenantId, runId: request.runId, runStartedAt: startedAt.toISOString() },
+      )
+    : undefined;
+  const seen = { mailboxes: 0 };
   let captureOutcomes: TargetOutcome[] = [];
   let captureError: OutcomeError | undefined;
   if (wantCapture) {
@@ -118,7 +140,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   const audit = captureError?.code === "RecordFailed" ? undefined : await runAuditBaseline(
     {
       transport,
-      store,
+      store: evidence ? countingMailboxes(store, seen) : store,
       policy: services.auditPolicy,
       licences: services.licences,
       clock,
@@ -138,9 +160,12 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     },
   );
 
+  const evidenceResult = evidence ? await finishEvidence(evidence, { mailboxesSeen: seen.mailboxes + (audit?.deferredChanges ?? 0), fullSweep: audit?.summary.scope === "full" }, logger) : undefined;
+  const evidenceOutcomes = evidenceResult?.outcomes ?? [];
   const counts = { ...(audit?.summary.counts ?? emptyCounts()) };
   const findingCounts: Partial<Record<FindingKind, number>> = { ...audit?.summary.findingCounts };
-  for (const outcome of captureOutcomes) tallyOutcome(counts, findingCounts, outcome);
+  for (const outcome of [...captureOutcomes, ...evidenceOutcomes]) tallyOutcome(counts, findingCounts, outcome);
+  const graphCalls = evidenceResult?.graphCalls ?? {};
   const finishedAt = clock.now();
   const error = captureError ?? audit?.summary.error;
   const summary: RunSummary = {
@@ -154,6 +179,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     counts,
     findingCounts,
     exchangeCalls: callsSince(callsAtStart, transport.callCounts()),
+    ...(Object.keys(graphCalls).length > 0 ? { graphCalls } : {}),
     ...(request.trigger ? { trigger: request.trigger } : {}),
     ...(audit?.summary.changesHeldBack ? { changesHeldBack: audit.summary.changesHeldBack } : {}),
     ...(error ? { error } : {}),
@@ -161,7 +187,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   const watermarks = audit?.watermarks ?? { mayAdvance: false };
   const deferredChanges = audit?.deferredChanges ?? 0;
   const result = {
-    outcomes: [...captureOutcomes, ...(audit?.outcomes ?? [])],
+    outcomes: [...captureOutcomes, ...evidenceOutcomes, ...(audit?.outcomes ?? [])],
     outcomesTruncated: audit?.outcomesTruncated ?? false,
     deferredChanges,
     watermarks,
@@ -169,4 +195,31 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   if (request.finish === false || deferredChanges > 0) return { ...result, summary, recorded: false };
   const finished = await finishRun(store, summary, watermarks, logger);
   return { ...result, summary: finished.summary, recorded: finished.recorded };
+}
+
+/** The audit store, counting the mailbox outcomes recorded through it (the evidence phase's "the tenant has mailboxes"). */
+function countingMailboxes(store: AuditStore, seen: { mailboxes: number }): AuditStore {
+  return {
+    getWatermark: (tenantId, name) => store.getWatermark(tenantId, name),
+    setWatermark: (tenantId, name, value, etag) => store.setWatermark(tenantId, name, value, etag),
+    recordRun: (summary) => store.recordRun(summary),
+    async recordOutcomes(tenantId, runId, runStartedAt, outcomes) {
+      await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes);
+      seen.mailboxes += outcomes.filter((outcome) => outcome.kind === "mailbox").length;
+    },
+  };
+}
+
+/** The evidence phase's outcomes; whatever goes wrong in it is logged and never fails the enforcement. */
+async function finishEvidence(
+  evidence: AuditEvidencePhase,
+  input: Parameters<AuditEvidencePhase["finish"]>[0],
+  logger: AuditLogger | undefined,
+): Promise<Awaited<ReturnType<AuditEvidencePhase["finish"]>> | undefined> {
+  try {
+    return await evidence.finish(input);
+  } catch (error) {
+    logger?.error({ err: ensureError(error) }, "audit evidence failed");
+    return undefined;
+  }
 }

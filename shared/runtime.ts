@@ -14,6 +14,8 @@ import { GraphClient } from "./graph/client";
 import { GraphError } from "./graph/errors";
 import { RestExchangeTransport, type ExchangeCall } from "./exchange/rest-transport";
 import { graphLicenceSource } from "./licences";
+import { graphAuditSearch } from "./evidence/graph-audit-search";
+import { DEFAULT_EVIDENCE_LIMITS } from "./evidence/verdicts";
 import type { AuditLogger } from "./audit/ports";
 import { TableLeaseStore } from "./storage/table-lease";
 import { MemoryOutcomeStore } from "./storage/memory-outcome-store";
@@ -134,6 +136,19 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
   const store: OutcomeStore = tables?.store ?? new MemoryOutcomeStore();
   const auditPolicy = await loadAuditPolicy(config);
   const capture = config.capture ? { settings: config.capture, graph: captureGraphPort(graph) } : undefined;
+  const evidence = config.auditEvidence.enabled
+    ? {
+        search: graphAuditSearch(graph),
+        settings: {
+          ...DEFAULT_EVIDENCE_LIMITS,
+          ingestionDelayInMs: config.auditEvidence.ingestionDelayInMs,
+          missingAfterInMs: config.auditEvidence.missingAfterInMs,
+          pollBudgetInMs: config.auditEvidence.pollBudgetInMs,
+          // The app's client id (user-assigned identity or app registration); unknown for a system-assigned identity.
+          ownAppIds: config.azureClientId ? [config.azureClientId] : [],
+        },
+      }
+    : undefined;
   return {
     config,
     credential,
@@ -155,6 +170,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
       licences: graphLicenceSource(graph),
       clock: { now: () => new Date() },
       ...(capture ? { capture } : {}),
+      ...(evidence ? { evidence } : {}),
       ...(logger ? { logger } : {}),
     }),
   };

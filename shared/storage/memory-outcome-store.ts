@@ -5,9 +5,10 @@
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { WatermarkConflictError } from "./errors";
-import type { ListHistoryOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "./outcome-store";
+import type { ListHistoryOptions, ListRunChangesOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "./outcome-store";
 
 const DEFAULT_LIMIT = 50;
+const DEFAULT_CHANGES_LIMIT = 500;
 
 export class MemoryOutcomeStore implements OutcomeStore {
   private readonly runs = new Map<string, RunSummary>();
@@ -15,6 +16,8 @@ export class MemoryOutcomeStore implements OutcomeStore {
   /** History by tenant and target, then by run and kind: recording an outcome costs the same however many are held. */
   private readonly history = new Map<string, Map<string, RecordedOutcome>>();
   private readonly watermarks = new Map<string, Watermark>();
+  /** Remediated outcomes by tenant and run, then by kind and target (the changes each run made). */
+  private readonly changes = new Map<string, Map<string, RecordedOutcome>>();
   private version = 0;
 
   recordRun(summary: RunSummary): Promise<void> {
@@ -30,6 +33,12 @@ export class MemoryOutcomeStore implements OutcomeStore {
       const entries = this.history.get(targetKey) ?? new Map<string, RecordedOutcome>();
       entries.set(`${runId}|${outcome.kind}`, recorded);
       this.history.set(targetKey, entries);
+      if (outcome.status === "remediated") {
+        const runKey = `${tenantId}|${runId}`;
+        const changes = this.changes.get(runKey) ?? new Map<string, RecordedOutcome>();
+        changes.set(`${outcome.kind}|${outcome.targetId}`, recorded);
+        this.changes.set(runKey, changes);
+      }
     }
     return Promise.resolve();
   }
@@ -43,6 +52,13 @@ export class MemoryOutcomeStore implements OutcomeStore {
       .filter((entry) => options.kind === undefined || entry.kind === options.kind)
       .sort((a, b) => b.runStartedAt.localeCompare(a.runStartedAt));
     return Promise.resolve(entries.slice(0, options.limit ?? DEFAULT_LIMIT));
+  }
+
+  listRunChanges(tenantId: string, runId: string, options: ListRunChangesOptions = {}): Promise<RecordedOutcome[]> {
+    const changes = [...(this.changes.get(`${tenantId}|${runId}`)?.entries() ?? [])]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, outcome]) => outcome);
+    return Promise.resolve(changes.slice(0, options.limit ?? DEFAULT_CHANGES_LIMIT));
   }
 
   getRun(tenantId: string, runId: string): Promise<RunSummary | undefined> {

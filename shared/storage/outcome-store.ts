@@ -39,6 +39,11 @@ export interface ListRunsOptions {
   readonly limit?: number;
 }
 
+export interface ListRunChangesOptions {
+  /** At most this many changes, in target order; default 500. */
+  readonly limit?: number;
+}
+
 export interface OutcomeStore {
   /** Records (or re-records, replacing) the summary of a run. */
   recordRun(summary: RunSummary): Promise<void>;
@@ -57,6 +62,11 @@ export interface OutcomeStore {
   listLatest(tenantId: string): AsyncIterable<RecordedOutcome>;
   /** History of one target, newest run first. */
   listHistory(tenantId: string, targetId: string, options?: ListHistoryOptions): Promise<RecordedOutcome[]>;
+  /**
+   * The changes one run made: its `remediated` outcomes (a later re-recording of the same target in that run with
+   * another status does not remove the change: it was made), ordered by kind and target id.
+   */
+  listRunChanges(tenantId: string, runId: string, options?: ListRunChangesOptions): Promise<RecordedOutcome[]>;
   getRun(tenantId: string, runId: string): Promise<RunSummary | undefined>;
   /** Runs newest first (by `startedAt`). */
   listRuns(tenantId: string, options?: ListRunsOptions): Promise<RunSummary[]>;

@@ -20,6 +20,7 @@ import {
 import { storageStatus, WatermarkConflictError } from "./errors";
 import type {
   ListHistoryOptions,
+  ListRunChangesOptions,
   ListRunsOptions,
   OutcomeStore,
   RecordedOutcome,
@@ -41,6 +42,9 @@ import { createTableClient, tableCreator, type TableConnection } from "./table-c
  * - history:    PK `<tenant>|<bucket>` | RK `<target>|<inverted run start>|<run>|<kind>`, same buckets: one
  *               target's history is one key range of one partition, newest first, and a run's history rows are
  *               written as transactions per bucket (not one request per target).
+ * - changes:    in the history table, PK `<tenant>|run|<run>` | RK `<kind>|<target>`: the run's `remediated`
+ *               outcomes (the changes it made), one partition per run, so the audit-log evidence lists one run's
+ *               changes with one partition query. Written with the history rows; never removed by a re-recording.
  * - watermarks: PK tenant | RK name.
  * All keys are deterministic, and writes are upserts that replace the whole entity, so re-recording a run
  * rewrites the same rows.
@@ -70,6 +74,8 @@ export interface TableOutcomeStoreOptions {
 const MAX_TRANSACTION_ACTIONS = 100;
 const DEFAULT_LIST_LIMIT = 50;
 const MAX_LIST_LIMIT = 1000;
+const DEFAULT_CHANGES_LIMIT = 500;
+const MAX_CHANGES_LIMIT = 5000;
 /** Readable identity properties are cut here; they are for people, the keys carry identity. */
 const MAX_READABLE_LENGTH = 1024;
 
@@ -130,6 +136,7 @@ export class TableOutcomeStore implements OutcomeStore {
 
     const latestRows: EntityShape[] = [];
     const historyRows: EntityShape[] = [];
+    const changeRows: EntityShape[] = [];
     for (const [latestRowKey, outcome] of unique) {
       const properties = outcomeProperties(tenantId, runId, runStartedAt, outcome);
       const partitionKey = bucketPartition(tenantId, outcome.targetId);
@@ -139,10 +146,11 @@ export class TableOutcomeStore implements OutcomeStore {
         rowKey: `${compositeKey(outcome.targetId)}${KEY_SEPARATOR}${inverted}${KEY_SEPARATOR}${compositeKey(runId, outcome.kind)}`,
         ...properties,
       });
+      if (outcome.status === "remediated") changeRows.push({ partitionKey: runChangesPartition(tenantId, runId), rowKey: latestRowKey, ...properties });
     }
     const writes = [
       ...transactionsOf(latestRows).map((rows) => () => writeRows(this.latest.client, rows)),
-      ...transactionsOf(historyRows).map((rows) => () => writeRows(this.history.client, rows)),
+      ...transactionsOf([...historyRows, ...changeRows]).map((rows) => () => writeRows(this.history.client, rows)),
     ];
     await runWithConcurrency(writes, this.concurrency);
   }
@@ -167,6 +175,14 @@ export class TableOutcomeStore implements OutcomeStore {
         ? odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to}`
         : odata`PartitionKey eq ${partitionKey} and RowKey ge ${from} and RowKey lt ${to} and kind eq ${options.kind}`;
     const entities = await firstEntities(this.history.client, filter, listLimit(options.limit));
+    return entities.map(toRecordedOutcome);
+  }
+
+  async listRunChanges(tenantId: string, runId: string, options: ListRunChangesOptions = {}): Promise<RecordedOutcome[]> {
+    await this.history.ensure();
+    const filter = odata`PartitionKey eq ${runChangesPartition(tenantId, runId)}`;
+    const limit = Math.min(MAX_CHANGES_LIMIT, Math.max(1, Math.floor(options.limit ?? DEFAULT_CHANGES_LIMIT)));
+    const entities = await firstEntities(this.history.client, filter, limit);
     return entities.map(toRecordedOutcome);
   }
 
@@ -246,6 +262,11 @@ async function writeRows(client: TableClient, rows: readonly EntityShape[]): Pro
 /** Splits rows into transactions: one partition each, at most 100 actions and within the body size limit. */
 const BUCKETS = 64;
 
+/** The partition of one run's changes (remediated outcomes), in the history table; never a bucket's (`b..`). */
+function runChangesPartition(tenantId: string, runId: string): string {
+  return compositeKey(tenantId, "run", runId);
+}
+
 /** The latest-state and history partition of a target: the tenant and one of 64 buckets from a hash of its id. */
 function bucketPartition(tenantId: string, targetId: string): string {
   const bucket = createHash("sha256").update(targetId, "utf8").digest()[0]! % BUCKETS;
@@ -308,7 +329,7 @@ async function getEntityOrUndefined(
 /** The first `limit` entities of a query, in key order, reading no more pages than needed. */
 async function firstEntities(client: TableClient, filter: string, limit: number): Promise<TableEntity[]> {
   const result: TableEntity[] = [];
-  const pages = client.listEntities<TableEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: limit });
+  const pages = client.listEntities<TableEntity>({ queryOptions: { filter } }).byPage({ maxPageSize: Math.min(limit, MAX_LIST_LIMIT) });
   for await (const page of pages) {
     for (const entity of page) {
       result.push(entity);
