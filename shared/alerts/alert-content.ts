@@ -1,4 +1,4 @@
-import type { Alert, AlertChange, AlertEvent } from "./alert-decision";
+import type { Alert, AlertAuditEvidence, AlertChange, AlertEvent } from "./alert-decision";
 
 /**
  * The words of an alert, shared by every channel format, and the bound on its size: a channel lists at
@@ -57,9 +57,11 @@ export function alertTitle(alert: Alert): string {
   return `Mailbox audit alert for tenant ${alert.tenantId}: ${parts.join(", ") || "no changes"}`;
 }
 
-/** Who the event is about, e.g. `mailbox Alice Smith (0c1d...)`. */
+/** Who the event is about, e.g. `mailbox Alice Smith (0c1d...)`, `Audit log: changes of run r-1`. */
 export function subjectOf(event: AlertEvent): string {
   if (event.kind === "run") return "The run";
+  if (event.kind === "audit-trail") return `Audit log: changes of run ${clipText(event.evidence?.auditedRunId ?? event.targetId, 200)}`;
+  if (event.kind === "audit-activity") return "Audit log: mailbox audit records (last 24 hours)";
   return `${event.kind} ${clipText(event.displayName, 200)} (${clipText(event.targetId, 200)})`;
 }
 
@@ -73,8 +75,50 @@ export function problemOf(event: AlertEvent): string {
     parts.push(`${event.error.code}${status}: ${clipText(event.error.message)}${requestId}`);
   }
   for (const hazard of event.hazards) parts.push(`hazard on ${hazard.setting}: ${clipText(hazard.message)}`);
+  if (event.evidence) parts.push(...evidenceParts(event.kind, event.evidence));
   if (event.failingSince) parts.push(`failing since ${event.failingSince}`);
+  const advice = adviceFor(event.error?.code);
+  if (advice) parts.push(advice);
   return parts.join("; ");
+}
+
+/** `1 of 3 changes found in the audit log`, `missing: Set-Mailbox on mailbox adele@... (0c1d...), ...`, the window. */
+function evidenceParts(kind: AlertEvent["kind"], evidence: AlertAuditEvidence): string[] {
+  const parts: string[] = [];
+  if (kind === "audit-trail" && evidence.expected !== undefined && evidence.found !== undefined)
+    parts.push(`${evidence.found} of ${evidence.expected} ${evidence.expected === 1 ? "change" : "changes"} found in the audit log`);
+  if (kind === "audit-activity" && evidence.records !== undefined)
+    parts.push(`${evidence.records} mailbox audit ${evidence.records === 1 ? "record" : "records"} in the last 24 hours`);
+  if (evidence.missing && evidence.missing.length > 0) {
+    const changes = evidence.missing.map((change) => {
+      const operations = change.operations.length > 0 ? change.operations.join(", ") : "a change";
+      const name = clipText(change.displayName, 200);
+      const id = clipText(change.targetId, 200);
+      return `${operations} on ${change.kind} ${name === id ? id : `${name} (${id})`}`;
+    });
+    const more = evidence.moreMissing ? ` and ${evidence.moreMissing} more` : "";
+    parts.push(`missing: ${changes.join(", ")}${more}`);
+  }
+  if (evidence.windowStart && evidence.windowEnd) parts.push(`searched ${evidence.windowStart} to ${evidence.windowEnd}`);
+  if (evidence.queryId) parts.push(`audit log query ${clipText(evidence.queryId, 200)}`);
+  return parts;
+}
+
+/**
+ * What to check, for the audit log's failures: every switch can be on while records still do not arrive, and the
+ * alert has to say where to look.
+ */
+const ADVICE: Readonly<Record<string, string>> = {
+  AuditTrailMissing:
+    "the audit pipeline is broken even though every switch is on: Exchange made and read back these changes, yet the unified audit log holds no admin record of them after 24 hours. Check Microsoft 365 service health (Purview Audit), that Get-AdminAuditLogConfig still shows UnifiedAuditLogIngestionEnabled True, and search Purview Audit for the window; if the records are not there, open a Microsoft support case quoting the query id",
+  AuditActivityMissing:
+    "the audit pipeline is broken even though every switch is on: the tenant has mailboxes but no mailbox audit record reached the unified audit log in 24 hours. Check Microsoft 365 service health (Purview Audit), Get-OrganizationConfig AuditDisabled False, the mailboxes' AuditEnabled and bypass associations (the report), and search Purview Audit for mailbox activity in the window; if there is none, open a Microsoft support case quoting the query id",
+  AuditQueryFailed:
+    "the unified audit log could not be searched, so nothing is proven either way: the Graph error says why (throttling, service health, the AuditLogsQuery-Exchange.Read.All permission); the next run searches again",
+};
+
+export function adviceFor(code: string | undefined): string | undefined {
+  return code !== undefined && Object.hasOwn(ADVICE, code) ? ADVICE[code] : undefined;
 }
 
 /** One plain-text line per event. */

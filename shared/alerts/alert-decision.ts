@@ -52,6 +52,36 @@ export interface AlertHazard {
   readonly message: string;
 }
 
+/** A change of an audited run whose Exchange admin audit record the unified audit log did not hold. */
+export interface AlertMissingChange {
+  readonly kind: string;
+  readonly targetId: string;
+  readonly displayName: string;
+  readonly operations: readonly string[];
+}
+
+/**
+ * What the unified audit log showed, for a failing `audit-trail` or `audit-activity` target: the audited run and how
+ * many of its changes were found (with the first missing ones), or the mailbox audit records counted; the window
+ * and query searched. Only what the outcome carried, bounded.
+ */
+export interface AlertAuditEvidence {
+  readonly auditedRunId?: string;
+  readonly expected?: number;
+  readonly found?: number;
+  /** The first missing changes (at most `MAX_ALERT_MISSING_CHANGES`). */
+  readonly missing?: readonly AlertMissingChange[];
+  /** Missing changes not listed. */
+  readonly moreMissing?: number;
+  readonly records?: number;
+  readonly windowStart?: string;
+  readonly windowEnd?: string;
+  readonly queryId?: string;
+}
+
+/** Missing changes an alert names; the report lists more. */
+export const MAX_ALERT_MISSING_CHANGES = 5;
+
 /** One alertable change of one target. */
 export interface AlertEvent {
   readonly change: AlertChange;
@@ -66,6 +96,8 @@ export interface AlertEvent {
   readonly hazards: readonly AlertHazard[];
   /** When it was first seen failing (ISO), for failures. */
   readonly failingSince?: string;
+  /** The audit log's evidence, for failing `audit-trail` and `audit-activity` targets. */
+  readonly evidence?: AlertAuditEvidence;
 }
 
 /** Everything one channel is told about one run: one message. */
@@ -172,6 +204,54 @@ interface Observation {
   readonly status?: OutcomeStatus;
   readonly error?: OutcomeError;
   readonly hazards: readonly AlertHazard[];
+  readonly evidence?: AlertAuditEvidence;
+}
+
+const stringOf = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
+const countOf = (value: unknown): number | undefined =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined;
+
+function missingChangesOf(value: unknown): AlertMissingChange[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry: unknown) => {
+    if (typeof entry !== "object" || entry === null) return [];
+    const change = entry as Record<string, unknown>;
+    const kind = stringOf(change["kind"]);
+    const targetId = stringOf(change["targetId"]);
+    if (kind === undefined || targetId === undefined) return [];
+    const operations = Array.isArray(change["operations"])
+      ? change["operations"].filter((operation): operation is string => typeof operation === "string")
+      : [];
+    return [{ kind, targetId, displayName: stringOf(change["displayName"]) ?? targetId, operations }];
+  });
+}
+
+/** The evidence an audit-log outcome carries in `after` (shapes of shared/evidence), read defensively. */
+export function auditEvidenceOf(outcome: Pick<TargetOutcome, "kind" | "after">): AlertAuditEvidence | undefined {
+  if (outcome.kind !== "audit-trail" && outcome.kind !== "audit-activity") return undefined;
+  const after = outcome.after ?? {};
+  const fields: Record<string, unknown> = {
+    windowStart: stringOf(after["windowStart"]),
+    windowEnd: stringOf(after["windowEnd"]),
+    queryId: stringOf(after["queryId"]),
+  };
+  if (outcome.kind === "audit-activity") fields["records"] = countOf(after["records"]);
+  else {
+    const missing = missingChangesOf(after["missing"]);
+    const expected = countOf(after["expected"]);
+    const found = countOf(after["found"]);
+    const notFound = expected !== undefined && found !== undefined ? expected - found : missing.length;
+    const listed = missing.slice(0, MAX_ALERT_MISSING_CHANGES);
+    const moreMissing = Math.max(notFound, missing.length) - listed.length;
+    Object.assign(fields, {
+      auditedRunId: stringOf(after["auditedRunId"]),
+      expected,
+      found,
+      ...(listed.length > 0 && { missing: listed }),
+      ...(moreMissing > 0 && { moreMissing }),
+    });
+  }
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
 function observeOutcome(outcome: TargetOutcome): Observation {
@@ -184,6 +264,7 @@ function observeOutcome(outcome: TargetOutcome): Observation {
     condition,
     status: outcome.status,
     ...(outcome.error && condition === "failing" ? { error: outcome.error } : {}),
+    ...(condition === "failing" && { evidence: auditEvidenceOf(outcome) }),
     hazards:
       condition === "failing"
         ? outcome.findings
@@ -278,6 +359,7 @@ export function decideAlerts(input: AlertDecisionInput): AlertDecision {
         ...(observation.error ? { error: observation.error } : {}),
         hazards: observation.hazards,
         ...(failingSince !== undefined ? { failingSince } : {}),
+        ...(observation.evidence ? { evidence: observation.evidence } : {}),
       };
       events[channel] = event;
       channelEvents.push(event);
