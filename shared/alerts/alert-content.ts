@@ -75,7 +75,7 @@ export function problemOf(event: AlertEvent): string {
     parts.push(`${event.error.code}${status}: ${clipText(event.error.message)}${requestId}`);
   }
   for (const hazard of event.hazards) parts.push(`hazard on ${hazard.setting}: ${clipText(hazard.message)}`);
-  if (event.evidence) parts.push(...evidenceParts(event.kind, event.evidence));
+  if (event.evidence) parts.push(...evidenceParts(event.kind, event.evidence, event.error?.code));
   if (event.failingSince) parts.push(`failing since ${event.failingSince}`);
   const advice = adviceFor(event.error?.code);
   if (advice) parts.push(advice);
@@ -83,11 +83,13 @@ export function problemOf(event: AlertEvent): string {
 }
 
 /** `1 of 3 changes found in the audit log`, `missing: Set-Mailbox on mailbox adele@... (0c1d...), ...`, the window. */
-function evidenceParts(kind: AlertEvent["kind"], evidence: AlertAuditEvidence): string[] {
+function evidenceParts(kind: AlertEvent["kind"], evidence: AlertAuditEvidence, code: string | undefined): string[] {
   const parts: string[] = [];
-  if (kind === "audit-trail" && evidence.expected !== undefined && evidence.found !== undefined)
+  // A search that failed read nothing: its zero counts are no finding.
+  const read = code === "AuditTrailMissing" || code === "AuditActivityMissing";
+  if (read && kind === "audit-trail" && evidence.expected !== undefined && evidence.found !== undefined)
     parts.push(`${evidence.found} of ${evidence.expected} ${evidence.expected === 1 ? "change" : "changes"} found in the audit log`);
-  if (kind === "audit-activity" && evidence.records !== undefined)
+  if (read && kind === "audit-activity" && evidence.records !== undefined)
     parts.push(`${evidence.records} mailbox audit ${evidence.records === 1 ? "record" : "records"} in the last 24 hours`);
   if (evidence.missing && evidence.missing.length > 0) {
     const changes = evidence.missing.map((change) => {

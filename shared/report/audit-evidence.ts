@@ -31,6 +31,8 @@ export interface AuditTrailEvidence {
   readonly queryId?: string;
   readonly windowStart?: string;
   readonly windowEnd?: string;
+  /** The run's changes beyond the engine's cap, not looked for. */
+  readonly notChecked?: number;
   /** The Graph application permission the run's token lacked (the outcome is then `not-applicable`). */
   readonly permissionMissing?: string;
 }
@@ -94,6 +96,7 @@ export function auditTrailEvidence(outcome: Pick<TargetOutcome, "kind" | "target
     queryId: field(text, after["queryId"]),
     windowStart: field(text, after["windowStart"]),
     windowEnd: field(text, after["windowEnd"]),
+    notChecked: field(count, after["notChecked"]),
     permissionMissing: field(text, after["permissionMissing"]),
   });
 }
@@ -117,6 +120,36 @@ export function auditActivityEvidence(outcome: Pick<TargetOutcome, "kind" | "aft
 export function trailCountLine(evidence: AuditTrailEvidence): string {
   if (evidence.expected === undefined || evidence.found === undefined) return "changes not counted";
   return `${evidence.found} of ${evidence.expected} ${evidence.expected === 1 ? "change" : "changes"} found in the audit log`;
+}
+
+type Verdict = Pick<TargetOutcome, "status" | "error">;
+
+const plural = (count: number, word: string): string => `${count} ${count === 1 ? word : `${word}s`}`;
+
+/**
+ * One line on what the log showed of an audited run, for the outcome's status: `3 of 5 changes found in the audit
+ * log`; `not checked` (no permission), `no changes to look for`; `the audit search failed` or `the audit search had
+ * not finished` when nothing was read (their `found` is no count of anything).
+ */
+export function trailSummary(outcome: Verdict, evidence: AuditTrailEvidence): string {
+  const notChecked = evidence.notChecked ? ` (${plural(evidence.notChecked, "more change")} not looked for)` : "";
+  if (outcome.status === "not-applicable")
+    return evidence.permissionMissing === undefined && evidence.expected === 0 ? "no changes to look for" : "not checked";
+  const looked = evidence.expected === undefined ? "its changes" : plural(evidence.expected, "change");
+  if (outcome.status === "failed" && outcome.error?.code !== "AuditTrailMissing")
+    return `the audit search failed: ${looked} not looked for${notChecked}`;
+  const read = evidence.missing.length > 0 || evidence.found === evidence.expected;
+  if (outcome.status === "drift" && !read) return `the audit search had not finished: ${looked} to look for${notChecked}`;
+  return `${trailCountLine(evidence)}${notChecked}`;
+}
+
+/** One line on the mailbox-activity count, for the outcome's status (a failed or unfinished search counted nothing). */
+export function activitySummary(outcome: Verdict, evidence: AuditActivityEvidence): string {
+  if (outcome.status === "not-applicable")
+    return evidence.permissionMissing === undefined ? "not checked: no mailboxes known yet" : "not checked";
+  if (outcome.status === "failed" && outcome.error?.code !== "AuditActivityMissing") return "the audit search failed";
+  if (outcome.status === "drift") return "the audit search had not finished";
+  return activityCountLine(evidence);
 }
 
 /** `1,234 mailbox audit records`, `at least 10,000 ...`; `not counted` when the outcome carries no count. */

@@ -1,12 +1,6 @@
 import type { Finding, TargetOutcome } from "../domain/outcome";
 import type { RecordedOutcome } from "../storage/outcome-store";
-import {
-  activityCountLine,
-  auditActivityEvidence,
-  auditTrailEvidence,
-  missingChangeLine,
-  trailCountLine,
-} from "./audit-evidence";
+import { activitySummary, auditActivityEvidence, auditTrailEvidence, missingChangeLine, trailSummary } from "./audit-evidence";
 
 /**
  * CSV rendering of recorded outcomes: RFC 4180 (every field quoted, quotes doubled, CRLF record ends) and safe to
@@ -53,16 +47,14 @@ export function findingsSummary(findings: readonly Finding[]): string {
  * The audit log's evidence of an `audit-trail` or `audit-activity` target in one field: `3 of 5 changes found in the
  * audit log; missing: Set-Mailbox on mailbox ...` or `1,234 mailbox audit records`; empty for every other target.
  */
-export function evidenceSummary(outcome: Pick<TargetOutcome, "kind" | "targetId" | "status" | "after">): string {
+export function evidenceSummary(outcome: Pick<TargetOutcome, "kind" | "targetId" | "status" | "error" | "after">): string {
   const trail = auditTrailEvidence(outcome);
   if (trail) {
-    if (outcome.status === "not-applicable") return "not checked";
     const missing = trail.missing.map(missingChangeLine);
-    return [trailCountLine(trail), ...(missing.length > 0 ? [`missing: ${missing.join(", ")}${trail.missingTruncated ? ", ..." : ""}`] : [])].join("; ");
+    return [trailSummary(outcome, trail), ...(missing.length > 0 ? [`missing: ${missing.join(", ")}${trail.missingTruncated ? ", ..." : ""}`] : [])].join("; ");
   }
   const activity = auditActivityEvidence(outcome);
-  if (activity) return outcome.status === "not-applicable" ? "not checked" : activityCountLine(activity);
-  return "";
+  return activity ? activitySummary(outcome, activity) : "";
 }
 
 export function outcomeCsvValues(outcome: RecordedOutcome): string[] {

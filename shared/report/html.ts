@@ -6,10 +6,10 @@
  */
 import type { Finding, OutcomeStatus, RunSummary } from "../domain/outcome";
 import {
-  activityCountLine,
+  activitySummary,
   grantHint,
   missingChangeLine,
-  trailCountLine,
+  trailSummary,
   type AuditTrailEvidence,
 } from "./audit-evidence";
 import type { ControlRow } from "./controls";
@@ -261,7 +261,7 @@ function trailRow(row: AuditTrailRow): SafeHtml {
     </td>
     <td>${status(row.status)}</td>
     <td>
-      ${row.status === "not-applicable" ? "not checked" : trailCountLine(evidence)}${missingList(evidence, row.status === "drift")}${evidenceNotes(row)}
+      ${trailSummary(row, evidence)}${missingList(evidence, row.status === "drift")}${evidenceNotes(row)}
     </td>
     <td class="id">
       ${evidence.queryId !== undefined && html`<div>query ${evidence.queryId}</div>`}${window !== undefined && html`<div>${window}</div>`}
@@ -275,7 +275,7 @@ function activityLine(row: AuditActivityRow | undefined): SafeHtml {
   const { evidence } = row;
   const window = windowText(evidence);
   const types = evidence.recordTypes.length > 0 ? ` (record types ${evidence.recordTypes.join(", ")})` : "";
-  const counted = row.status === "not-applicable" ? "not checked" : `${activityCountLine(evidence)}${types}`;
+  const counted = row.status === "compliant" || row.status === "failed" ? `${activitySummary(row, evidence)}${types}` : activitySummary(row, evidence);
   return html`<div class="activity">
     <p>
       ${status(row.status)} <strong>Mailbox audit records (last 24 hours)</strong>: ${counted}${window !== undefined && html` <span class="id">${window}</span>`}${evidence.queryId !== undefined && html` <span class="id">query ${evidence.queryId}</span>`}

@@ -1,5 +1,5 @@
 import type { OutcomeStatus, TargetKind } from "../domain/outcome";
-import { activityCountLine, grantHint, missingChangeLine, trailCountLine } from "./audit-evidence";
+import { activitySummary, grantHint, missingChangeLine, trailSummary } from "./audit-evidence";
 import type { ControlRow } from "./controls";
 import { runCallsLine } from "./run-calls";
 import type {
@@ -86,7 +86,7 @@ function evidenceNotes(row: AuditTrailRow | AuditActivityRow): string[] {
 
 function trailLines(row: AuditTrailRow): string[] {
   const { evidence } = row;
-  const counted = row.status === "not-applicable" ? "not checked" : trailCountLine(evidence);
+  const counted = trailSummary(row, evidence);
   const lines = [`  ${row.status.toUpperCase().padEnd(14)} run ${printable(evidence.auditedRunId)}: ${counted}`];
   const listed = evidence.missing.slice(0, MISSING_LISTED);
   for (const change of listed) lines.push(`      missing ${printable(missingChangeLine(change))}`);
@@ -97,7 +97,7 @@ function trailLines(row: AuditTrailRow): string[] {
 }
 
 function activityLines(row: AuditActivityRow): string[] {
-  const counted = row.status === "not-applicable" ? "not checked" : activityCountLine(row.evidence);
+  const counted = activitySummary(row, row.evidence);
   const window =
     row.evidence.windowStart !== undefined && row.evidence.windowEnd !== undefined
       ? ` (${printable(row.evidence.windowStart)} to ${printable(row.evidence.windowEnd)})`

@@ -84,9 +84,18 @@ describe("alerts for the audit log's evidence", () => {
 
   it("a failed query proves nothing either way and says so", () => {
     const event = onlyEvent(
-      decide([silentMailboxes({ error: { code: "AuditQueryFailed", message: "Graph answered 503", status: 503, requestId: "g-1" }, after: {} })]),
+      decide([silentMailboxes({ error: { code: "AuditQueryFailed", message: "Graph answered 503", status: 503, requestId: "g-1" }, after: { records: 0, atLeast: false } })]),
     );
+    assert.doesNotMatch(problemOf(event), /0 mailbox audit records/, "a failed search counted nothing");
     assert.match(problemOf(event), /^AuditQueryFailed HTTP 503: Graph answered 503 \(request id g-1\); failing since [^;]+; the unified audit log could not be searched, so nothing is proven either way/);
+  });
+
+  it("a failed search for an audit trail gives no count", () => {
+    const event = onlyEvent(
+      decide([missingTrail({ error: { code: "AuditQueryFailed", message: "The audit search failed: 429" }, after: { expected: 3, found: 0, missing: [], queryId: "q-9" } })]),
+    );
+    assert.doesNotMatch(problemOf(event), /of 3 changes found/);
+    assert.match(problemOf(event), /audit log query q-9/);
   });
 
   it("lists at most five missing changes and counts the rest", () => {

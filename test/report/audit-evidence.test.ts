@@ -11,10 +11,12 @@ import {
 } from "../../shared/report";
 import {
   activityCountLine,
+  activitySummary,
   auditActivityEvidence,
   auditTrailEvidence,
   missingChangeLine,
   trailCountLine,
+  trailSummary,
 } from "../../shared/report/audit-evidence";
 import { escapeHtml } from "../../shared/report/html-escape";
 import { runCalls, runCallsLine } from "../../shared/report/run-calls";
@@ -123,6 +125,32 @@ describe("audit evidence parsing", () => {
     [missingChangeLine({ kind: "organization", targetId: "organization", displayName: "organization", operations: [] }), "a change on organization organization"],
   ];
   for (const [actual, expected] of lines) it(`says "${expected}"`, () => assert.equal(actual, expected));
+});
+
+describe("trailSummary and activitySummary", () => {
+  const evidence = (after: Record<string, unknown>) => auditTrailEvidence(trail(after))!;
+  const cases: [string, Pick<TargetOutcome, "status" | "error">, Record<string, unknown>, string][] = [
+    ["all found", { status: "compliant" }, { expected: 2, found: 2, missing: [] }, "2 of 2 changes found in the audit log"],
+    ["missing", { status: "failed", error: { code: "AuditTrailMissing", message: "m" } }, { expected: 2, found: 1, missing: [{ kind: "mailbox", targetId: "m" }] }, "1 of 2 changes found in the audit log"],
+    ["pending", { status: "drift" }, { expected: 2, found: 1, missing: [{ kind: "mailbox", targetId: "m" }] }, "1 of 2 changes found in the audit log"],
+    ["a search that failed counts nothing", { status: "failed", error: { code: "AuditQueryFailed", message: "m" } }, { expected: 3, found: 0, missing: [] }, "the audit search failed: 3 changes not looked for"],
+    ["a search not finished counts nothing", { status: "drift" }, { expected: 1, found: 0, missing: [] }, "the audit search had not finished: 1 change to look for"],
+    ["no permission", { status: "not-applicable" }, { expected: 4, found: 0, missing: [], permissionMissing: PERMISSION }, "not checked"],
+    ["no changes", { status: "not-applicable" }, { expected: 0, found: 0, missing: [] }, "no changes to look for"],
+    ["changes beyond the cap", { status: "compliant" }, { expected: 500, found: 500, missing: [], notChecked: 12 }, "500 of 500 changes found in the audit log (12 more changes not looked for)"],
+  ];
+  for (const [name, outcome, after, expected] of cases)
+    it(`trail: ${name}`, () => assert.equal(trailSummary(outcome, evidence(after)), expected));
+
+  const counted = auditActivityEvidence(activity({ records: 0, atLeast: false }))!;
+  const activityCases: [Pick<TargetOutcome, "status" | "error">, string][] = [
+    [{ status: "failed", error: { code: "AuditActivityMissing", message: "m" } }, "0 mailbox audit records"],
+    [{ status: "failed", error: { code: "AuditQueryFailed", message: "m" } }, "the audit search failed"],
+    [{ status: "drift" }, "the audit search had not finished"],
+    [{ status: "not-applicable" }, "not checked: no mailboxes known yet"],
+  ];
+  for (const [outcome, expected] of activityCases)
+    it(`activity: ${expected}`, () => assert.equal(activitySummary(outcome, counted), expected));
 });
 
 describe("the tenant report's audit evidence", async () => {
@@ -300,7 +328,7 @@ describe("the audit evidence in the CSV", () => {
       "a trail with missing changes",
       trail(
         { expected: 2, found: 1, missing: [{ kind: "mailbox", targetId: "m-1", displayName: "=HYPERLINK(1)", operations: ["Set-Mailbox"] }], missingTruncated: true },
-        { status: "failed" },
+        { status: "failed", error: { code: "AuditTrailMissing", message: "m" } },
       ),
       "1 of 2 changes found in the audit log; missing: Set-Mailbox on mailbox =HYPERLINK(1) (m-1), ...",
     ],
@@ -314,7 +342,7 @@ describe("the audit evidence in the CSV", () => {
     const outcome = trail({ missing: [{ kind: "mailbox", targetId: "m", displayName: "x", operations: ["=cmd"] }] });
     assert.equal(evidenceOf(outcome), "changes not counted; missing: =cmd on mailbox x (m)");
     const leading = activity({}, { status: "not-applicable" });
-    assert.equal(evidenceOf(leading), "not checked");
+    assert.equal(evidenceOf(leading), "not checked: no mailboxes known yet");
   });
 });
 
