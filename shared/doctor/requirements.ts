@@ -13,6 +13,8 @@ export interface PermissionRequirement {
   readonly usedFor: string;
   /** Higher-privileged permissions that also allow it (granted instead, they satisfy the check). */
   readonly alsoSatisfiedBy: readonly string[];
+  /** Added to the fix when it is missing, e.g. the setting that makes it unnecessary. */
+  readonly otherwise?: string;
 }
 
 export interface RoleRequirement {
@@ -43,9 +45,28 @@ const ENABLE_DISABLE_ACCOUNT: PermissionRequirement = {
   alsoSatisfiedBy: ["User.ReadWrite.All", "Directory.ReadWrite.All"],
 };
 
-/** Graph application permissions the product needs. `Mail.Send` never: alert mail uses Exchange RBAC for Applications. */
-export function requiredGraphPermissions(capture: CaptureSettings | undefined): PermissionRequirement[] {
-  const always = [USER_READ, ORGANIZATION_READ];
+/**
+ * The Purview Audit Search API (Graph v1.0 `security/auditLog/queries`): the least privileged permission that reads
+ * Exchange's audit records; `AuditLogsQuery.Read.All` (every service's audit log) also allows it.
+ */
+export const AUDIT_LOG_QUERY_PERMISSION = "AuditLogsQuery-Exchange.Read.All";
+
+const AUDIT_LOG_QUERY: PermissionRequirement = {
+  permission: AUDIT_LOG_QUERY_PERMISSION,
+  usedFor: "the audit-log evidence: Purview audit searches for the admin records of the product's changes and for mailbox audit records",
+  alsoSatisfiedBy: ["AuditLogsQuery.Read.All"],
+  otherwise: "or set AUDIT_EVIDENCE=off to run without the audit-log evidence",
+};
+
+/**
+ * Graph application permissions the product needs with this configuration. `Mail.Send` never: alert mail uses
+ * Exchange RBAC for Applications.
+ */
+export function requiredGraphPermissions(
+  capture: CaptureSettings | undefined,
+  options: { readonly auditEvidence: boolean },
+): PermissionRequirement[] {
+  const always = [USER_READ, ORGANIZATION_READ, ...(options.auditEvidence ? [AUDIT_LOG_QUERY] : [])];
   return capture?.mode === "transport-rules" ? [...always, GROUP_MEMBER_READ, ENABLE_DISABLE_ACCOUNT] : always;
 }
 

@@ -1,7 +1,9 @@
 /**
  * `doctor`: will the product work in this tenant? Reads only: acquires each token with the product's credential and
  * reads its roles, makes every read the product makes once, and asks Exchange whether the app's roles hold the
- * writes the product will make. Nothing is written anywhere.
+ * writes the product will make. Nothing is written anywhere. The audit-log evidence is checked by its permission
+ * alone: its searches are created (`POST security/auditLog/queries`, a job the audit service runs and keeps), which
+ * is not a read, so doctor never starts one.
  */
 import { EXCHANGE_SCOPE, type ExchangeCall } from "../exchange/rest-transport";
 import { GRAPH_SCOPE } from "../graph/client";
@@ -48,7 +50,7 @@ export async function runDoctor(runtime: DoctorRuntime, exchangeCalls: readonly 
     tenantId: runtime.config.tenantId,
     captureMode: capture?.mode ?? "off",
     tokens,
-    checks: [...tokenChecks(tokens, requiredGraphPermissions(capture)), ...exchange.checks, ...graph.checks, ...roles],
+    checks: [...tokenChecks(tokens, requiredGraphPermissions(capture, { auditEvidence: runtime.config.auditEvidence.enabled })), ...exchange.checks, ...graph.checks, ...roles],
     tenant: { ...exchange.size, ...graph.size },
     exchangeCalls: callStatistics(exchangeCalls),
     warnings: tokenWarnings(tokens.graph),

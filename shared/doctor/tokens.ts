@@ -69,7 +69,7 @@ function roleCheck(title: string, token: TokenSummary, requirement: PermissionRe
     title,
     status: "problem",
     detail: `the token's roles do not include it (needed for ${requirement.usedFor})`,
-    fix: `grant the ${api} application permission ${requirement.permission} and give admin consent`,
+    fix: `grant the ${api} application permission ${requirement.permission} and give admin consent (infra/tenant-setup/Grant-TenantAccess.ps1 does both)${requirement.otherwise ? `, ${requirement.otherwise}` : ""}`,
   };
 }
 

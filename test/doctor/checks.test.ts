@@ -32,13 +32,13 @@ describe("tokenChecks", () => {
   const statusOf = (checks: Check[], title: string) => checks.find((check) => check.title === title)?.status;
 
   it("ok for each required permission, also through a higher-privileged one", () => {
-    const checks = tokenChecks({ exchange, graph: token(["Directory.Read.All"]) }, requiredGraphPermissions(undefined));
+    const checks = tokenChecks({ exchange, graph: token(["Directory.Read.All"]) }, requiredGraphPermissions(undefined, { auditEvidence: false }));
     assert.deepEqual(checks.map((check) => check.status), ["ok", "ok", "ok"]);
     assert.match(checks[1]?.detail ?? "", /through Directory\.Read\.All/);
   });
 
   it("a problem naming the permission to grant", () => {
-    const checks = tokenChecks({ exchange: { ...exchange, roles: [] }, graph: token(["User.Read.All"]) }, requiredGraphPermissions(undefined));
+    const checks = tokenChecks({ exchange: { ...exchange, roles: [] }, graph: token(["User.Read.All"]) }, requiredGraphPermissions(undefined, { auditEvidence: false }));
     assert.equal(statusOf(checks, "Graph token has Organization.Read.All"), "problem");
     assert.match(checks.find((check) => check.title === "Graph token has Organization.Read.All")?.fix ?? "", /Microsoft Graph application permission Organization\.Read\.All/);
     assert.match(checks[0]?.fix ?? "", /Office 365 Exchange Online application permission Exchange\.ManageAsApp/);
@@ -46,7 +46,7 @@ describe("tokenChecks", () => {
 
   it("one problem for a token that could not be obtained", () => {
     const failed: TokenSummary = { scope: "s", acquired: false, roles: [], error: "AADSTS700016" };
-    const checks = tokenChecks({ exchange, graph: failed }, requiredGraphPermissions(undefined));
+    const checks = tokenChecks({ exchange, graph: failed }, requiredGraphPermissions(undefined, { auditEvidence: false }));
     assert.deepEqual(checks.map((check) => [check.title, check.status]), [["Exchange token has Exchange.ManageAsApp", "ok"], ["Graph token", "problem"]]);
   });
 
@@ -56,12 +56,46 @@ describe("tokenChecks", () => {
   });
 });
 
+describe("the audit-log evidence's permission", () => {
+  const exchange: TokenSummary = { scope: "https://outlook.office365.com/.default", acquired: true, roles: ["Exchange.ManageAsApp"] };
+  const check = (roles: string[], auditEvidence = true) =>
+    tokenChecks({ exchange, graph: token(roles) }, requiredGraphPermissions(undefined, { auditEvidence })).find(
+      (each) => each.title === "Graph token has AuditLogsQuery-Exchange.Read.All",
+    );
+
+  it("is required while AUDIT_EVIDENCE is on, and not otherwise", () => {
+    assert.deepEqual(requiredGraphPermissions(undefined, { auditEvidence: true }).map((entry) => entry.permission), [
+      "User.Read.All",
+      "Organization.Read.All",
+      "AuditLogsQuery-Exchange.Read.All",
+    ]);
+    assert.equal(check([], false), undefined);
+  });
+
+  it("missing: a problem (exit 1) naming the grant, how to give it, and how to do without", () => {
+    const missing = check(["User.Read.All", "Organization.Read.All"]);
+    assert.equal(missing?.status, "problem");
+    assert.match(missing?.detail ?? "", /needed for the audit-log evidence/);
+    assert.equal(
+      missing?.fix,
+      "grant the Microsoft Graph application permission AuditLogsQuery-Exchange.Read.All and give admin consent (infra/tenant-setup/Grant-TenantAccess.ps1 does both), or set AUDIT_EVIDENCE=off to run without the audit-log evidence",
+    );
+    assert.equal(doctorExitCode({ checks: [missing] }), 1);
+  });
+
+  it("granted, or through the all-services AuditLogsQuery.Read.All; another service's permission does not do", () => {
+    assert.deepEqual([check(["AuditLogsQuery-Exchange.Read.All"])?.status, check(["AuditLogsQuery-Exchange.Read.All"])?.detail], ["ok", "granted"]);
+    assert.equal(check(["AuditLogsQuery.Read.All"])?.detail, "granted through AuditLogsQuery.Read.All");
+    assert.equal(check(["AuditLogsQuery-Entra.Read.All", "AuditLog.Read.All"])?.status, "problem");
+  });
+});
+
 describe("requirements follow CAPTURE_MODE", () => {
   it("capture permissions and roles only in transport-rules mode; New-Mailbox only when it may create the mailbox", () => {
     const transportRules = (createIfMissing: boolean) =>
       parseCaptureSettings({ mode: "transport-rules", captureMailbox: { address: "capture@contoso.com", createIfMissing }, accessGroup: "SOC" });
-    assert.deepEqual(requiredGraphPermissions(undefined).map((entry) => entry.permission), ["User.Read.All", "Organization.Read.All"]);
-    assert.equal(requiredGraphPermissions(transportRules(false)).length, 4);
+    assert.deepEqual(requiredGraphPermissions(undefined, { auditEvidence: false }).map((entry) => entry.permission), ["User.Read.All", "Organization.Read.All"]);
+    assert.equal(requiredGraphPermissions(transportRules(false), { auditEvidence: false }).length, 4);
     assert.ok(!requiredExchangeRoles(transportRules(false)).some((entry) => entry.cmdlet === "New-Mailbox"));
     assert.ok(requiredExchangeRoles(transportRules(true)).some((entry) => entry.cmdlet === "New-Mailbox"));
     assert.ok(!requiredExchangeRoles(undefined).some((entry) => entry.role === "Transport Rules"));

@@ -37,6 +37,7 @@ describe("doctor on a fully permitted tenant", async () => {
     assert.ok(checksWith(report, "ok").filter((check) => check.area === "read").every((check) => typeof check.latencyInMs === "number"));
     assert.equal(report.exchangeCalls.throttled, 0);
     assert.deepEqual(report.tokens.exchange.roles, ["Exchange.ManageAsApp"]);
+    assert.equal(report.checks.find((check) => check.title === "Graph token has AuditLogsQuery-Exchange.Read.All")?.status, "ok");
     assert.equal(report.tokens.exchange.objectId, stack.emulator.state.servicePrincipal?.ObjectId);
   });
 
@@ -70,6 +71,27 @@ describe("doctor names the missing Graph permission", async () => {
       assert.ok(report.checks.some((check) => check.title === `Graph token has ${permission}` && check.status === "problem"));
     });
   }
+
+  it("without AuditLogsQuery-Exchange.Read.All: the evidence's grant (how, or AUDIT_EVIDENCE=off); nothing else; no search started", async () => {
+    const stack = await startDoctorStack({ permissions: ["AuditLogsQuery-Exchange.Read.All"] });
+    stack.emulator.calls.reset();
+    const { exitCode, report } = await stack.doctor();
+    assert.equal(exitCode, 1);
+    assert.deepEqual(
+      checksWith(report, "problem").map((check) => [check.title, check.fix]),
+      [
+        [
+          "Graph token has AuditLogsQuery-Exchange.Read.All",
+          "grant the Microsoft Graph application permission AuditLogsQuery-Exchange.Read.All and give admin consent (infra/tenant-setup/Grant-TenantAccess.ps1 does both), or set AUDIT_EVIDENCE=off to run without the audit-log evidence",
+        ],
+      ],
+    );
+    assert.ok(!report.tokens.graph.roles.includes("AuditLogsQuery-Exchange.Read.All"));
+    assert.deepEqual(stack.emulator.calls.records.filter((call) => call.cmdlet.includes("auditLog")), [], "doctor creates no audit search");
+    const off = await stack.doctor({ AUDIT_EVIDENCE: "off" });
+    assert.equal(off.exitCode, 0, "with the evidence off the permission is not needed");
+    assert.ok(!off.report.checks.some((check) => check.title.includes("AuditLogsQuery")));
+  });
 
   it("Graph itself refuses the read with Authorization_RequestDenied", async () => {
     const stack = await startDoctorStack({ permissions: ["Organization.Read.All"] });
