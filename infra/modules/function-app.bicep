@@ -42,6 +42,15 @@ param nightlyMode string = 'apply'
 @description('Most targets one nightly apply changes (a whole number), or unlimited; beyond it the run alerts for approval.')
 param nightlyChangeLimit string = '500'
 param logLevel string = 'info'
+@description('Prove the audit trail from the unified audit log (docs/audit-evidence.md): on, or off (without AuditLogsQuery-Exchange.Read.All).')
+@allowed(['on', 'off'])
+param auditEvidence string = 'on'
+@description('Seconds a run waits, after its own work, for its audit searches to finish.')
+param auditEvidencePollSeconds int = 300
+@description('Minutes after a run finished before its changes are looked for in the audit log (Microsoft: typically 60 to 90).')
+param auditIngestionDelayMinutes int = 90
+@description('Hours after a run finished after which a change still missing from the audit log fails (AuditTrailMissing).')
+param auditTrailMissingAfterHours int = 24
 param auditPolicyPath string = ''
 param captureCreateMailbox bool = false
 param captureExpectedDailyMessages string = ''
@@ -84,6 +93,10 @@ var appSettings = {
   NIGHTLY_MODE: nightlyMode
   NIGHTLY_CHANGE_LIMIT: nightlyChangeLimit
   LOG_LEVEL: logLevel
+  AUDIT_EVIDENCE: auditEvidence
+  AUDIT_EVIDENCE_POLL_SECONDS: string(auditEvidencePollSeconds)
+  AUDIT_INGESTION_DELAY_MINUTES: string(auditIngestionDelayMinutes)
+  AUDIT_TRAIL_MISSING_AFTER_HOURS: string(auditTrailMissingAfterHours)
   AUDIT_POLICY_PATH: auditPolicyPath
   CAPTURE_CREATE_MAILBOX: string(captureCreateMailbox)
   CAPTURE_EXPECTED_DAILY_MESSAGES: captureExpectedDailyMessages

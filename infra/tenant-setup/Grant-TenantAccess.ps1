@@ -81,6 +81,11 @@ Mailbox the app sends alert mail from. When given, the identity may send mail as
 Also grant what the journaling-equivalent capture needs: create the capture shared mailbox, manage its
 permissions and the capture transport rules, block sign-in of its account.
 
+.PARAMETER NoAuditEvidence
+Leave out AuditLogsQuery-Exchange.Read.All (the audit-log evidence: Purview audit searches for the Exchange admin
+records of the product's changes and for mailbox audit records). Only with AUDIT_EVIDENCE=off; otherwise the runs
+report that evidence not-applicable and doctor reports the missing permission.
+
 .PARAMETER IncludeHybridJournaling
 Also grant journal rules (hybrid deployments that journal to an on-premises or external mailbox).
 
@@ -156,6 +161,8 @@ param(
 
     [switch] $IncludeHybridJournaling,
 
+    [switch] $NoAuditEvidence,
+
     [ValidateNotNullOrEmpty()]
     [string] $RoleGroupName = 'Mailbox Audit Enforcer'
 )
@@ -174,6 +181,13 @@ $graphPermissions = @(
     @{ Value = 'User.Read.All'; Why = 'users/delta for changed users; assignedPlans for the Audit (Premium) licence' }
     @{ Value = 'Organization.Read.All'; Why = 'subscribedSkus: does the tenant own Audit (Premium)' }
 )
+if (-not $NoAuditEvidence) {
+    # Read-only: Purview audit searches (security/auditLog/queries) over Exchange's audit records. The least privileged
+    # permission that returns them; AuditLogsQuery.Read.All would open every service's audit log.
+    $graphPermissions += @(
+        @{ Value = 'AuditLogsQuery-Exchange.Read.All'; Why = 'audit-log evidence: Exchange admin records of the changes, mailbox audit records' }
+    )
+}
 if ($IncludeCapture) {
     $graphPermissions += @(
         @{ Value = 'GroupMember.Read.All'; Why = 'resolve the capture access group and its members' }

@@ -26,13 +26,23 @@ test("every Exchange role and Graph permission the script grants is explained in
   const scriptGraph = [...script.matchAll(/@\{ Value = '([^']+)'/g)].map((match) => match[1] as string);
   const section = docs.slice(docs.indexOf("### What is granted and why"), docs.indexOf("### Undo"));
   const docRoles = [...section.matchAll(/^\| ([A-Z][\w -]+?) \| `/gm)].map((match) => match[1] as string);
-  const docGraph = [...section.matchAll(/^\| `([\w.]+)` \|/gm)].map((match) => match[1] as string);
+  const docGraph = [...section.matchAll(/^\| `([\w.-]+)` \|/gm)].map((match) => match[1] as string);
   assert.deepEqual([...docRoles].sort(), [...scriptRoles].sort());
   assert.deepEqual([...docGraph].sort(), [...scriptGraph].sort());
   assert.ok(!scriptGraph.includes("Mail.Send"), "Mail.Send goes through scoped RBAC for Applications");
   assert.match(script, /Exchange\.ManageAsApp/);
   assert.match(script, /00000002-0000-0ff1-ce00-000000000000/);
   assert.match(script, /Get-ManagementRole @query/);
+});
+
+test("the audit-log evidence's Graph permission is granted unless -NoAuditEvidence, the least privileged one", () => {
+  assert.match(script, /if \(-not \$NoAuditEvidence\) \{\s*\n(?:\s*#[^\n]*\n)*\s*\$graphPermissions \+= @\(\s*\n\s*@\{ Value = 'AuditLogsQuery-Exchange\.Read\.All'/);
+  assert.match(script, /^\s*\[switch\] \$NoAuditEvidence,$/m);
+  assert.match(script, /^\.PARAMETER NoAuditEvidence$/m);
+  assert.doesNotMatch(script, /Value = 'AuditLogsQuery\.Read\.All'/, "not the all-services permission");
+  // The permission the script grants is the one the doctor checks and the engine's searches need.
+  assert.match(readRepoFile("shared/doctor/requirements.ts"), /AUDIT_LOG_QUERY_PERMISSION = "AuditLogsQuery-Exchange\.Read\.All"/);
+  assert.match(readRepoFile("shared/evidence/audit-search.ts"), /AUDIT_SEARCH_PERMISSION = "AuditLogsQuery-Exchange\.Read\.All"/);
 });
 
 test("an app registration gets the same grants as the managed identity: one identity, one path", () => {
