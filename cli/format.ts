@@ -86,6 +86,9 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
   const calls = Object.entries(summary.exchangeCalls).sort(([a], [b]) => a.localeCompare(b));
   const total = calls.reduce((sum, [, count]) => sum + count, 0);
   lines.push(`  Exchange HTTP calls: ${total}${total > 0 ? ` (${calls.map(([name, count]) => `${name} ${count}`).join(", ")})` : ""}`);
+  const graph = Object.entries(summary.graphCalls ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  const graphTotal = graph.reduce((sum, [, count]) => sum + count, 0);
+  if (graphTotal > 0) lines.push(`  Graph HTTP calls (audit log): ${graphTotal} (${graph.map(([name, count]) => `${name} ${count}`).join(", ")})`);
   const notable = outcomes
     .filter((outcome) => outcome.status !== "compliant" && outcome.status !== "not-applicable")
     .sort((a, b) => statusOrder.indexOf(a.status) - statusOrder.indexOf(b.status));
