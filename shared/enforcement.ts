@@ -108,7 +108,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
         { tenantId, runId: request.runId, runStartedAt: startedAt.toISOString() },
       )
     : undefined;
-  const seen = { mailboxes: 0 };
+  const seen = { mailboxes: 0, auditingWasOff: false };
   let captureOutcomes: TargetOutcome[] = [];
   let captureError: OutcomeError | undefined;
   if (wantCapture) {
@@ -160,7 +160,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     },
   );
 
-  const evidenceResult = evidence ? await finishEvidence(evidence, { mailboxesSeen: seen.mailboxes + (audit?.deferredChanges ?? 0), fullSweep: audit?.summary.scope === "full" }, logger) : undefined;
+  const evidenceResult = evidence ? await finishEvidence(evidence, { mailboxesSeen: seen.mailboxes + (audit?.deferredChanges ?? 0), fullSweep: audit?.summary.scope === "full", auditingWasOff: seen.auditingWasOff }, logger) : undefined;
   const evidenceOutcomes = evidenceResult?.outcomes ?? [];
   const counts = { ...(audit?.summary.counts ?? emptyCounts()) };
   const findingCounts: Partial<Record<FindingKind, number>> = { ...audit?.summary.findingCounts };
@@ -197,8 +197,16 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   return { ...result, summary: finished.summary, recorded: finished.recorded };
 }
 
-/** The audit store, counting the mailbox outcomes recorded through it (the evidence phase's "the tenant has mailboxes"). */
-function countingMailboxes(store: AuditStore, seen: { mailboxes: number }): AuditStore {
+/** Tenant-wide auditing switches as the organisation's outcome read them before any change. */
+function auditingOff(outcome: TargetOutcome): boolean {
+  return outcome.kind === "organization" && outcome.targetId === "organization" && (outcome.before?.["AuditDisabled"] === true || outcome.before?.["UnifiedAuditLogIngestionEnabled"] === false);
+}
+
+/**
+ * The audit store, noting what the evidence phase needs from the outcomes recorded through it: how many mailboxes
+ * ("the tenant has mailboxes") and whether the organisation's auditing was off when the run read it.
+ */
+function countingMailboxes(store: AuditStore, seen: { mailboxes: number; auditingWasOff: boolean }): AuditStore {
   return {
     getWatermark: (tenantId, name) => store.getWatermark(tenantId, name),
     setWatermark: (tenantId, name, value, etag) => store.setWatermark(tenantId, name, value, etag),
@@ -206,6 +214,7 @@ function countingMailboxes(store: AuditStore, seen: { mailboxes: number }): Audi
     async recordOutcomes(tenantId, runId, runStartedAt, outcomes) {
       await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes);
       seen.mailboxes += outcomes.filter((outcome) => outcome.kind === "mailbox").length;
+      if (outcomes.some(auditingOff)) seen.auditingWasOff = true;
     },
   };
 }

@@ -80,6 +80,8 @@ export interface EvidenceFinishInput {
   readonly mailboxesSeen: number;
   /** The run was a full sweep: `mailboxesSeen` is the tenant's mailbox total. */
   readonly fullSweep: boolean;
+  /** This run found tenant-wide auditing off (zero mailbox activity is then expected, not a failure). */
+  readonly auditingWasOff?: boolean;
 }
 
 export interface EvidenceResult {
@@ -346,7 +348,7 @@ class EvidenceRun implements AuditEvidencePhase {
         });
         atLeast = this.activity.result?.kind === "read" && !this.activity.result.complete;
       }
-      outcomes.push(auditActivityOutcome({ window: this.activityWindow, result: this.activity.result ?? { kind: "failed", error: { code: "AuditQueryFailed", message: "not searched" } }, records, atLeast, mailboxes }));
+      outcomes.push(auditActivityOutcome({ window: this.activityWindow, result: this.activity.result ?? { kind: "failed", error: { code: "AuditQueryFailed", message: "not searched" } }, records, atLeast, mailboxes, auditingWasOff: input.auditingWasOff === true }));
     }
 
     let recordError: OutcomeError | undefined;

@@ -285,6 +285,11 @@ export interface ActivityVerdictInput {
   readonly atLeast: boolean;
   /** Mailboxes the tenant is known to have; undefined when not known yet. */
   readonly mailboxes: number | undefined;
+  /**
+   * This run found tenant-wide auditing off (the organisation drifted on `AuditDisabled` or the unified audit log):
+   * no mailbox audit records are expected yet, and the organisation's own outcome already says why.
+   */
+  readonly auditingWasOff?: boolean;
 }
 
 /** The `audit-activity` outcome: mailbox audit records of the last 24 hours. */
@@ -312,6 +317,14 @@ export function auditActivityOutcome(input: ActivityVerdictInput): TargetOutcome
   }
   if (input.records > 0) return { ...base, status: "compliant", findings: [], after };
   if (input.mailboxes === undefined || input.mailboxes === 0) return { ...base, status: "not-applicable", findings: [], after };
+  if (input.auditingWasOff) {
+    return {
+      ...base,
+      status: "drift",
+      findings: [{ kind: "pending", setting: "AuditActivity", message: "No mailbox audit record in the last 24 hours, but this run found auditing off for the whole organisation (see the organisation's outcome): records are expected only once it is on; counted again by the next run." }],
+      after,
+    };
+  }
   return {
     ...base,
     status: "failed",

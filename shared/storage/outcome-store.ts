@@ -40,7 +40,7 @@ export interface ListRunsOptions {
 }
 
 export interface ListRunChangesOptions {
-  /** At most this many changes, in target order; default 500. */
+  /** At most this many changes; default 500. */
   readonly limit?: number;
 }
 
@@ -64,7 +64,8 @@ export interface OutcomeStore {
   listHistory(tenantId: string, targetId: string, options?: ListHistoryOptions): Promise<RecordedOutcome[]>;
   /**
    * The changes one run made: its `remediated` outcomes (a later re-recording of the same target in that run with
-   * another status does not remove the change: it was made), ordered by kind and target id.
+   * another status does not remove the change: it was made), by kind, in a stable order (the store's key
+   * order), so a bounded listing returns the same changes each time.
    */
   listRunChanges(tenantId: string, runId: string, options?: ListRunChangesOptions): Promise<RecordedOutcome[]>;
   getRun(tenantId: string, runId: string): Promise<RunSummary | undefined>;

@@ -213,3 +213,11 @@ describe("auditActivityOutcome", () => {
     assert.deepEqual(pending.findings.map((finding) => finding.kind), ["pending"]);
   });
 });
+
+test("auditActivityOutcome: zero records while this run found tenant-wide auditing off is pending, not failed", () => {
+  const outcome = auditActivityOutcome({ window: { start: "w0", end: "w1" }, result: { kind: "read", queryId: "q", complete: true }, records: 0, atLeast: false, mailboxes: 10, auditingWasOff: true });
+  assert.equal(outcome.status, "drift");
+  assert.deepEqual(outcome.findings.map((finding) => [finding.kind, finding.setting]), [["pending", "AuditActivity"]]);
+  const some = auditActivityOutcome({ window: { start: "w0", end: "w1" }, result: { kind: "read", queryId: "q", complete: true }, records: 1, atLeast: false, mailboxes: 10, auditingWasOff: true });
+  assert.equal(some.status, "compliant");
+});

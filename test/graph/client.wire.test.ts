@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { GraphClient, odataString, parseGraphError } from "../../shared/graph/client";
 import { GraphError, GraphSyncStateNotFoundError } from "../../shared/graph/errors";
+import { AuditSearchDeniedError } from "../../shared/evidence/audit-search";
+import { graphAuditSearch } from "../../shared/evidence/graph-audit-search";
 import { sendJson, startLocalHttpsServer, staticCredential, type LocalHttpsServer } from "../http/local-https-server";
 
 let server: LocalHttpsServer;
@@ -91,4 +93,92 @@ test("parseGraphError: error body, sync state, non-JSON", () => {
   );
   const html = parseGraphError(502, "<html>Bad gateway</html>", "h-2");
   assert.deepEqual([html.code, html.message, html.requestId], ["Http502", "<html>Bad gateway</html>", "h-2"]);
+});
+
+test("audit search: the query is created with the documented body and validated; status and records are read by id", async () => {
+  const id = "1c9a43d5-0a1e-4f77-b0e5-6e1a1d8f2c10";
+  server.handle((request, response) => {
+    const path = new URL(request.url, server.baseUrl).pathname;
+    if (request.method === "POST") return sendJson(response, 201, { id, displayName: "x", status: "notStarted" });
+    if (path.endsWith("/records")) {
+      return sendJson(response, 200, {
+        value: [{ id: "r-1", createdDateTime: "2026-03-01T02:00:00Z", auditLogRecordType: "exchangeAdmin", operation: "Set-Mailbox", objectId: "o", auditData: { Parameters: [] } }],
+      });
+    }
+    return sendJson(response, 200, { id, status: "succeeded", approximateReturnedRecordCount: 1 });
+  });
+  const graph = client();
+  const created = await graph.createAuditLogQuery({
+    displayName: "mailbox-audit-enforcer: changes of run r",
+    filterStartDateTime: "2026-03-01T00:00:00.000Z",
+    filterEndDateTime: "2026-03-01T03:00:00.000Z",
+    recordTypeFilters: ["exchangeAdmin"],
+    operationFilters: ["Set-Mailbox"],
+  });
+  assert.deepEqual([created.id, created.status], [id, "notStarted"]);
+  const post = server.received.at(-1)!;
+  assert.equal(new URL(post.url, server.baseUrl).pathname, "/v1.0/security/auditLog/queries");
+  assert.deepEqual(JSON.parse(post.body), {
+    "@odata.type": "#microsoft.graph.security.auditLogQuery",
+    displayName: "mailbox-audit-enforcer: changes of run r",
+    filterStartDateTime: "2026-03-01T00:00:00.000Z",
+    filterEndDateTime: "2026-03-01T03:00:00.000Z",
+    recordTypeFilters: ["exchangeAdmin"],
+    operationFilters: ["Set-Mailbox"],
+  });
+  const state = await graph.getAuditLogQuery(id);
+  assert.deepEqual([state.status, state.approximateReturnedRecordCount], ["succeeded", 1]);
+  assert.equal(new URL(server.received.at(-1)!.url, server.baseUrl).pathname, `/v1.0/security/auditLog/queries/${id}`);
+  const pages: string[][] = [];
+  for await (const page of graph.listAuditLogRecordPages(id)) pages.push(page.map((record) => record.id));
+  assert.deepEqual(pages, [["r-1"]]);
+  assert.equal(new URL(server.received.at(-1)!.url, server.baseUrl).pathname, `/v1.0/security/auditLog/queries/${id}/records`);
+});
+
+test("audit search: an id that is not a plain segment is refused before anything is sent", async () => {
+  const before = server.received.length;
+  await assert.rejects(client().getAuditLogQuery("../../users"), TypeError);
+  await assert.rejects(client().createAuditLogQuery({ displayName: "x", filterStartDateTime: "yesterday", filterEndDateTime: "2026-03-01T00:00:00Z", recordTypeFilters: ["exchangeItem"] }), TypeError);
+  await assert.rejects(client().createAuditLogQuery({ displayName: "x", filterStartDateTime: "2026-03-01T00:00:00Z", filterEndDateTime: "2026-03-01T00:00:00Z", recordTypeFilters: [] }), TypeError);
+  assert.equal(server.received.length, before);
+});
+
+test("audit search: a query without status, a record without a valid time, fail validation; a foreign nextLink is refused", async () => {
+  server.handle((_request, response) => sendJson(response, 201, { id: "q" }));
+  await assert.rejects(client().getAuditLogQuery("q"), { name: "GraphError", code: "InvalidResponse" });
+  server.handle((_request, response) => sendJson(response, 200, { value: [{ id: "r", createdDateTime: "not a time" }] }));
+  await assert.rejects(
+    (async () => {
+      for await (const page of client().listAuditLogRecordPages("q")) void page;
+    })(),
+    { name: "GraphError", code: "InvalidResponse" },
+  );
+  server.handle((_request, response) =>
+    sendJson(response, 200, { value: [], "@odata.nextLink": "https://graph.evil.example/v1.0/security/auditLog/queries/q/records?skip=1" }),
+  );
+  const requests = server.received.length;
+  await assert.rejects(
+    (async () => {
+      for await (const page of client().listAuditLogRecordPages("q")) void page;
+    })(),
+    { name: "GraphError", code: "ForeignNextLink" },
+  );
+  assert.equal(server.received.length, requests + 1);
+});
+
+test("audit search port: a 403 is the missing AuditLogsQuery-Exchange.Read.All grant; other failures pass through", async () => {
+  server.handle((_request, response) => sendJson(response, 403, { error: { code: "Forbidden", message: "Missing role" } }, { "request-id": "d-1" }));
+  const port = graphAuditSearch(client());
+  const spec = { displayName: "x", start: "2026-03-01T00:00:00Z", end: "2026-03-01T01:00:00Z", recordTypes: ["exchangeItem"] };
+  const denied = await port.createQuery(spec).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  assert.ok(denied instanceof AuditSearchDeniedError);
+  assert.equal(denied.requestId, "d-1");
+  assert.match(denied.message, /AuditLogsQuery-Exchange\.Read\.All/);
+  server.handle((_request, response) => sendJson(response, 400, { error: { code: "BadRequest", message: "bad filter" } }));
+  await assert.rejects(port.createQuery(spec), { name: "GraphError", code: "BadRequest", status: 400 });
+  server.handle((_request, response) => sendJson(response, 201, { id: "q-9", status: "succeeded", approximateReturnedRecordCount: 42 }));
+  assert.deepEqual(await port.createQuery(spec), { id: "q-9", status: "succeeded", approximateRecordCount: 42 });
 });

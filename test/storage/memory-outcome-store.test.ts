@@ -47,3 +47,25 @@ test("a large run records every outcome once (10,000 targets, a history entry ea
   assert.equal(latest, 10_000);
   assert.deepEqual((await store.listHistory("t1", "m9999")).map((entry) => entry.runId), ["run-2", "run-1"]);
 });
+
+test("listRunChanges: one run's remediated outcomes, by kind and target, bounded; a re-recording does not remove a change", async () => {
+  const store = new MemoryOutcomeStore();
+  await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", [
+    outcome("b", { status: "remediated" }),
+    outcome("a", { status: "remediated", displayName: "a@contoso.com" }),
+    outcome("c"),
+    outcome("org", { kind: "organization", status: "remediated" }),
+  ]);
+  await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", [outcome("b", { status: "compliant" })]);
+  await store.recordOutcomes("t1", "run-2", "2026-01-02T00:00:00Z", [outcome("d", { status: "remediated" })]);
+  await store.recordOutcomes("t2", "run-1", "2026-01-01T00:00:00Z", [outcome("e", { status: "remediated" })]);
+  const changes = await store.listRunChanges("t1", "run-1");
+  assert.deepEqual(changes.map((change) => [change.kind, change.targetId, change.status, change.runId]), [
+    ["mailbox", "a", "remediated", "run-1"],
+    ["mailbox", "b", "remediated", "run-1"],
+    ["organization", "org", "remediated", "run-1"],
+  ]);
+  assert.equal(changes[0]?.displayName, "a@contoso.com");
+  assert.deepEqual((await store.listRunChanges("t1", "run-1", { limit: 2 })).map((change) => change.targetId), ["a", "b"]);
+  assert.deepEqual(await store.listRunChanges("t1", "run-unknown"), []);
+});

@@ -291,4 +291,35 @@ describe("TableOutcomeStore against Azurite", () => {
     const again = newStore(names);
     assert.equal((await again.getWatermark(TENANT, "w"))?.value, "1");
   });
+  it("lists one run's changes (its remediated outcomes) from its own partition, bounded, whatever a re-recording says", async () => {
+    const names = tableNames();
+    const store = newStore(names);
+    const startedAt = "2026-03-01T02:00:00.000Z";
+    await store.recordOutcomes(TENANT, "run-1", startedAt, [
+      mailbox("b", { status: "remediated" }),
+      mailbox("a/with#odd?chars", { status: "remediated", after: { AuditEnabled: true } }),
+      mailbox("c"),
+      { kind: "organization", targetId: "organization", displayName: "Organisation", status: "remediated", findings: [{ kind: "drift", setting: "AuditDisabled", message: "off" }] },
+    ]);
+    await store.recordOutcomes(TENANT, "run-1", startedAt, [mailbox("b", { status: "failed", error: { code: "X", message: "x" } })]);
+    await store.recordOutcomes(TENANT, "run-2", "2026-03-02T02:00:00.000Z", [mailbox("d", { status: "remediated" })]);
+    const changes = await store.listRunChanges(TENANT, "run-1");
+    assert.deepEqual(changes.map((change) => [change.kind, change.targetId, change.status, change.runId, change.runStartedAt]).sort(), [
+      ["mailbox", "a/with#odd?chars", "remediated", "run-1", startedAt],
+      ["mailbox", "b", "remediated", "run-1", startedAt],
+      ["organization", "organization", "remediated", "run-1", startedAt],
+    ]);
+    assert.deepEqual(changes.find((change) => change.targetId.startsWith("a/"))?.after, { AuditEnabled: true });
+    assert.deepEqual(changes.find((change) => change.kind === "organization")?.findings.map((finding) => finding.setting), ["AuditDisabled"]);
+    assert.equal((await store.listRunChanges(TENANT, "run-1", { limit: 1 })).length, 1);
+    assert.deepEqual(await store.listRunChanges(TENANT, "run-3"), []);
+    // The latest state and a target's history are unchanged by the change rows.
+    assert.deepEqual((await store.listHistory(TENANT, "b")).map((entry) => entry.status), ["failed"]);
+    assert.equal((await collect(store.listLatest(TENANT))).length, 5);
+    // One partition query: the rows sit under the run's own partition key.
+    const history = TableClient.fromConnectionString(azurite().connectionString, names.history, { allowInsecureConnection: true });
+    const partitions = new Set<string>();
+    for await (const entity of history.listEntities()) partitions.add(entity.partitionKey ?? "");
+    assert.ok([...partitions].some((key) => key.endsWith("|run|run-1")), [...partitions].join(", "));
+  });
 });
