@@ -26,6 +26,7 @@ test("defaults, and a deeply frozen result", () => {
     logLevel: "info",
     storage: { kind: "connectionString", connectionString: "UseDevelopmentStorage=true" },
     runs: { tenants: [{ tenantId: TENANT }], nightly: { mode: "apply", changeLimit: 500 }, leaseTtlInMs: 900_000, fanOutThreshold: 100, callers: { mode: "function-key", allowedObjectIds: [], easyAuthEnabled: false }, alerts: {} },
+    auditEvidence: { enabled: true, pollBudgetInMs: 300_000, ingestionDelayInMs: 90 * 60_000, missingAfterInMs: 24 * 3_600_000 },
   });
   assert.ok(Object.isFrozen(config));
   assert.ok(Object.isFrozen(config.storage));
@@ -225,4 +226,23 @@ test("capture settings: off by default; transport-rules and journaling need thei
       .capture?.journaling?.journalEmailAddress,
     "journal@onprem.contoso.com",
   );
+});
+
+test("AUDIT_EVIDENCE*: on by default with Microsoft's 90-minute latency and 24 hours; off, other budgets; bad values and a deadline before the delay refused", () => {
+  assert.deepEqual(loadConfig({ ...minimal, AUDIT_EVIDENCE: "OFF", AUDIT_EVIDENCE_POLL_SECONDS: "0", AUDIT_INGESTION_DELAY_MINUTES: "120", AUDIT_TRAIL_MISSING_AFTER_HOURS: "48" }).auditEvidence, {
+    enabled: false,
+    pollBudgetInMs: 0,
+    ingestionDelayInMs: 7_200_000,
+    missingAfterInMs: 48 * 3_600_000,
+  });
+  assert.equal(loadConfig({ ...minimal, AUDIT_EVIDENCE: "true" }).auditEvidence.enabled, true);
+  assert.deepEqual(problemsOf({ ...minimal, AUDIT_EVIDENCE: "maybe", AUDIT_EVIDENCE_POLL_SECONDS: "3601", AUDIT_INGESTION_DELAY_MINUTES: "-1", AUDIT_TRAIL_MISSING_AFTER_HOURS: "0.5" }).map((problem) => problem.split(":")[0]).sort(), [
+    "AUDIT_EVIDENCE",
+    "AUDIT_EVIDENCE_POLL_SECONDS",
+    "AUDIT_INGESTION_DELAY_MINUTES",
+    "AUDIT_TRAIL_MISSING_AFTER_HOURS",
+  ]);
+  assert.deepEqual(problemsOf({ ...minimal, AUDIT_INGESTION_DELAY_MINUTES: "1440", AUDIT_TRAIL_MISSING_AFTER_HOURS: "24" }), [
+    "AUDIT_TRAIL_MISSING_AFTER_HOURS: must be longer than AUDIT_INGESTION_DELAY_MINUTES (a change cannot be missing before it is looked for)",
+  ]);
 });
