@@ -11,6 +11,8 @@ export type Command =
       json: boolean;
       changeLimit?: number;
       capture: boolean;
+      /** False with --no-evidence (absent: the evidence phase runs when configured). */
+      evidence?: false;
       out?: string;
     }
   | { name: "report"; format: "text" | "json" | "csv"; mailbox?: string }
@@ -54,18 +56,19 @@ const RUN_OPTIONS = [
   "--mailbox <id>       Only these mailboxes (SMTP address, UPN or GUID); repeatable.",
   "--change-limit <n>   Change at most n targets in this run (default: unlimited).",
   "--no-capture         Skip the capture (transport rule) reconciler.",
+  "--no-evidence        Skip the audit-log evidence (earlier runs' changes and mailbox activity in the unified audit log).",
   "--json               Print the run summary and a sample of the outcomes (at most 100, non-compliant first) as JSON.",
   "--out <file>         Write every outcome to <file> as JSON lines, one per target, as the run goes.",
 ];
 
 const HELP: Readonly<Record<CommandName, CommandHelp>> = {
   plan: {
-    synopsis: "plan [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json] [--out <file>]",
+    synopsis: "plan [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--no-evidence] [--json] [--out <file>]",
     summary: "Read the tenant and show what would change (no writes). Exit 2 when anything drifted.",
     options: RUN_OPTIONS,
   },
   apply: {
-    synopsis: "apply [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--json] [--out <file>]",
+    synopsis: "apply [--full] [--mailbox <id>]... [--change-limit <n>] [--no-capture] [--no-evidence] [--json] [--out <file>]",
     summary: "Enforce the audit baseline (and capture, when configured), read back and record the outcomes.",
     options: RUN_OPTIONS,
   },
@@ -208,6 +211,7 @@ function runCommand(name: "plan" | "apply", values: Values): Command {
     mailboxes,
     json: values["json"] === true,
     capture: values["no-capture"] !== true,
+    ...(values["no-evidence"] === true ? { evidence: false as const } : {}),
     ...(limit === undefined ? {} : { changeLimit: toInteger("change-limit", limit, 0, 0) }),
     ...(out === undefined ? {} : { out }),
   };
@@ -259,6 +263,7 @@ const RUN_SPEC: Options = {
   json: { type: "boolean", default: false },
   "change-limit": { type: "string" },
   "no-capture": { type: "boolean", default: false },
+  "no-evidence": { type: "boolean", default: false },
   out: { type: "string" },
 };
 

@@ -81,3 +81,8 @@ describe("usage", () => {
     assert.doesNotMatch(commandUsage("doctor"), /--change-limit/);
   });
 });
+
+it("--no-evidence skips the audit-log evidence; without it the field is absent (the phase runs when configured)", () => {
+  assert.equal((parseCommand(["apply", "--no-evidence"]) as { evidence?: false }).evidence, false);
+  assert.equal("evidence" in parseCommand(["apply"]), false);
+});
