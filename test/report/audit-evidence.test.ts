@@ -19,6 +19,8 @@ import {
   trailSummary,
 } from "../../shared/report/audit-evidence";
 import { escapeHtml } from "../../shared/report/html-escape";
+import { auditActivityOutcome, auditTrailVerdict } from "../../shared/evidence/verdicts";
+import type { ExpectedChange } from "../../shared/evidence/trail";
 import { runCalls, runCallsLine } from "../../shared/report/run-calls";
 import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
 import type { RecordedOutcome } from "../../shared/storage/outcome-store";
@@ -125,6 +127,67 @@ describe("audit evidence parsing", () => {
     [missingChangeLine({ kind: "organization", targetId: "organization", displayName: "organization", operations: [] }), "a change on organization organization"],
   ];
   for (const [actual, expected] of lines) it(`says "${expected}"`, () => assert.equal(actual, expected));
+});
+
+describe("the engine's own outcomes read as the report reads them", () => {
+  const run = { runId: "run-e", startedAt: "2024-05-01T02:00:00.000Z", finishedAt: "2024-05-01T02:05:00.000Z" };
+  const change = (index: number): ExpectedChange => ({
+    kind: "mailbox",
+    targetId: `m-${index}`,
+    displayName: `user${index}@contoso.com`,
+    operations: ["Set-Mailbox"],
+    names: [`m-${index}`],
+    singleton: false,
+  });
+  const changes = Array.from({ length: 25 }, (_, index) => change(index));
+  const verdict = (overrides: Partial<Parameters<typeof auditTrailVerdict>[0]>) =>
+    auditTrailVerdict({
+      run,
+      changes,
+      changesNotChecked: 0,
+      outsideExchange: 0,
+      window: { start: "2024-05-01T01:45:00.000Z", end: "2024-05-01T02:20:00.000Z" },
+      result: { kind: "read", queryId: "q-e", complete: true },
+      found: new Set(),
+      missing: changes.slice(3),
+      now: new Date("2024-05-02T03:00:00.000Z"),
+      missingAfterInMs: 24 * 3_600_000,
+      ...overrides,
+    }).outcome;
+
+  it("a missing trail: counts, the first 20 missing and truncation, the line the report prints", () => {
+    const outcome = verdict({});
+    const evidence = auditTrailEvidence(outcome)!;
+    assert.equal(outcome.status, "failed");
+    assert.equal(evidence.missing.length, 20);
+    assert.equal(evidence.missingTruncated, true);
+    assert.equal(evidence.queryId, "q-e");
+    assert.equal(trailSummary(outcome, evidence), "3 of 25 changes found in the audit log");
+  });
+
+  it("no permission, a failed or an unfinished search: never a count of nothing", () => {
+    const denied = verdict({ result: { kind: "denied" } });
+    assert.equal(auditTrailEvidence(denied)?.permissionMissing, PERMISSION);
+    assert.equal(trailSummary(denied, auditTrailEvidence(denied)!), "not checked");
+    const failed = verdict({ result: { kind: "failed", error: { code: "GraphError", message: "503" } } });
+    assert.equal(trailSummary(failed, auditTrailEvidence(failed)!), "the audit search failed: 25 changes not looked for");
+    const unfinished = verdict({ result: { kind: "unfinished", queryId: "q", status: "running" } });
+    assert.equal(trailSummary(unfinished, auditTrailEvidence(unfinished)!), "the audit search had not finished: 25 changes to look for");
+  });
+
+  it("the activity count and its not-applicable cases", () => {
+    const window = { start: "2024-05-01T02:00:00.000Z", end: "2024-05-02T02:00:00.000Z" };
+    const read = { kind: "read", queryId: "q-a", complete: true } as const;
+    const counted = auditActivityOutcome({ window, result: read, records: 42, atLeast: true, mailboxes: 10 });
+    assert.equal(activitySummary(counted, auditActivityEvidence(counted)!), "at least 42 mailbox audit records");
+    const silent = auditActivityOutcome({ window, result: read, records: 0, atLeast: false, mailboxes: 10 });
+    assert.equal(silent.error?.code, "AuditActivityMissing");
+    assert.equal(activitySummary(silent, auditActivityEvidence(silent)!), "0 mailbox audit records");
+    const unknown = auditActivityOutcome({ window, result: read, records: 0, atLeast: false, mailboxes: undefined });
+    assert.equal(activitySummary(unknown, auditActivityEvidence(unknown)!), "not checked: no mailboxes known yet");
+    const denied = auditActivityOutcome({ window, result: { kind: "denied" }, records: 0, atLeast: false, mailboxes: 10 });
+    assert.equal(auditActivityEvidence(denied)?.permissionMissing, PERMISSION);
+  });
 });
 
 describe("trailSummary and activitySummary", () => {
