@@ -61,10 +61,14 @@ const GRAPH_ROUTE_PERMISSIONS: Readonly<Record<string, readonly string[]>> = {
   "GET /v1.0/groups/{id}": ["GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All"],
   // Queries: any permission of the AuditLogsQuery family (Microsoft's table, per service); records of Exchange: the
   // Exchange one or the all-logs one (assumed: without them, 403 rather than a list without Exchange's records).
-  "POST /v1.0/security/auditLog/queries": AUDIT_LOG_QUERY_PERMISSIONS,
-  "GET /v1.0/security/auditLog/queries": AUDIT_LOG_QUERY_PERMISSIONS,
-  "GET /v1.0/security/auditLog/queries/{id}": AUDIT_LOG_QUERY_PERMISSIONS,
-  "GET /v1.0/security/auditLog/queries/{id}/records": ["AuditLogsQuery-Exchange.Read.All", "AuditLogsQuery.Read.All"],
+  ...Object.fromEntries(
+    ["v1.0", "beta"].flatMap((version) => [
+      [`POST /${version}/security/auditLog/queries`, AUDIT_LOG_QUERY_PERMISSIONS],
+      [`GET /${version}/security/auditLog/queries`, AUDIT_LOG_QUERY_PERMISSIONS],
+      [`GET /${version}/security/auditLog/queries/{id}`, AUDIT_LOG_QUERY_PERMISSIONS],
+      [`GET /${version}/security/auditLog/queries/{id}/records`, ["AuditLogsQuery-Exchange.Read.All", "AuditLogsQuery.Read.All"]],
+    ]),
+  ),
 };
 
 /** A service principal holding everything the product needs, minus the named permissions and roles. */

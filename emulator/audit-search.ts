@@ -62,7 +62,14 @@ export interface AuditSearchSettings {
   readonly pollsToComplete: number;
   /** The terminal status of queries created from now on (default `succeeded`). */
   readonly queryOutcome: "succeeded" | "failed";
+  /**
+   * The Graph versions that serve the API (default both). Microsoft moved it from v1.0 back to beta in 2025 and
+   * later documented it in v1.0 again (wire contract 7.21): `["beta"]` answers v1.0 as an unknown segment.
+   */
+  readonly versions: readonly AuditSearchVersion[];
 }
+
+export type AuditSearchVersion = "v1.0" | "beta";
 
 export const DEFAULT_AUDIT_SEARCH_SETTINGS: AuditSearchSettings = {
   ingestionDelayMs: 0,
@@ -71,6 +78,7 @@ export const DEFAULT_AUDIT_SEARCH_SETTINGS: AuditSearchSettings = {
   activityPerMailboxPerDay: 4,
   pollsToComplete: 2,
   queryOutcome: "succeeded",
+  versions: ["v1.0", "beta"],
 };
 
 /** One Exchange write the emulator served, as the audit log keeps it. */
@@ -190,7 +198,7 @@ export class AuditSearch {
 
   // ---- Graph routes -------------------------------------------------------------------------------------------
 
-  create(body: unknown): HttpAnswer {
+  create(body: unknown, version: AuditSearchVersion = "v1.0"): HttpAnswer {
     const parsed = parseQueryBody(body);
     if (typeof parsed === "string") return this.#error(400, "BadRequest", parsed);
     const query: StoredQuery = {
@@ -203,17 +211,17 @@ export class AuditSearch {
       results: undefined,
     };
     this.#queries.set(query.id, query);
-    return jsonAnswer(201, this.#queryBody(query, true), { Location: `${this.#queryUrl(query.id)}` });
+    return jsonAnswer(201, this.#queryBody(query, true, version), { Location: `${this.#queryUrl(query.id, version)}` });
   }
 
-  list(): HttpAnswer {
+  list(version: AuditSearchVersion = "v1.0"): HttpAnswer {
     return jsonAnswer(200, {
-      "@odata.context": `${this.#options.baseUrl()}/v1.0/$metadata#security/auditLog/queries`,
-      value: [...this.#queries.values()].map((query) => this.#queryBody(query, false)),
+      "@odata.context": `${this.#options.baseUrl()}/${version}/$metadata#security/auditLog/queries`,
+      value: [...this.#queries.values()].map((query) => this.#queryBody(query, false, version)),
     });
   }
 
-  get(id: string): HttpAnswer {
+  get(id: string, version: AuditSearchVersion = "v1.0"): HttpAnswer {
     const query = this.#queries.get(id);
     if (!query) return this.#notFound(id);
     if (query.status === "notStarted" || query.status === "running") {
@@ -225,10 +233,10 @@ export class AuditSearch {
         query.status = "running";
       }
     }
-    return jsonAnswer(200, this.#queryBody(query, true));
+    return jsonAnswer(200, this.#queryBody(query, true, version));
   }
 
-  records(id: string, url: URL, prefer: string | undefined): HttpAnswer {
+  records(id: string, url: URL, prefer: string | undefined, version: AuditSearchVersion = "v1.0"): HttpAnswer {
     const query = this.#queries.get(id);
     if (!query) return this.#notFound(id);
     if (query.status !== "succeeded" || !query.results) {
@@ -258,11 +266,11 @@ export class AuditSearch {
     const value: Record<string, unknown>[] = [];
     for (let index = offset; index < end; index++) value.push(this.#recordAt(query.results, index));
     const body: Record<string, unknown> = {
-      "@odata.context": `${this.#options.baseUrl()}/v1.0/$metadata#security/auditLog/queries('${id}')/records`,
+      "@odata.context": `${this.#options.baseUrl()}/${version}/$metadata#security/auditLog/queries('${id}')/records`,
       value,
     };
     if (end < query.results.total) {
-      body["@odata.nextLink"] = `${this.#queryUrl(id)}/records?$top=${pageSize}&$skiptoken=${encodeSkipToken(id, end)}`;
+      body["@odata.nextLink"] = `${this.#queryUrl(id, version)}/records?$top=${pageSize}&$skiptoken=${encodeSkipToken(id, end)}`;
     }
     return jsonAnswer(200, body);
   }
@@ -486,11 +494,11 @@ export class AuditSearch {
 
   // ---- shapes -------------------------------------------------------------------------------------------------
 
-  #queryBody(query: StoredQuery, withContext: boolean): Record<string, unknown> {
+  #queryBody(query: StoredQuery, withContext: boolean, version: AuditSearchVersion): Record<string, unknown> {
     const succeeded = query.status === "succeeded" && query.results !== undefined;
     return {
       ...(withContext
-        ? { "@odata.context": `${this.#options.baseUrl()}/v1.0/$metadata#security/auditLog/queries/$entity` }
+        ? { "@odata.context": `${this.#options.baseUrl()}/${version}/$metadata#security/auditLog/queries/$entity` }
         : {}),
       "@odata.type": QUERY_TYPE,
       id: query.id,
@@ -502,8 +510,8 @@ export class AuditSearch {
     };
   }
 
-  #queryUrl(id: string): string {
-    return `${this.#options.baseUrl()}/v1.0/security/auditLog/queries/${id}`;
+  #queryUrl(id: string, version: AuditSearchVersion): string {
+    return `${this.#options.baseUrl()}/${version}/security/auditLog/queries/${id}`;
   }
 
   #notFound(id: string): HttpAnswer {
@@ -630,6 +638,8 @@ function validSettings(settings: AuditSearchSettings): AuditSearchSettings {
     problems.push("pollsToComplete must be an integer >= 1");
   if (settings.queryOutcome !== "succeeded" && settings.queryOutcome !== "failed")
     problems.push("queryOutcome must be succeeded or failed");
+  if (settings.versions.length === 0 || settings.versions.some((version) => version !== "v1.0" && version !== "beta"))
+    problems.push("versions must name v1.0 and/or beta");
   if (problems.length > 0) throw new Error(`Invalid audit search settings: ${problems.join("; ")}.`);
   return Object.freeze({ ...settings });
 }

@@ -127,13 +127,15 @@ export class GraphApi {
       }
     }
     const auditSearch = this.#options.auditSearch;
-    if (version === "v1.0" && auditSearch && collection === "security" && key?.toLowerCase() === "auditlog" && action?.toLowerCase() === "queries") {
+    const auditVersion = auditSearch?.settings.versions.find((served) => served === version);
+    if (auditSearch && auditVersion && collection === "security" && key?.toLowerCase() === "auditlog" && action?.toLowerCase() === "queries") {
       const [, , , , id, records] = segments;
-      if (segments.length === 4 && method === "POST") return at("security/auditLog/queries", () => auditSearch.create(body));
-      if (segments.length === 4 && method === "GET") return at("security/auditLog/queries", () => auditSearch.list());
-      if (segments.length === 5 && id !== undefined && method === "GET") return at("security/auditLog/queries/{id}", () => auditSearch.get(id));
+      const audit = (route: string, run: () => HttpAnswer) => ({ route: `${method} /${auditVersion}/${route}`, run });
+      if (segments.length === 4 && method === "POST") return audit("security/auditLog/queries", () => auditSearch.create(body, auditVersion));
+      if (segments.length === 4 && method === "GET") return audit("security/auditLog/queries", () => auditSearch.list(auditVersion));
+      if (segments.length === 5 && id !== undefined && method === "GET") return audit("security/auditLog/queries/{id}", () => auditSearch.get(id, auditVersion));
       if (segments.length === 6 && id !== undefined && records?.toLowerCase() === "records" && method === "GET") {
-        return at("security/auditLog/queries/{id}/records", () => auditSearch.records(id, url, headerValue(headers, "prefer")));
+        return audit("security/auditLog/queries/{id}/records", () => auditSearch.records(id, url, headerValue(headers, "prefer"), auditVersion));
       }
     }
     if (version === "v1.0" && collection === "groups" && method === "GET") {

@@ -46,7 +46,7 @@ export interface EmulatorOptions {
 export interface RunningEmulator {
   /** `https://127.0.0.1:<port>`: the Exchange host (requests go to `/adminapi/beta/{tenant}/...`). */
   readonly exchangeBaseUrl: string;
-  /** `https://127.0.0.1:<port>`: the Graph host (requests go to `/v1.0/...`). */
+  /** `https://127.0.0.1:<port>`: the Graph host (requests go to `/v1.0/...`, and `/beta/...` for the audit search). */
   readonly graphBaseUrl: string;
   /** The managed identity endpoint (IDENTITY_ENDPOINT). Shared by every emulator in the process. */
   readonly identityEndpoint: string;
@@ -98,7 +98,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     const url = new URL(request.url ?? "/", baseUrl);
     const method = (request.method ?? "GET").toUpperCase();
     const rawBody = await readBody(request);
-    const isGraph = url.pathname.startsWith("/v1.0/");
+    const isGraph = url.pathname.startsWith("/v1.0/") || url.pathname.startsWith("/beta/");
     const exchangeRoute = exchange.route(url);
 
     if (isGraph) {

@@ -172,6 +172,8 @@ function selectQuery(select: readonly string[] | undefined): string {
 export class GraphClient {
   private readonly http: ServicePipeline;
   private readonly base: URL;
+  /** The Graph version that serves the audit search API for this tenant (v1.0 until it answers as unknown). */
+  private auditVersion: "v1.0" | "beta" = "v1.0";
 
   constructor(options: GraphClientOptions) {
     this.base = new URL(options.baseUrl);
@@ -322,12 +324,20 @@ export class GraphClient {
       ...(query.operationFilters && query.operationFilters.length > 0 ? { operationFilters: query.operationFilters } : {}),
       ...(query.objectIdFilters && query.objectIdFilters.length > 0 ? { objectIdFilters: query.objectIdFilters } : {}),
     };
-    return this.send("POST", this.url("/v1.0/security/auditLog/queries"), auditLogQuerySchema, { body, abortSignal: options.abortSignal });
+    try {
+      return await this.send("POST", this.url(`/${this.auditVersion}/security/auditLog/queries`), auditLogQuerySchema, { body, abortSignal: options.abortSignal });
+    } catch (error) {
+      if (this.auditVersion !== "v1.0" || !isUnknownSegment(error)) throw error;
+      // Microsoft moved the API from v1.0 back to beta in 2025 and documented it in v1.0 again later (wire contract
+      // 7.21): a tenant answering v1.0 with "Resource not found for the segment" is served on beta from then on.
+      this.auditVersion = "beta";
+      return this.send("POST", this.url("/beta/security/auditLog/queries"), auditLogQuerySchema, { body, abortSignal: options.abortSignal });
+    }
   }
 
   /** One audit log query, with its `status` (`GET /v1.0/security/auditLog/queries/{id}`). */
   async getAuditLogQuery(id: string, options: { abortSignal?: AbortSignal } = {}): Promise<GraphAuditLogQuery> {
-    return this.send("GET", this.url(`/v1.0/security/auditLog/queries/${auditQueryKey(id)}`), auditLogQuerySchema, options);
+    return this.send("GET", this.url(`/${this.auditVersion}/security/auditLog/queries/${auditQueryKey(id)}`), auditLogQuerySchema, options);
   }
 
   /**
@@ -335,7 +345,7 @@ export class GraphClient {
    * followed only on the Graph host). The caller decides how many pages it reads.
    */
   async *listAuditLogRecordPages(id: string, options: { abortSignal?: AbortSignal } = {}): AsyncIterable<readonly GraphAuditLogRecord[]> {
-    let url: string | undefined = this.url(`/v1.0/security/auditLog/queries/${auditQueryKey(id)}/records`);
+    let url: string | undefined = this.url(`/${this.auditVersion}/security/auditLog/queries/${auditQueryKey(id)}/records`);
     while (url) {
       const page: { value: GraphAuditLogRecord[]; "@odata.nextLink"?: string | undefined } = await this.send("GET", url, collectionSchema(auditLogRecordSchema), { abortSignal: options.abortSignal });
       // Checked before the page is handed over: a link elsewhere fails the listing rather than being followed later.
@@ -435,6 +445,11 @@ export function parseGraphError(status: number, bodyText: string, requestId: str
     requestId: requestId ?? (parsed.success ? parsed.data.error.innerError?.["request-id"] : undefined),
   };
   return SYNC_STATE_CODES.has(code.toLowerCase()) ? new GraphSyncStateNotFoundError(init) : new GraphError(init);
+}
+
+/** Graph's answer to a path it does not serve: 400 `BadRequest`, "Resource not found for the segment '…'." */
+function isUnknownSegment(error: unknown): boolean {
+  return error instanceof GraphError && (error.status === 400 || error.status === 404) && /resource not found for the segment/i.test(error.message);
 }
 
 function tryParseJson(text: string): unknown {

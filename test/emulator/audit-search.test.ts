@@ -10,6 +10,7 @@ import { EMULATED_FOREST, type AdminAuditEvent } from "../../emulator/audit-sear
 import type { RunningEmulator } from "../../emulator/server";
 import type { EmulatedMailbox } from "../../emulator/tenant-state";
 import { parseCommand } from "../../cli/args";
+import { GraphClient } from "../../shared/graph/client";
 import { createEmptyTenant, rawRequest, withEmulator, type RawResponse } from "../support/emulator";
 
 const TENANT_ID = "6f0c1d2e-3a4b-4c5d-8e9f-0a1b2c3d4e5f";
@@ -175,6 +176,7 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
       activityPerMailboxPerDay: 0,
       pollsToComplete: 2,
       queryOutcome: "succeeded",
+      versions: ["v1.0", "beta"],
     });
   });
 
@@ -682,6 +684,52 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
       emulator.faults.add({ cmdlet: "GET /v1.0/security/auditLog/queries/{id}/records", status: 503, times: 1 });
       assertGraphError(await graph(`/v1.0/security/auditLog/queries/${query.id}/records`), 503, "serviceNotAvailable");
       assert.equal((await graph(`/v1.0/security/auditLog/queries/${query.id}/records`)).status, 200);
+    });
+  });
+
+  describe("Graph version (wire contract 7.21)", () => {
+    it("served on beta only: v1.0 is an unknown segment; the Graph client moves to beta once and stays there", async () => {
+      emulator.auditSearch.configure({ versions: ["beta"] });
+      const refused = await graph("/v1.0/security/auditLog/queries", { method: "POST", body: dayWindow() });
+      assert.equal(refused.status, 400);
+      assert.match((refused.json as GraphError).error.message, /Resource not found for the segment/);
+      assert.equal(emulator.auditSearch.queryCount, 0);
+
+      const client = new GraphClient({
+        tenantId: TENANT_ID,
+        baseUrl: emulator.graphBaseUrl,
+        credential: { getToken: () => Promise.resolve({ token: graphToken, expiresOnTimestamp: Date.now() + HOUR }) },
+        extraCaPem: emulator.caCertificatePem,
+      });
+      emulator.calls.reset();
+      const start = new Date(clock.getTime() - DAY).toISOString();
+      const created = await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: start, filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      assert.equal(created.status, "notStarted");
+      while ((await client.getAuditLogQuery(created.id)).status !== "succeeded");
+      for await (const page of client.listAuditLogRecordPages(created.id)) assert.deepEqual(page, []);
+      const routes = emulator.calls.records.filter((call) => call.api === "graph").map((call) => `${call.status} ${call.cmdlet}`);
+      assert.deepEqual(routes, [
+        "400 POST /v1.0/security/auditLog/queries",
+        "201 POST /beta/security/auditLog/queries",
+        "200 GET /beta/security/auditLog/queries/{id}",
+        "200 GET /beta/security/auditLog/queries/{id}",
+        "200 GET /beta/security/auditLog/queries/{id}/records",
+      ]);
+      const second = await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: start, filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      assert.ok(second.id);
+      assert.equal(emulator.calls.records.at(-1)?.cmdlet, "POST /beta/security/auditLog/queries", "stays on beta");
+    });
+
+    it("served on v1.0: the client never asks beta", async () => {
+      const client = new GraphClient({
+        tenantId: TENANT_ID,
+        baseUrl: emulator.graphBaseUrl,
+        credential: { getToken: () => Promise.resolve({ token: graphToken, expiresOnTimestamp: Date.now() + HOUR }) },
+        extraCaPem: emulator.caCertificatePem,
+      });
+      emulator.calls.reset();
+      await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: new Date(clock.getTime() - DAY).toISOString(), filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      assert.deepEqual(emulator.calls.records.filter((call) => call.api === "graph").map((call) => call.cmdlet), ["POST /v1.0/security/auditLog/queries"]);
     });
   });
 
