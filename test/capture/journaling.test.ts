@@ -118,9 +118,9 @@ test("planJournaling: each differing field is a finding and one Set-JournalRule;
     ],
     [
       "a field absent, by Identity when there is no Guid",
-      { JournalEmailAddress: undefined, Guid: undefined },
+      { JournalEmailAddress: undefined, Guid: undefined, Identity: "Journal (renamed identity)" },
       [{ kind: "drift", setting: "JournalEmailAddress", current: null, desired: JOURNAL, message: "JournalEmailAddress differs from the capture policy" }],
-      [{ kind: "exchange", request: { cmdlet: "Set-JournalRule", parameters: { Identity: RULE, JournalEmailAddress: JOURNAL } }, description: `set JournalEmailAddress on "${RULE}"` }],
+      [{ kind: "exchange", request: { cmdlet: "Set-JournalRule", parameters: { Identity: "Journal (renamed identity)", JournalEmailAddress: JOURNAL } }, description: `set JournalEmailAddress on "${RULE}"` }],
     ],
     [
       "disabled",
