@@ -42,6 +42,8 @@ export async function runDemo(options: DemoOptions, output: Output = processOutp
       CAPTURE_MAILBOX: DEMO_CAPTURE_MAILBOX,
       CAPTURE_ACCESS_GROUP: GENERATED_MAIL_ENABLED_GROUP,
       CAPTURE_CREATE_MAILBOX: "true",
+      // The emulated audit log has no ingestion delay, so the re-read can already look for the apply's changes there.
+      AUDIT_INGESTION_DELAY_MINUTES: "0",
     };
     output.out(`Local tenant ${tenant.initialDomain}: ${tenant.mailboxes.size} mailboxes on Microsoft's defaults (which fall short of the ASD baseline), ${Math.round(options.drift * 100)}% drifted further; org auditing off, unified audit log off, 2 bypassed accounts, no mail capture.\n`);
     output.out(`Exchange/Graph emulator at ${stack.emulator.exchangeBaseUrl}, Azurite Table Storage at ${stack.azurite.tableEndpoint ?? "?"}\n\n`);

@@ -1,5 +1,6 @@
 import { ORGANIZATION_DISPLAY_NAME, ORGANIZATION_TARGET_ID } from "../shared/audit/plan";
 import type { Finding, OutcomeStatus, RunSummary, TargetOutcome } from "../shared/domain/outcome";
+import { activitySummary, auditActivityEvidence, auditTrailEvidence, trailSummary } from "../shared/report/audit-evidence";
 
 const statusOrder: readonly OutcomeStatus[] = ["failed", "drift", "remediated", "exempt", "not-applicable", "compliant"];
 
@@ -89,6 +90,12 @@ export function formatRun(summary: RunSummary, outcomes: readonly TargetOutcome[
   const graph = Object.entries(summary.graphCalls ?? {}).sort(([a], [b]) => a.localeCompare(b));
   const graphTotal = graph.reduce((sum, [, count]) => sum + count, 0);
   if (graphTotal > 0) lines.push(`  Graph HTTP calls (audit log): ${graphTotal} (${graph.map(([name, count]) => `${name} ${count}`).join(", ")})`);
+  for (const outcome of outcomes) {
+    const trail = auditTrailEvidence(outcome);
+    if (trail) lines.push(`  Audit log: changes of run ${trail.auditedRunId}: ${trailSummary(outcome, trail)}`);
+    const activity = auditActivityEvidence(outcome);
+    if (activity) lines.push(`  Audit log: last 24 hours: ${activitySummary(outcome, activity)}`);
+  }
   const notable = outcomes
     .filter((outcome) => outcome.status !== "compliant" && outcome.status !== "not-applicable")
     .sort((a, b) => statusOrder.indexOf(a.status) - statusOrder.indexOf(b.status));

@@ -115,3 +115,30 @@ describe("tenantName", () => {
     assert.ok(lines.includes("  CHANGE LIMIT reached: 4 targets left unchanged"));
   });
 });
+
+describe("formatRun: the audit log's evidence", () => {
+  const run: RunSummary = {
+    runId: "r2",
+    tenantId: "0b1e8a4c-5d2f-4c6b-9a7e-3f2d1c0b9a8e",
+    mode: "plan",
+    scope: "full",
+    startedAt: "2024-05-02T00:00:00.000Z",
+    finishedAt: "2024-05-02T00:01:00.000Z",
+    counts: { compliant: 1, remediated: 0, drift: 0, exempt: 0, "not-applicable": 0, failed: 1 },
+    exchangeCalls: {},
+    graphCalls: { "POST /security/auditLog/queries": 2 },
+    durationInMs: 60_000,
+  };
+  const window = { windowStart: "2024-05-01T00:00:00.000Z", windowEnd: "2024-05-01T00:30:00.000Z" };
+
+  it("one line per audited run and one for the 24-hour activity, failures included; nothing without evidence", () => {
+    const lines = formatRun(run, [
+      { kind: "audit-trail", targetId: "r1", displayName: "Changes of run r1", status: "failed", findings: [], error: { code: "AuditTrailMissing", message: "m" }, after: { auditedRunId: "r1", expected: 3, found: 2, missing: [{ kind: "mailbox", targetId: "x", displayName: "x@contoso.com", operations: ["Set-Mailbox"] }], ...window } },
+      { kind: "audit-activity", targetId: "mailbox-activity", displayName: "Mailbox audit records (last 24 hours)", status: "compliant", findings: [], after: { records: 1234, atLeast: false, recordTypes: ["exchangeItem"], ...window } },
+    ]).split("\n");
+    assert.ok(lines.includes("  Audit log: changes of run r1: 2 of 3 changes found in the audit log"), lines.join("\n"));
+    assert.ok(lines.includes("  Audit log: last 24 hours: 1,234 mailbox audit records"), lines.join("\n"));
+    assert.ok(lines.includes("  Graph HTTP calls (audit log): 2 (POST /security/auditLog/queries 2)"));
+    assert.deepEqual(formatRun(run, []).split("\n").filter((line) => line.includes("Audit log:")), []);
+  });
+});
