@@ -470,6 +470,7 @@ test("whole plans: a compliant hand-made rule, with blank text, a false unknown 
       },
     },
   ]);
+  assert.deepEqual(managedPlan(plan([handMadeRule()])).findings, [], "no State: Enabled says it is on");
   assert.deepEqual(cmdlets(managedPlan(plan([handMadeRule({ State: "Disabled" })]))), ["Enable-TransportRule"], "State wins over Enabled");
   assert.deepEqual(cmdlets(managedPlan(plan([handMadeRule({ Enabled: false })]))), ["Enable-TransportRule"]);
 });
