@@ -688,6 +688,14 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
   });
 
   describe("Graph version (wire contract 7.21)", () => {
+    const graphClient = () =>
+      new GraphClient({
+        tenantId: TENANT_ID,
+        baseUrl: emulator.graphBaseUrl,
+        credential: { getToken: () => Promise.resolve({ token: graphToken, expiresOnTimestamp: Date.now() + HOUR }) },
+        extraCaPem: emulator.caCertificatePem,
+      });
+    const lastDay = () => ({ displayName: "t", filterStartDateTime: new Date(clock.getTime() - DAY).toISOString(), filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
     it("served on beta only: v1.0 is an unknown segment; the Graph client moves to beta once and stays there", async () => {
       emulator.auditSearch.configure({ versions: ["beta"] });
       const refused = await graph("/v1.0/security/auditLog/queries", { method: "POST", body: dayWindow() });
@@ -695,15 +703,9 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
       assert.match((refused.json as GraphError).error.message, /Resource not found for the segment/);
       assert.equal(emulator.auditSearch.queryCount, 0);
 
-      const client = new GraphClient({
-        tenantId: TENANT_ID,
-        baseUrl: emulator.graphBaseUrl,
-        credential: { getToken: () => Promise.resolve({ token: graphToken, expiresOnTimestamp: Date.now() + HOUR }) },
-        extraCaPem: emulator.caCertificatePem,
-      });
+      const client = graphClient();
       emulator.calls.reset();
-      const start = new Date(clock.getTime() - DAY).toISOString();
-      const created = await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: start, filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      const created = await client.createAuditLogQuery(lastDay());
       assert.equal(created.status, "notStarted");
       while ((await client.getAuditLogQuery(created.id)).status !== "succeeded");
       for await (const page of client.listAuditLogRecordPages(created.id)) assert.deepEqual(page, []);
@@ -715,20 +717,15 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
         "200 GET /beta/security/auditLog/queries/{id}",
         "200 GET /beta/security/auditLog/queries/{id}/records",
       ]);
-      const second = await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: start, filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      const second = await client.createAuditLogQuery(lastDay());
       assert.ok(second.id);
       assert.equal(emulator.calls.records.at(-1)?.cmdlet, "POST /beta/security/auditLog/queries", "stays on beta");
     });
 
     it("served on v1.0: the client never asks beta", async () => {
-      const client = new GraphClient({
-        tenantId: TENANT_ID,
-        baseUrl: emulator.graphBaseUrl,
-        credential: { getToken: () => Promise.resolve({ token: graphToken, expiresOnTimestamp: Date.now() + HOUR }) },
-        extraCaPem: emulator.caCertificatePem,
-      });
+      const client = graphClient();
       emulator.calls.reset();
-      await client.createAuditLogQuery({ displayName: "t", filterStartDateTime: new Date(clock.getTime() - DAY).toISOString(), filterEndDateTime: clock.toISOString(), recordTypeFilters: ["exchangeItem"] });
+      await client.createAuditLogQuery(lastDay());
       assert.deepEqual(emulator.calls.records.filter((call) => call.api === "graph").map((call) => call.cmdlet), ["POST /v1.0/security/auditLog/queries"]);
     });
   });
