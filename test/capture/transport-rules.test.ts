@@ -473,6 +473,11 @@ test("whole plans: a compliant hand-made rule, with blank text, a false unknown 
   assert.deepEqual(managedPlan(plan([handMadeRule()])).findings, [], "no State: Enabled says it is on");
   assert.deepEqual(cmdlets(managedPlan(plan([handMadeRule({ State: "Disabled" })]))), ["Enable-TransportRule"], "State wins over Enabled");
   assert.deepEqual(cmdlets(managedPlan(plan([handMadeRule({ Enabled: false })]))), ["Enable-TransportRule"]);
+  assert.deepEqual(
+    managedPlan(plan([handMadeRule({ State: "disabled" })])).findings,
+    [{ kind: "drift", setting: "State", current: "disabled", desired: "Enabled", message: `the capture rule is disabled. ${NOTE}` }],
+    "the State as read",
+  );
 });
 
 test("whole plans: a rule repaired in one Set-TransportRule and one Enable, each finding with its message", () => {
