@@ -46,6 +46,8 @@ export interface RuntimeOptions {
   readonly logger?: Pick<Logger, "debug">;
   /** The leases' clock (tests advance it instead of waiting for a lease to expire); default: the wall clock. */
   readonly leaseClock?: () => Date;
+  /** The Exchange transport's wait before a retry, from the wait it decided (tests shorten it; default: as decided). */
+  readonly exchangeRetryDelay?: (decidedDelayInMs: number) => number;
 }
 
 function storageConnection(config: AppConfig): TableConnection {
@@ -123,6 +125,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
     ...common,
     baseUrl: config.exchangeBaseUrl,
     maxConcurrency: config.exchangeMaxConcurrency,
+    ...(options.exchangeRetryDelay ? { retryDelay: options.exchangeRetryDelay } : {}),
     ...(options.onExchangeCall || options.logger
       ? { onCall: options.onExchangeCall ?? ((call: ExchangeCall) => options.logger?.debug({ exchangeCall: call }, "exchange call")) }
       : {}),

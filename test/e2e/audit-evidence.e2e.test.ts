@@ -59,7 +59,7 @@ function alertsFor(result: EnforcementResult, state: AlertTargetState[], now: st
 describe("audit-log evidence end to end", async () => {
   const clock = sharedClock();
   const tenant = driftedTenant(13);
-  const e2e = await startE2e(tenant, { AUDIT_INGESTION_DELAY_MINUTES: "0", AUDIT_EVIDENCE_POLL_SECONDS: "30" }, { latencyInMs: 1, now: clock.now });
+  const e2e = await startE2e(tenant, { AUDIT_INGESTION_DELAY_MINUTES: "0", AUDIT_EVIDENCE_POLL_SECONDS: "30" }, { latencyInMs: 1, now: clock.now, auditSearch: { pollsToComplete: 2 } });
   const run = runner(e2e, clock);
   const search = e2e.stack.emulator.auditSearch;
   const users = [...tenant.mailboxes.values()].filter((mailbox) => mailbox.RecipientTypeDetails === "UserMailbox");
@@ -147,7 +147,7 @@ describe("audit-log evidence without the permission", async () => {
   const clock = sharedClock();
   const tenant = driftedTenant(14);
   tenant.servicePrincipal = createServicePrincipal({ missingPermissions: [PERMISSION] });
-  const e2e = await startE2e(tenant, { AUDIT_INGESTION_DELAY_MINUTES: "0", AUDIT_EVIDENCE_POLL_SECONDS: "30" }, { latencyInMs: 1, now: clock.now });
+  const e2e = await startE2e(tenant, { AUDIT_INGESTION_DELAY_MINUTES: "0", AUDIT_EVIDENCE_POLL_SECONDS: "30" }, { latencyInMs: 1, now: clock.now, auditSearch: { pollsToComplete: 2 } });
   const run = runner(e2e, clock);
 
   it("not-applicable outcomes naming the grant; no failure, no alert; enforcement unaffected", async () => {

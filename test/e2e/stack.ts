@@ -33,7 +33,9 @@ export async function startE2e(tenant: TenantState, extraEnv: Record<string, str
     restoreEnv();
     await stack.stop();
   });
-  const runtime = await createRuntime(loadConfig({ ...process.env, ...stack.env, LOG_LEVEL: "silent", ...extraEnv }));
+  // Retries wait a hundredth of what they decided: what is waited is pinned in test/http and test/exchange, and here
+  // only the outcomes count (a permanent 5xx would otherwise cost the whole backoff, about a minute).
+  const runtime = await createRuntime(loadConfig({ ...process.env, ...stack.env, LOG_LEVEL: "silent", ...extraEnv }), { exchangeRetryDelay: (decidedInMs) => decidedInMs / 100 });
   return {
     stack,
     tenant,

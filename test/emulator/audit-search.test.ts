@@ -317,7 +317,7 @@ describe("emulator: Purview Audit Search API (Graph v1.0 security/auditLog/queri
   });
 
   describe("GET queries/{id}: status advances per poll", () => {
-    it("notStarted -> running -> succeeded after the configured polls (default 2)", async () => {
+    it("notStarted -> running -> succeeded after the configured polls (2 here)", async () => {
       const query = await create(dayWindow());
       assert.equal((await poll(query.id)).status, "running");
       const done = await poll(query.id);
