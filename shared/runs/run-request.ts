@@ -133,7 +133,7 @@ export function parseRunRequest(bodyText: string): RunRequest {
   const { mode, full, changeLimit, tenant } = parsed.data;
   const scopeParsed = mailboxScopeSchema.safeParse(parsed.data.scope);
   if (parsed.data.scope !== "tenant" && !scopeParsed.success) {
-    throw new RunRequestError(scopeParsed.error.issues.map((issue) => `scope.${issue.path.map(String).join(".")}: ${issue.message}`));
+    throw new RunRequestError(scopeParsed.error.issues.map((issue) => `${["scope", ...issue.path.map(String)].join(".")}: ${issue.message}`));
   }
   const scope = scopeParsed.success ? scopeParsed.data : "tenant";
   if (scope !== "tenant") {

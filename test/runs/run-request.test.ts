@@ -119,6 +119,7 @@ test("parseRunRequest: every refusal with its exact problems", () => {
     ],
     ["no mailboxes", '{"mode":"plan","scope":{"mailboxes":[]}}', ["scope.mailboxes: must name at least one mailbox"]],
     ["an empty scope object", '{"mode":"plan","scope":{}}', ["scope.mailboxes: must be a list of mailbox identities"]],
+    ["an unknown key in the scope", '{"mode":"plan","scope":{"mailboxes":["a@contoso.com"],"x":1}}', ['scope: Unrecognized key: "x"']],
     ["one mailbox, not a list", '{"mode":"plan","scope":{"mailboxes":"a@contoso.com"}}', ["scope.mailboxes: must be a list of mailbox identities"]],
     ["a number as a mailbox", '{"mode":"plan","scope":{"mailboxes":[1]}}', ["scope.mailboxes.0: Invalid input: expected string, received number"]],
     ["1,001 mailboxes", JSON.stringify({ mode: "plan", scope: { mailboxes: tooMany } }), ["scope.mailboxes: must name at most 1000 mailboxes"]],
