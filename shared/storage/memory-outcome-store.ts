@@ -69,7 +69,7 @@ export class MemoryOutcomeStore implements OutcomeStore {
     const digest = this.digests.get(tenantId);
     if (digest?.etag !== headerEtag) return Promise.reject(new WatermarkConflictError(tenantId, "recorded-digest"));
     const etag = this.nextEtag();
-    this.digests.set(tenantId, { buckets: digest?.buckets ?? new Map(), openedBy: runId, etag });
+    this.digests.set(tenantId, { buckets: digest?.buckets ?? new Map<number, { packed: string; etag: string }>(), openedBy: runId, etag });
     return Promise.resolve(etag);
   }
 
