@@ -67,7 +67,8 @@ export class MemoryOutcomeStore implements OutcomeStore {
 
   openRecordedDigest(tenantId: string, runId: string, headerEtag: string | undefined): Promise<string> {
     const digest = this.digests.get(tenantId);
-    if (digest?.etag !== headerEtag) return Promise.reject(new WatermarkConflictError(tenantId, "recorded-digest"));
+    // Without an etag (no header yet, or a digest that could not be read) unconditionally: the lease keeps runs apart.
+    if (headerEtag !== undefined && digest?.etag !== headerEtag) return Promise.reject(new WatermarkConflictError(tenantId, "recorded-digest"));
     const etag = this.nextEtag();
     this.digests.set(tenantId, { buckets: digest?.buckets ?? new Map<number, { packed: string; etag: string }>(), openedBy: runId, etag });
     return Promise.resolve(etag);

@@ -263,7 +263,8 @@ export class TableOutcomeStore implements OutcomeStore {
   async openRecordedDigest(tenantId: string, runId: string, headerEtag: string | undefined): Promise<string> {
     await this.watermarks.ensure();
     const entity = { partitionKey: digestPartition(tenantId), rowKey: DIGEST_HEADER_ROW, openedBy: runId };
-    const response = headerEtag === undefined ? await this.watermarks.client.createEntity(entity) : await this.watermarks.client.updateEntity(entity, "Replace", { etag: headerEtag });
+    // Without an etag (no header yet, or a digest that could not be read) unconditionally: the lease keeps runs apart.
+    const response = headerEtag === undefined ? await this.watermarks.client.upsertEntity(entity, "Replace") : await this.watermarks.client.updateEntity(entity, "Replace", { etag: headerEtag });
     return requireEtag(response.etag);
   }
 
