@@ -1,12 +1,15 @@
 /**
  * Benchmark of the audit baseline engine (docs/benchmark.md): the real engine over the real REST transport (HTTPS,
  * managed identity credential) against the tenant emulator with a per-call latency and the per-tenant concurrency
- * limit, recording to Azurite Table Storage. Per tenant size it runs five consecutive "nights":
+ * limit, recording to Azurite Table Storage. Per tenant size it runs six consecutive "nights":
  *   1. full apply (no watermark yet) with `--drift` of the mailboxes drifted;
  *   2. the night after: nothing changed, but the engine's own writes of night 1 moved WhenChanged;
  *   3. `--changed` of the mailboxes changed by an administrator (age limit cut, WhenChanged moved);
  *   4. the night after that (re-reads night 3's writes);
- *   5. a steady no-change night.
+ *   5. a steady no-change night;
+ *   6. a full sweep of the unchanged tenant (the weekly sweep).
+ * Each row counts the engine's Table requests (writes: entity writes and transactions, one each; reads: queries and
+ * point reads) beside the Exchange calls, and the table states the machine.
  * The engine runs in a child process (bench/engine-run.ts) so its memory is measured without the emulated tenant.
  *
  * Usage: npm run bench -- [--sizes 1000,10000,100000] [--latency 200] [--latency-at 100000=40] [--engine-heap-mb 96] [--drift 0.3]
@@ -50,6 +53,7 @@ interface Night {
   readonly name: string;
   /** Share of mailboxes an administrator changes just before this night's run. */
   readonly changedShare?: number;
+  readonly full?: boolean;
 }
 
 function parseOptions() {
@@ -140,13 +144,14 @@ async function benchSize(size: number, latencyInMs: number, options: ReturnType<
       { name: `nightly, ${percent(options.changed)} changed`, changedShare: options.changed },
       { name: "night after, no change" },
       { name: "steady night, no change" },
+      { name: "weekly full sweep, no change", full: true },
     ];
     const results: ScenarioResult[] = [];
     for (const [day, night] of nights.entries()) {
       clock.offsetInMs = day * DAY_IN_MS;
       if (night.changedShare) driftMailboxes(tenant, night.changedShare, now(), options.seed + day);
       emulator.calls.reset();
-      const report = await runEngine(env, { runId: `bench-${size}-night-${day + 1}`, clockOffsetInMs: clock.offsetInMs }, options.engineHeapInMb);
+      const report = await runEngine(env, { runId: `bench-${size}-night-${day + 1}`, clockOffsetInMs: clock.offsetInMs, ...(night.full ? { full: true } : {}) }, options.engineHeapInMb);
       if (!report.ok) throw new Error(`${size} mailboxes, ${night.name}: ${report.error}`);
       const calls = tallyCalls(emulator.calls.records);
       const result: ScenarioResult = {
@@ -189,14 +194,15 @@ function summaryLine(result: ScenarioResult): string {
   return (
     `[bench] ${result.size} ${result.scenario}: scope ${summary.scope}, ${formatCounts(summary.counts)}; ` +
     `Exchange HTTP ${totalHttp(result)}, page reads ${result.calls.pageReads}, writes ${result.calls.batchedExecutions}; ` +
+    `Table writes ${result.report.table.writes}, reads ${result.report.table.reads}; ` +
     `${seconds(wallTimeInMs)} s vs lower bound ${seconds(result.lowerBoundInMs)} s (${ratio(result)}x)`
   );
 }
 
 function markdown(results: readonly ScenarioResult[]): string {
   const lines = [
-    "| Mailboxes | Scenario | Latency (ms) | Scope | Outcomes | Exchange HTTP calls | Page reads | Writes | 429s | Wall (s) | Lower bound (s) | Ratio | Peak RSS MiB (run Δ) | Peak heap MiB (run Δ) |",
-    "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| Mailboxes | Scenario | Latency (ms) | Scope | Outcomes | Exchange HTTP calls | Page reads | Writes | 429s | Table writes | Table reads | Wall (s) | Lower bound (s) | Ratio | Peak RSS MiB (run Δ) | Peak heap MiB (run Δ) |",
+    "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const result of results) {
     const { summary, wallTimeInMs, memory } = result.report;
@@ -204,6 +210,7 @@ function markdown(results: readonly ScenarioResult[]): string {
     lines.push(
       `| ${result.size.toLocaleString("en")} | ${result.scenario} | ${result.latencyInMs} | ${summary.scope} | ${outcomes} | ` +
         `${totalHttp(result)} | ${result.calls.pageReads} | ${result.calls.batchedExecutions} | ${result.calls.throttled} | ` +
+        `${result.report.table.writes} | ${result.report.table.reads} | ` +
         `${seconds(wallTimeInMs)} | ${seconds(result.lowerBoundInMs)} | ${ratio(result)} | ` +
         `${mebibytes(memory.peakRssInBytes)} (+${mebibytes(memory.peakRssInBytes - memory.baselineRssInBytes)}) | ` +
         `${mebibytes(memory.peakHeapUsedInBytes)} (+${mebibytes(memory.peakHeapUsedInBytes - memory.baselineHeapUsedInBytes)}) |`,
@@ -220,6 +227,10 @@ function markdown(results: readonly ScenarioResult[]): string {
   return lines.join("\n");
 }
 
+function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mebibytes(totalmem())} MiB, Node ${process.version}, ${process.platform}`;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   process.stderr.write(
@@ -230,7 +241,7 @@ async function main(): Promise<void> {
   for (const size of options.sizes) {
     results.push(...(await benchSize(size, options.latencyAt.get(size) ?? options.latencyInMs, options)));
   }
-  process.stdout.write(`${markdown(results)}\n`);
+  process.stdout.write(`Machine: ${machine()}\n\n${markdown(results)}\n`);
   if (options.json) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
 }
 

@@ -5,6 +5,7 @@
  *
  * Protocol (IPC): the parent sends one `EngineRunRequest`; the child answers one `EngineRunReport` and exits.
  */
+import { TableClient } from "@azure/data-tables";
 import { loadConfig } from "../shared/config";
 import { runEnforcement } from "../shared/enforcement";
 import { createRuntime } from "../shared/runtime";
@@ -25,11 +26,42 @@ export interface MemoryPeak {
   readonly peakHeapUsedInBytes: number;
 }
 
+/** Table Storage requests the engine made (a transaction is one request). */
+export interface TableRequests {
+  readonly writes: number;
+  readonly reads: number;
+}
+
 export type EngineRunReport =
-  | { readonly ok: true; readonly summary: RunSummary; readonly wallTimeInMs: number; readonly memory: MemoryPeak }
+  | { readonly ok: true; readonly summary: RunSummary; readonly wallTimeInMs: number; readonly memory: MemoryPeak; readonly table: TableRequests }
   | { readonly ok: false; readonly error: string };
 
 const MEMORY_SAMPLE_INTERVAL_IN_MS = 50;
+
+const table = { writes: 0, reads: 0 };
+/** Counts the engine's Table requests at the SDK's entry points (every store call goes through one of them). */
+function countTableRequests(): void {
+  const prototype = TableClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
+  for (const name of ["createEntity", "upsertEntity", "updateEntity", "deleteEntity", "submitTransaction"]) {
+    const original = prototype[name]!;
+    prototype[name] = function (this: unknown, ...args: unknown[]) {
+      table.writes += 1;
+      return original.apply(this, args);
+    };
+  }
+  const getEntity = prototype["getEntity"]!;
+  prototype["getEntity"] = function (this: unknown, ...args: unknown[]) {
+    table.reads += 1;
+    return getEntity.apply(this, args);
+  };
+  const listEntities = prototype["listEntities"]!;
+  prototype["listEntities"] = function (this: unknown, ...args: unknown[]) {
+    // Counted per query, not per page.
+    table.reads += 1;
+    return listEntities.apply(this, args);
+  };
+}
+countTableRequests();
 
 async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
   const runtime = await createRuntime(loadConfig(process.env));
@@ -44,6 +76,8 @@ async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
     peakHeap = Math.max(peakHeap, usage.heapUsed);
   };
   const sampler = setInterval(sample, MEMORY_SAMPLE_INTERVAL_IN_MS);
+  table.writes = 0;
+  table.reads = 0;
   const startedAtInMs = performance.now();
   try {
     const result = await runEnforcement(
@@ -56,6 +90,7 @@ async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
       ok: true,
       summary: result.summary,
       wallTimeInMs,
+      table: { ...table },
       memory: {
         baselineRssInBytes: baseline.rss,
         baselineHeapUsedInBytes: baseline.heapUsed,

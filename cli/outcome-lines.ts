@@ -7,6 +7,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 import type { RunSummary, TargetOutcome } from "../shared/domain/outcome";
 import type { EnforcementServices } from "../shared/enforcement";
+import type { DigestBucketWrite, RecordedDigestSnapshot } from "../shared/storage/recorded-digest";
 import type { ListHistoryOptions, ListRunChangesOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "../shared/storage/outcome-store";
 
 /** Where the lines go: one `write` per chunk, awaited (the file's own backpressure). */
@@ -38,8 +39,26 @@ export class OutcomeLinesStore implements OutcomeStore {
     await this.store.recordOutcomes(tenantId, runId, runStartedAt, outcomes);
   }
 
+  /** Outcomes the run verified but did not record again (unchanged since recorded): every outcome has its line. */
+  async noteUnchanged(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    if (outcomes.length > 0) await this.sink.write(outcomeLines(tenantId, runId, runStartedAt, outcomes));
+    this.written += outcomes.length;
+  }
+
   recordRun(summary: RunSummary): Promise<void> {
     return this.store.recordRun(summary);
+  }
+
+  loadRecordedDigest(tenantId: string): Promise<RecordedDigestSnapshot> {
+    return this.store.loadRecordedDigest(tenantId);
+  }
+
+  openRecordedDigest(tenantId: string, runId: string, headerEtag: string | undefined): Promise<string> {
+    return this.store.openRecordedDigest(tenantId, runId, headerEtag);
+  }
+
+  commitRecordedDigest(tenantId: string, buckets: readonly DigestBucketWrite[], headerEtag: string | undefined): Promise<void> {
+    return this.store.commitRecordedDigest(tenantId, buckets, headerEtag);
   }
 
   listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {

@@ -213,10 +213,25 @@ function countingMailboxes(store: AuditStore, seen: { mailboxes: number; auditin
     recordRun: (summary) => store.recordRun(summary),
     async recordOutcomes(tenantId, runId, runStartedAt, outcomes) {
       await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes);
-      seen.mailboxes += outcomes.filter((outcome) => outcome.kind === "mailbox").length;
-      if (outcomes.some(auditingOff)) seen.auditingWasOff = true;
+      count(outcomes);
     },
+    // Outcomes unchanged since recorded count as seen too: the mailboxes are there.
+    async noteUnchanged(tenantId, runId, runStartedAt, outcomes) {
+      await store.noteUnchanged?.(tenantId, runId, runStartedAt, outcomes);
+      count(outcomes);
+    },
+    ...(store.loadRecordedDigest && store.openRecordedDigest && store.commitRecordedDigest
+      ? {
+          loadRecordedDigest: (tenantId: string) => store.loadRecordedDigest!(tenantId),
+          openRecordedDigest: (tenantId: string, runId: string, etag: string | undefined) => store.openRecordedDigest!(tenantId, runId, etag),
+          commitRecordedDigest: (tenantId: string, buckets: Parameters<NonNullable<AuditStore["commitRecordedDigest"]>>[1], etag: string | undefined) => store.commitRecordedDigest!(tenantId, buckets, etag),
+        }
+      : {}),
   };
+  function count(outcomes: readonly TargetOutcome[]): void {
+    seen.mailboxes += outcomes.filter((outcome) => outcome.kind === "mailbox").length;
+    if (outcomes.some(auditingOff)) seen.auditingWasOff = true;
+  }
 }
 
 /** The evidence phase's outcomes; whatever goes wrong in it is logged and never fails the enforcement. */

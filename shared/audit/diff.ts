@@ -74,6 +74,8 @@ function mailboxBefore(mailbox: ObservedMailbox): Record<string, unknown> {
     AuditDelegate: mailbox.AuditDelegate,
     AuditOwner: mailbox.AuditOwner,
     DefaultAuditSet: mailbox.DefaultAuditSet,
+    // Exchange's stamp of the last change: two reads with the same settings and stamp saw the same state.
+    ...(mailbox.WhenChangedUTC ? { WhenChangedUTC: mailbox.WhenChangedUTC } : {}),
   };
 }
 

@@ -3,6 +3,7 @@
  * (shared/storage/…) satisfies `AuditStore` structurally; the REST transport implements `ExchangeTransport`.
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
+import type { RecordedDigestStore } from "../storage/recorded-digest";
 
 /** Watermarks, outcomes and run summaries, per tenant. */
 export interface AuditStore {
@@ -13,6 +14,15 @@ export interface AuditStore {
   /** Appends a chunk of a run's outcomes; called several times per run. */
   recordOutcomes(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void>;
   recordRun(summary: RunSummary): Promise<void>;
+  /**
+   * The recorded-state digest (both outcome stores): with it, a run records only outcomes whose state differs from
+   * the one last recorded. A store without it records every outcome.
+   */
+  readonly loadRecordedDigest?: RecordedDigestStore["loadRecordedDigest"];
+  readonly openRecordedDigest?: RecordedDigestStore["openRecordedDigest"];
+  readonly commitRecordedDigest?: RecordedDigestStore["commitRecordedDigest"];
+  /** Outcomes verified but not recorded again (unchanged): for decorators that must see every outcome (`--out`, counts). */
+  readonly noteUnchanged?: (tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]) => Promise<void>;
 }
 
 /**

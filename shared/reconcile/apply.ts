@@ -15,7 +15,7 @@ import { outcomeErrorOf } from "../exchange/outcome-error";
 import type { CmdletRequest, ExchangeTransport } from "../exchange/transport";
 import { mailboxPages, MAILBOX_SOURCES, readBackIdentity } from "./observe";
 import type { RunRecorder } from "./recorder";
-import { failed, isAlreadyAudited, isLicenceRejection, missingFromReadBack, verifiedOutcome, withLicenceRejection } from "./verdicts";
+import { failed, isAlreadyAudited, isLicenceRejection, missingFromReadBack, readBackFindings, verifiedOutcome, withLicenceRejection } from "./verdicts";
 
 /** Changes sent per round: a few `$batch` envelopes in flight, then the recorder is asked whether to go on. */
 const CHANGES_PER_ROUND = 60;
@@ -170,7 +170,7 @@ export class MailboxApplier {
     const pending = this.pending.get(targetId);
     if (!pending) return;
     this.pending.delete(targetId);
-    this.deps.recorder.emit(verifiedOutcome(this.deps.policy, pending.outcome, mailbox, pending.licensed, true));
+    this.deps.recorder.emit(verifiedOutcome(this.deps.policy, pending.outcome, mailbox, pending.licensed, true), readBackFindings(this.deps.policy, mailbox, pending.licensed));
   }
 
   /** The reads that find the pending mailboxes again, from the sources that hold them. */

@@ -7,8 +7,9 @@ import type { RunSummary } from "../domain/outcome";
 import type { AuditLogger, AuditStore } from "../audit/ports";
 import { ensureError } from "../exchange/errors";
 
-export const INCREMENTAL_WATERMARK = "mailbox-audit";
-export const FULL_SWEEP_WATERMARK = "mailbox-audit-full";
+import { FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK } from "../storage/watermark-names";
+
+export { FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK };
 
 /**
  * The watermarks as the run read them (their etags guard against a concurrent run moving them), and whether the audit

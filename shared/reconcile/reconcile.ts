@@ -31,6 +31,7 @@ import { MailboxApplier, sendActions, type ApplyDeps, type MailboxChange } from 
 import { FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK, type WatermarkState } from "./finish";
 import { bypassPages, lookupBypass, mailboxPages, MAILBOX_SOURCES, matchesIdentity, readOrganization } from "./observe";
 import { RunRecorder } from "./recorder";
+import { RunDigest } from "../storage/recorded-digest";
 import { INLINE_SINK, type ChangeSink } from "./sink";
 import { failed, mismatch, missingFromReadBack, needsOrganizationCustomization, notFoundOutcome } from "./verdicts";
 
@@ -180,6 +181,7 @@ class AuditRun {
         fullSweep = await store.getWatermark(tenantId, FULL_SWEEP_WATERMARK);
         scope = this.request.full || !incremental || this.fullSweepDue(fullSweep) ? "full" : "incremental";
       }
+      await this.loadDigest();
       logger?.info({ tenantId, runId, mode, scope }, "audit baseline run started");
       await this.reconcileOrganization();
       if (scope === "full") await this.reconcileBypass(true);
@@ -201,6 +203,8 @@ class AuditRun {
     this.progress("record");
     await this.recorder.drain();
     runError ??= this.recorder.recordFailure;
+    // A full sweep that saw everything keeps only what it saw; its watermark moves only once that is written.
+    const digestCommitted = await this.recorder.commitDigest({ fullSweep: scope === "full" && runError === undefined });
     const summary = this.summary(scope, runError);
     logger?.info({ tenantId, runId, counts: summary.counts, durationInMs: summary.durationInMs }, "audit baseline run observed");
     return {
@@ -210,7 +214,7 @@ class AuditRun {
       deferredChanges: this.deferredChanges,
       watermarks: {
         // Targets the change limit held back are read again by the next run.
-        mayAdvance: mode === "apply" && scope !== "mailboxes" && runError === undefined && summary.counts.failed === 0 && this.changesHeldBack === 0,
+        mayAdvance: mode === "apply" && scope !== "mailboxes" && runError === undefined && summary.counts.failed === 0 && this.changesHeldBack === 0 && (digestCommitted || !this.usesDigest),
         ...(incremental ? { incrementalEtag: incremental.etag } : {}),
         ...(fullSweep ? { fullSweepEtag: fullSweep.etag } : {}),
       },
@@ -245,6 +249,28 @@ class AuditRun {
       ...(this.changesHeldBack > 0 ? { changesHeldBack: this.changesHeldBack } : {}),
       ...(error ? { error } : {}),
     };
+  }
+
+  private usesDigest = false;
+
+  /**
+   * The recorded-state digest, when the store keeps one. One that cannot be read is not trusted (everything is
+   * recorded and the digest rebuilt from this run), never ignored: recording without opening it could leave an entry
+   * that contradicts what is recorded.
+   */
+  private async loadDigest(): Promise<void> {
+    const { store, logger } = this.deps;
+    if (!store.loadRecordedDigest) return;
+    const { tenantId, runId } = this.request;
+    let snapshot: Awaited<ReturnType<NonNullable<AuditStore["loadRecordedDigest"]>>>;
+    try {
+      snapshot = await store.loadRecordedDigest(tenantId);
+    } catch (error) {
+      logger?.warn({ tenantId, runId, err: ensureError(error) }, "recorded-state digest not read: every outcome is recorded");
+      snapshot = { buckets: new Map(), openedBy: "unreadable" };
+    }
+    this.recorder.useDigest(new RunDigest(snapshot, this.startedAt.toISOString()));
+    this.usesDigest = true;
   }
 
   private fullSweepDue(fullSweep: { value: string } | undefined): boolean {
@@ -298,7 +324,8 @@ class AuditRun {
     this.progress("verify");
     try {
       const diff = diffOrganization(this.deps.policy, await readOrganization(this.deps.transport));
-      this.recorder.emit(diff.changes.length === 0 ? { ...expected, after: diff.before } : mismatch(expected, diff.before, diff.findings));
+      if (diff.changes.length === 0) this.recorder.emit({ ...expected, after: diff.before }, { findings: diff.findings });
+      else this.recorder.emit(mismatch(expected, diff.before, diff.findings));
     } catch (error) {
       this.recorder.emit(failed(expected, { code: "VerifyReadFailed", message: ensureError(error).message }));
     }
@@ -411,7 +438,8 @@ class AuditRun {
           if (!expected) continue;
           written.delete(association.Identity);
           const after = { AuditBypassEnabled: association.AuditBypassEnabled };
-          this.recorder.emit(association.AuditBypassEnabled ? mismatch(expected, after, []) : { ...expected, after });
+          if (association.AuditBypassEnabled) this.recorder.emit(mismatch(expected, after, []));
+          else this.recorder.emit({ ...expected, after }, { findings: [] });
         }
       }
     } catch (error) {
@@ -462,9 +490,22 @@ class AuditRun {
         const observed = byTargetId.get(action.targetId);
         return observed ? [{ outcome, action, observed, licensed: licences.get(action.targetId) }] : [];
       });
-      if (changes.length > 0) await this.sink.accept(changes, (inline) => this.applier.apply(inline));
+      if (changes.length > 0) await this.handToSink(changes);
       await this.recorder.flush();
     }
+  }
+
+  /**
+   * A page's changes to the sink. A change the sink hands to a worker is recorded by that worker, so its target's
+   * digest entry is deleted first (an inline change gets its entry back when its outcome is emitted).
+   */
+  private async handToSink(changes: readonly MailboxChange[]): Promise<void> {
+    if (this.sink !== INLINE_SINK && !(await this.recorder.handOver(changes.map((change) => change.outcome)))) {
+      const halt = this.recorder.recordFailure ?? { code: "RecordFailed", message: "Outcomes could not be recorded" };
+      for (const change of changes) this.recorder.emit(failed(change.outcome, { code: "NotSent", message: `Not sent: ${halt.message}` }));
+      return;
+    }
+    await this.sink.accept(changes, (inline) => this.applier.apply(inline));
   }
 
   private async licencesFor(mailboxes: readonly ObservedMailbox[]): Promise<ReadonlyMap<string, boolean>> {

@@ -6,10 +6,19 @@
  * A failure to record halts the run: `halted` turns true, and the apply phase (which checkpoints before each round of
  * changes) sends no further change — a change without a record is a change nobody can prove — while the run still
  * ends with its summary.
+ *
+ * With a recorded-state digest (shared/storage/recorded-digest.ts) an outcome whose state is exactly the one last
+ * recorded for its target is counted and sampled as any other, but not written again (the store's `noteUnchanged`
+ * sees it). Before the first write the digest is marked open; `commitDigest`, after every outcome is recorded,
+ * writes back the changed buckets and closes it. A run that fails to record never commits: the digest stays open,
+ * and the next run trusts none of it.
  */
 import { emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type TargetOutcome } from "../domain/outcome";
 import { ensureError } from "../exchange/errors";
 import type { AuditLogger, AuditStore } from "../audit/ports";
+import type { ReadBackState } from "../domain/recorded-state";
+import type { TargetKind } from "../domain/outcome";
+import type { RunDigest } from "../storage/recorded-digest";
 
 /** Outcomes recorded per store call: big enough that history rows share Table transactions. */
 const OUTCOME_CHUNK_SIZE = 500;
@@ -18,7 +27,9 @@ const DEFAULT_SAMPLE_SIZE = 100;
 export const CHECKPOINTS_PER_PROBE = 5;
 
 export interface RecorderOptions {
-  readonly store: Pick<AuditStore, "recordOutcomes">;
+  readonly store: Pick<AuditStore, "recordOutcomes" | "noteUnchanged" | "openRecordedDigest" | "commitRecordedDigest">;
+  /** The run's view of the recorded-state digest; without it every outcome is recorded. */
+  readonly digest?: RunDigest;
   readonly tenantId: string;
   readonly runId: string;
   /** Keys the outcomes with the run's other outcomes (a work item records under its run's start). */
@@ -35,12 +46,27 @@ export class RunRecorder {
   readonly sample: TargetOutcome[] = [];
   private produced = 0;
   private readonly buffer: TargetOutcome[] = [];
+  /** Outcomes found unchanged since recorded, awaiting `noteUnchanged`. */
+  private readonly unchanged: TargetOutcome[] = [];
+  /** The digest header's etag once this run opened it. */
+  private openedEtag: string | undefined;
+  private opened = false;
+  private opening: Promise<void> | undefined;
   private recording: Promise<void> = Promise.resolve();
   private failure: OutcomeError | undefined;
   /** Checkpoints since the store last answered. */
   private unanswered = 0;
 
-  constructor(private readonly options: RecorderOptions) {}
+  private digest: RunDigest | undefined;
+
+  constructor(private readonly options: RecorderOptions) {
+    this.digest = options.digest;
+  }
+
+  /** Compares outcomes with the recorded-state digest from now on (call before the first `emit`). */
+  useDigest(digest: RunDigest): void {
+    this.digest = digest;
+  }
 
   /** The first failure to record, if any: from then on nothing more should be changed. */
   get recordFailure(): OutcomeError | undefined {
@@ -56,18 +82,69 @@ export class RunRecorder {
     return this.produced > this.sample.length;
   }
 
-  emit(outcome: TargetOutcome): void {
+  /** Outcomes not recorded again because the digest held their state. */
+  get unchangedCount(): number {
+    return this.digest?.skipped ?? 0;
+  }
+
+  /**
+   * One outcome of the run. `readBack`: for an outcome decided by a read-back after a change, the findings that read
+   * gives (the state the next run will see), so the digest matches it.
+   */
+  emit(outcome: TargetOutcome, readBack?: ReadBackState): void {
     tallyOutcome(this.counts, this.findingCounts, outcome);
     this.produced += 1;
     this.keepSample(outcome);
-    this.buffer.push(outcome);
+    if (this.digest && !this.digest.mustRecord(outcome, readBack)) this.unchanged.push(outcome);
+    else this.buffer.push(outcome);
+  }
+
+  /**
+   * Targets whose changes are handed to workers, which record them under the run: their digest entries are
+   * deleted (their next state is recorded), and the digest is opened first. False when it could not be opened (the
+   * run is halted: nothing may be handed over).
+   */
+  async handOver(targets: readonly { readonly kind: TargetKind; readonly targetId: string }[]): Promise<boolean> {
+    const digest = this.digest;
+    if (!digest || targets.length === 0) return !this.failure;
+    for (const target of targets) digest.forget(target.kind, target.targetId);
+    await this.ensureOpen();
+    return !this.failure;
   }
 
   /** Hands the buffered outcomes to the store without waiting for them (after waiting for the previous hand-over). */
   async flush(): Promise<void> {
     await this.recording;
     const outcomes = this.buffer.splice(0);
-    this.recording = this.record(outcomes);
+    const unchanged = this.unchanged.splice(0);
+    this.recording = this.record(outcomes, unchanged);
+  }
+
+  /**
+   * After the run's last outcome is recorded: writes back the digest's changed buckets and closes it. `fullSweep`:
+   * the run saw every target (a full sweep without a run error), so entries it did not see are dropped. Nothing is
+   * written after a recording failure. Never throws: a digest not committed stays open (the next run rebuilds it).
+   * Returns whether the digest is now closed and current.
+   */
+  async commitDigest(options: { readonly fullSweep: boolean }): Promise<boolean> {
+    const { store, tenantId, runId, logger } = this.options;
+    const digest = this.digest;
+    if (!digest || !store.commitRecordedDigest) return false;
+    await this.drain();
+    if (this.failure) return false;
+    const writes = digest.bucketWrites(options);
+    if (writes.length === 0 && !this.opened && digest.trusted) return true;
+    try {
+      if (!this.opened) {
+        this.opening ??= this.open();
+        await this.opening;
+      }
+      await store.commitRecordedDigest(tenantId, writes, this.openedEtag);
+      return true;
+    } catch (error) {
+      logger?.warn({ tenantId, runId, err: ensureError(error) }, "recorded-state digest not written: the next run records everything it sees");
+      return false;
+    }
   }
 
   /**
@@ -107,13 +184,36 @@ export class RunRecorder {
     if (compliantIndex >= 0) this.sample.splice(compliantIndex, 1, outcome);
   }
 
-  private async record(outcomes: readonly TargetOutcome[]): Promise<void> {
+  private async open(): Promise<void> {
+    const { store, tenantId, runId } = this.options;
+    const digest = this.digest;
+    if (!digest || !store.openRecordedDigest) return;
+    this.openedEtag = await store.openRecordedDigest(tenantId, runId, digest.headerEtag);
+    this.opened = true;
+  }
+
+  /** The digest open before anything it may contradict is written (a failure halts the run). */
+  private async ensureOpen(): Promise<void> {
+    if (!this.digest) return;
+    this.opening ??= this.open().catch((error: unknown) => this.fail(error));
+    await this.opening;
+  }
+
+  private async record(outcomes: readonly TargetOutcome[], unchanged: readonly TargetOutcome[] = []): Promise<void> {
     const { store, tenantId, runId, runStartedAt } = this.options;
+    if (outcomes.length > 0) await this.ensureOpen();
     // After a failure nothing more is tried: the run is ending, and each attempt would wait out the SDK's retries.
     for (let index = 0; index < outcomes.length && !this.failure; index += OUTCOME_CHUNK_SIZE) {
       try {
         await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes.slice(index, index + OUTCOME_CHUNK_SIZE));
         this.unanswered = 0;
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    if (unchanged.length > 0 && store.noteUnchanged && !this.failure) {
+      try {
+        await store.noteUnchanged(tenantId, runId, runStartedAt, unchanged);
       } catch (error) {
         this.fail(error);
       }

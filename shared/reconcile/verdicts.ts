@@ -72,6 +72,11 @@ export function verifiedOutcome(
   return { ...expected, status, findings: [...diff.findings, ...rejections] };
 }
 
+/** The findings a diff of a read-back gives: what the next run reading the same state will find (the digest's view). */
+export function readBackFindings(policy: AuditPolicy, readBack: ObservedMailbox, licensed: boolean | undefined): { readonly findings: readonly Finding[] } {
+  return { findings: diffMailbox(policy, readBack, licensed === undefined ? {} : { licensed }).findings };
+}
+
 export function notFoundOutcome(identity: MailboxIdentity): TargetOutcome {
   return {
     kind: "mailbox",

@@ -22,6 +22,7 @@ export const OUTCOME_CSV_COLUMNS = [
   "runId",
   "runStartedAt",
   "evidence",
+  "lastVerifiedAt",
 ] as const;
 
 const FORMULA_TRIGGER = /^(?:[\t\r\0]|\s*[=+\-@])/;
@@ -71,6 +72,7 @@ export function outcomeCsvValues(outcome: RecordedOutcome): string[] {
     outcome.runId,
     outcome.runStartedAt,
     evidenceSummary(outcome),
+    outcome.lastVerifiedAt ?? outcome.runStartedAt,
   ];
 }
 

@@ -21,6 +21,11 @@ export interface ReportRow {
   /** The run that recorded this state, and when that run started. */
   readonly runId: string;
   readonly runStartedAt: string;
+  /**
+   * When this state was last verified: the recording run, or a later completed full sweep that saw the same state
+   * and did not record it again (the recorded-state digest).
+   */
+  readonly lastVerifiedAt?: string;
   /** The findings that put the target in this section (all findings for failures and drift). */
   readonly findings: readonly Finding[];
   /** Exchange error id or product code, message and Exchange `request-id`, for failures. */
@@ -152,6 +157,7 @@ function reportRow(outcome: RecordedOutcome, findings: readonly Finding[], contr
     status: outcome.status,
     runId: outcome.runId,
     runStartedAt: outcome.runStartedAt,
+    lastVerifiedAt: outcome.lastVerifiedAt ?? outcome.runStartedAt,
     findings,
     ...(outcome.error && { error: outcome.error }),
     ...(outcome.truncated.length > 0 && { truncated: outcome.truncated }),

@@ -5,6 +5,8 @@
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { WatermarkConflictError } from "./errors";
+import { lastVerifiedAt, type DigestBucketWrite, type RecordedDigestSnapshot } from "./recorded-digest";
+import { FULL_SWEEP_WATERMARK } from "./watermark-names";
 import type { ListHistoryOptions, ListRunChangesOptions, ListRunsOptions, OutcomeStore, RecordedOutcome, Watermark } from "./outcome-store";
 
 const DEFAULT_LIMIT = 50;
@@ -19,6 +21,8 @@ export class MemoryOutcomeStore implements OutcomeStore {
   /** Remediated outcomes by tenant and run, then by kind and target (the changes each run made). */
   private readonly changes = new Map<string, Map<string, RecordedOutcome>>();
   private version = 0;
+  /** The recorded-state digest by tenant: its buckets and the run that holds it open. */
+  private readonly digests = new Map<string, { buckets: Map<number, { packed: string; etag: string }>; openedBy: string; etag: string }>();
 
   recordRun(summary: RunSummary): Promise<void> {
     this.runs.set(`${summary.tenantId}|${summary.runId}`, summary);
@@ -44,7 +48,45 @@ export class MemoryOutcomeStore implements OutcomeStore {
   }
 
   async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
-    for (const outcome of [...this.latest.values()]) if (outcome.tenantId === tenantId) yield await Promise.resolve(outcome);
+    const digest = await this.loadRecordedDigest(tenantId);
+    const fullSweep = this.watermarks.get(`${tenantId}|${FULL_SWEEP_WATERMARK}`)?.value || undefined;
+    for (const outcome of [...this.latest.values()]) {
+      if (outcome.tenantId === tenantId) yield await Promise.resolve({ ...outcome, lastVerifiedAt: lastVerifiedAt(digest, fullSweep, outcome) });
+    }
+  }
+
+  loadRecordedDigest(tenantId: string): Promise<RecordedDigestSnapshot> {
+    const digest = this.digests.get(tenantId);
+    if (!digest) return Promise.resolve({ buckets: new Map() });
+    return Promise.resolve({
+      buckets: new Map(digest.buckets),
+      ...(digest.openedBy !== "" ? { openedBy: digest.openedBy } : {}),
+      headerEtag: digest.etag,
+    });
+  }
+
+  openRecordedDigest(tenantId: string, runId: string, headerEtag: string | undefined): Promise<string> {
+    const digest = this.digests.get(tenantId);
+    // Without an etag (no header yet, or a digest that could not be read) unconditionally: the lease keeps runs apart.
+    if (headerEtag !== undefined && digest?.etag !== headerEtag) return Promise.reject(new WatermarkConflictError(tenantId, "recorded-digest"));
+    const etag = this.nextEtag();
+    this.digests.set(tenantId, { buckets: digest?.buckets ?? new Map<number, { packed: string; etag: string }>(), openedBy: runId, etag });
+    return Promise.resolve(etag);
+  }
+
+  commitRecordedDigest(tenantId: string, buckets: readonly DigestBucketWrite[], headerEtag: string | undefined): Promise<void> {
+    const digest = this.digests.get(tenantId) ?? { buckets: new Map<number, { packed: string; etag: string }>(), openedBy: "", etag: "" };
+    // All or nothing, as one transaction would be.
+    const conflict = digest.etag !== (headerEtag ?? digest.etag) || buckets.some((bucket) => digest.buckets.get(bucket.index)?.etag !== bucket.etag);
+    if (conflict) return Promise.reject(new WatermarkConflictError(tenantId, "recorded-digest"));
+    for (const bucket of buckets) digest.buckets.set(bucket.index, { packed: bucket.packed, etag: this.nextEtag() });
+    this.digests.set(tenantId, { buckets: digest.buckets, openedBy: "", etag: this.nextEtag() });
+    return Promise.resolve();
+  }
+
+  private nextEtag(): string {
+    this.version += 1;
+    return String(this.version);
   }
 
   listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {

@@ -1,4 +1,5 @@
 import type { RunSummary, TargetKind, TargetOutcome } from "../domain/outcome";
+import type { RecordedDigestStore } from "./recorded-digest";
 
 /**
  * Port: where runs and per-target outcomes are recorded. The reconciler depends on this interface only;
@@ -19,6 +20,11 @@ export interface RecordedOutcome extends TargetOutcome {
    * their first keys.
    */
   readonly truncated: readonly TruncatableField[];
+  /**
+   * Latest state only (`listLatest`): when the target was last verified — the recording run's start, or a later
+   * completed full sweep that saw this same state and, unchanged, did not record it again (recorded-digest.ts).
+   */
+  readonly lastVerifiedAt?: string;
 }
 
 export interface Watermark {
@@ -44,7 +50,7 @@ export interface ListRunChangesOptions {
   readonly limit?: number;
 }
 
-export interface OutcomeStore {
+export interface OutcomeStore extends RecordedDigestStore {
   /** Records (or re-records, replacing) the summary of a run. */
   recordRun(summary: RunSummary): Promise<void>;
   /**

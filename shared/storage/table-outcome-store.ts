@@ -14,6 +14,8 @@ import {
   clipJson,
   clipString,
   entitySizeInBytes,
+  MAX_ENTITY_SIZE_IN_BYTES,
+  MAX_STRING_LENGTH,
   MAX_TRANSACTION_SIZE_IN_BYTES,
   type EntityShape,
 } from "./entity-limits";
@@ -28,6 +30,8 @@ import type {
   Watermark,
 } from "./outcome-store";
 import { compositeKey, invertedTimeKey, KEY_SEPARATOR } from "./table-keys";
+import { DIGEST_ENTRY_CHARS, lastVerifiedAt, type DigestBucketSnapshot, type DigestBucketWrite, type RecordedDigestSnapshot } from "./recorded-digest";
+import { FULL_SWEEP_WATERMARK } from "./watermark-names";
 import { createTableClient, tableCreator, type TableConnection } from "./table-connection";
 
 /**
@@ -46,6 +50,10 @@ import { createTableClient, tableCreator, type TableConnection } from "./table-c
  *               outcomes (the changes it made), one partition per run, so the audit-log evidence lists one run's
  *               changes with one partition query. Written with the history rows; never removed by a re-recording.
  * - watermarks: PK tenant | RK name.
+ * - recorded-state digest (recorded-digest.ts), in the watermarks table: PK `<tenant>|recorded-digest` | RK `header`
+ *               (the run that opened it, empty when closed) and `b000`…`b255`, one entity per bucket, its packed
+ *               entries in properties `d0`, `d1`… of at most 31,968 characters; the whole digest is one partition
+ *               query, and a run writes back only the buckets that changed, in transactions, the header last.
  * All keys are deterministic, and writes are upserts that replace the whole entity, so re-recording a run
  * rewrites the same rows.
  */
@@ -157,11 +165,15 @@ export class TableOutcomeStore implements OutcomeStore {
 
   async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
     await this.latest.ensure();
+    const [digest, fullSweep] = await Promise.all([this.loadRecordedDigest(tenantId), this.getWatermark(tenantId, FULL_SWEEP_WATERMARK)]);
     const entities = this.latest.client.listEntities<TableEntity>({
       // Every bucket of the tenant: `}` is the character after the `|` separator.
       queryOptions: { filter: odata`PartitionKey ge ${`${compositeKey(tenantId)}${KEY_SEPARATOR}`} and PartitionKey lt ${`${compositeKey(tenantId)}}`}` },
     });
-    for await (const entity of entities) yield toRecordedOutcome(entity);
+    for await (const entity of entities) {
+      const outcome = toRecordedOutcome(entity);
+      yield { ...outcome, lastVerifiedAt: lastVerifiedAt(digest, fullSweep?.value || undefined, outcome) };
+    }
   }
 
   async listHistory(tenantId: string, targetId: string, options: ListHistoryOptions = {}): Promise<RecordedOutcome[]> {
@@ -225,6 +237,81 @@ export class TableOutcomeStore implements OutcomeStore {
       throw error;
     }
   }
+
+  async loadRecordedDigest(tenantId: string): Promise<RecordedDigestSnapshot> {
+    await this.watermarks.ensure();
+    const buckets = new Map<number, DigestBucketSnapshot>();
+    let openedBy: string | undefined;
+    let headerEtag: string | undefined;
+    const entities = this.watermarks.client.listEntities<TableEntity>({ queryOptions: { filter: odata`PartitionKey eq ${digestPartition(tenantId)}` } });
+    for await (const entity of entities) {
+      if (entity.rowKey === DIGEST_HEADER_ROW) {
+        headerEtag = entity.etag;
+        const opener = entity["openedBy"];
+        if (typeof opener === "string" && opener !== "") openedBy = opener;
+        continue;
+      }
+      const index = Number.parseInt((entity.rowKey ?? "").slice(1), 10);
+      if (!Number.isInteger(index)) continue;
+      let packed = "";
+      for (let part = 0; typeof entity[`d${part}`] === "string"; part += 1) packed += entity[`d${part}`] as string;
+      buckets.set(index, { packed, ...(entity.etag !== undefined ? { etag: entity.etag } : {}) });
+    }
+    return { buckets, ...(openedBy !== undefined ? { openedBy } : {}), ...(headerEtag !== undefined ? { headerEtag } : {}) };
+  }
+
+  async openRecordedDigest(tenantId: string, runId: string, headerEtag: string | undefined): Promise<string> {
+    await this.watermarks.ensure();
+    const entity = { partitionKey: digestPartition(tenantId), rowKey: DIGEST_HEADER_ROW, openedBy: runId };
+    // Without an etag (no header yet, or a digest that could not be read) unconditionally: the lease keeps runs apart.
+    const response = headerEtag === undefined ? await this.watermarks.client.upsertEntity(entity, "Replace") : await this.watermarks.client.updateEntity(entity, "Replace", { etag: headerEtag });
+    return requireEtag(response.etag);
+  }
+
+  async commitRecordedDigest(tenantId: string, buckets: readonly DigestBucketWrite[], headerEtag: string | undefined): Promise<void> {
+    await this.watermarks.ensure();
+    const partitionKey = digestPartition(tenantId);
+    const actions: { action: TransactionAction; size: number }[] = buckets.map((bucket) => {
+      const entity = bucketEntity(partitionKey, bucket);
+      const action: TransactionAction = bucket.etag === undefined ? ["create", entity] : ["update", entity, "Replace", { etag: bucket.etag }];
+      return { action, size: entitySizeInBytes(entity) };
+    });
+    const header = { partitionKey, rowKey: DIGEST_HEADER_ROW, openedBy: "" };
+    actions.push({ action: headerEtag === undefined ? ["upsert", header, "Replace"] : ["update", header, "Replace", { etag: headerEtag }], size: entitySizeInBytes(header) });
+    // One partition: transactions of at most 100 actions and the body limit, in order, the header in the last.
+    let current: TransactionAction[] = [];
+    let currentSize = 0;
+    for (const { action, size } of actions) {
+      if (current.length === MAX_TRANSACTION_ACTIONS || (current.length > 0 && currentSize + size > MAX_TRANSACTION_SIZE_IN_BYTES)) {
+        await this.watermarks.client.submitTransaction(current);
+        current = [];
+        currentSize = 0;
+      }
+      current.push(action);
+      currentSize += size;
+    }
+    if (current.length > 0) await this.watermarks.client.submitTransaction(current);
+  }
+}
+
+const DIGEST_HEADER_ROW = "header";
+/** A multiple of the entry width below the property limit: entries are never split across properties. */
+const DIGEST_PART_CHARS = Math.floor(MAX_STRING_LENGTH / DIGEST_ENTRY_CHARS) * DIGEST_ENTRY_CHARS;
+/** Parts per bucket entity, within the 1 MiB entity limit; entries past it are dropped (they are re-recorded). */
+const MAX_DIGEST_PARTS = Math.floor((MAX_ENTITY_SIZE_IN_BYTES - 4096) / (DIGEST_PART_CHARS * 2 + 32));
+
+function digestPartition(tenantId: string): string {
+  return compositeKey(tenantId, "recorded-digest");
+}
+
+function bucketEntity(partitionKey: string, bucket: DigestBucketWrite): TableEntity & EntityShape {
+  const entity: Record<string, string | number> = { partitionKey, rowKey: `b${String(bucket.index).padStart(3, "0")}` };
+  const parts = Math.min(MAX_DIGEST_PARTS, Math.ceil(bucket.packed.length / DIGEST_PART_CHARS));
+  for (let part = 0; part < parts; part += 1) entity[`d${part}`] = bucket.packed.slice(part * DIGEST_PART_CHARS, (part + 1) * DIGEST_PART_CHARS);
+  entity["entries"] = Math.floor(Math.min(bucket.packed.length, parts * DIGEST_PART_CHARS) / DIGEST_ENTRY_CHARS);
+  const shaped = entity as TableEntity & EntityShape;
+  assertEntityWithinLimits(shaped);
+  return shaped;
 }
 
 function runTimeRowKey(startedAt: string, runId: string): string {

@@ -242,7 +242,7 @@ test("diffMailbox: the whole diff of a drifted, unlicensed user mailbox", () => 
     targetId: "e1",
     displayName: "a@contoso.com",
     recipientType: "UserMailbox",
-    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: admin, AuditDelegate: delegate, AuditOwner: owner, DefaultAuditSet: ALL },
+    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: admin, AuditDelegate: delegate, AuditOwner: owner, DefaultAuditSet: ALL, WhenChangedUTC: "2026-01-01T00:00:00Z" },
     findings: [
       { kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "Mailbox auditing is off" },
       { kind: "drift", setting: "AuditLogAgeLimit", current: "30.00:00:00", desired: "180.00:00:00", message: "Audit records are kept less than the 180-day minimum" },
@@ -302,7 +302,7 @@ test("diffMailbox: the whole diff of a drifted group mailbox (age limit written,
     targetId: "e2",
     displayName: "g@contoso.com",
     recipientType: "GroupMailbox",
-    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: GROUP_FIXED_SET.AuditAdmin, AuditDelegate: GROUP_FIXED_SET.AuditDelegate, AuditOwner: [], DefaultAuditSet: ALL },
+    before: { AuditEnabled: false, AuditLogAgeLimit: "30.00:00:00", AuditAdmin: GROUP_FIXED_SET.AuditAdmin, AuditDelegate: GROUP_FIXED_SET.AuditDelegate, AuditOwner: [], DefaultAuditSet: ALL, WhenChangedUTC: "2026-01-01T00:00:00Z" },
     findings: [
       { kind: "drift", setting: "AuditEnabled", current: false, desired: true, message: "Group mailbox shows AuditEnabled=false; group mailboxes rely on organisation auditing and are not written" },
       { kind: "drift", setting: "AuditLogAgeLimit", current: "30.00:00:00", desired: "180.00:00:00", message: "Audit records are kept less than the 180-day minimum" },

@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import type { TargetOutcome } from "../../shared/domain/outcome";
 import {
   buildTenantReport,
+  OUTCOME_CSV_COLUMNS,
   outcomeCsvRecord,
   renderHtmlReport,
   renderTextReport,
@@ -384,7 +385,7 @@ describe("the audit evidence in the CSV", () => {
     runStartedAt: "2024-05-05T02:00:00.000Z",
     truncated: [],
   });
-  const evidenceOf = (outcome: TargetOutcome): string => parseCsv(outcomeCsvRecord(recorded(outcome)))[0]?.at(-1) ?? "";
+  const evidenceOf = (outcome: TargetOutcome): string => parseCsv(outcomeCsvRecord(recorded(outcome)))[0]?.[OUTCOME_CSV_COLUMNS.indexOf("evidence")] ?? "";
 
   const cases: [string, TargetOutcome, string][] = [
     [

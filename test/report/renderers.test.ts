@@ -89,6 +89,8 @@ describe("csvRecord and outcomeCsvRecord", () => {
       runId: "run-1",
       runStartedAt: "2024-05-01T00:00:00.000Z",
       evidence: "",
+      // Not from a latest-state listing: verified by the run that recorded it.
+      lastVerifiedAt: "2024-05-01T00:00:00.000Z",
     });
   });
 

@@ -91,6 +91,8 @@ describe("TableOutcomeStore against Azurite", () => {
       runId: "run-1",
       runStartedAt: "2025-01-01T00:00:00.000Z",
       truncated: [],
+      // The latest state says when it was last verified: here, by the run that recorded it.
+      lastVerifiedAt: "2025-01-01T00:00:00.000Z",
     });
     for (const outcome of outcomes) assert.deepEqual(byId.get(outcome.targetId), expected(outcome));
     assert.deepEqual(await collect(store.listLatest("another-tenant")), []);
