@@ -98,6 +98,7 @@ const target = (row: ReportRow): SafeHtml =>
   html`<td>
     ${row.displayName}
     <div class="id">${row.kind}${row.recipientType !== undefined && ` · ${row.recipientType}`} · ${row.targetId}</div>
+    ${row.lastVerifiedAt !== undefined && html`<div class="id">last verified ${row.lastVerifiedAt}</div>`}
   </td>`;
 
 function table(headings: readonly string[], rows: readonly SafeHtml[], empty: string, className?: string): SafeHtml {

@@ -44,6 +44,7 @@ function rowLine(row: ReportRow): string {
     const requestId = row.error.requestId ? ` [request-id ${printable(row.error.requestId)}]` : "";
     parts.push(`      error ${printable(row.error.code)}: ${printable(row.error.message)}${requestId}`);
   }
+  if (row.lastVerifiedAt !== undefined) parts.push(`      last verified ${printable(row.lastVerifiedAt)}`);
   if ("failingSince" in row && typeof row.failingSince === "string")
     parts.push(`      failing since ${row.failingSince}`);
   for (const finding of row.findings)

@@ -84,6 +84,7 @@ describe("renderHtmlReport", async () => {
     assert.ok(failures.includes(FAILED_REQUEST_ID));
     assert.ok(failures.includes("InvalidOperationException"));
     assert.match(failures, /2024-05-03T02:00:00\.000Z \(3 runs\)/);
+    assert.match(failures, /<div class="id">last verified \d{4}-\d{2}-\d{2}T[\d:.]+Z<\/div>/);
     assert.match(page.slice(page.indexOf('id="exemptions"')), /backup service account \(change CHG-1234\)/);
   });
 

@@ -212,6 +212,7 @@ describe("renderTextReport", () => {
         ...recorded({ targetId: `t${index}`, displayName: `evil\u001b[31m${index}\nFAKE LINE`, status: "failed" }),
         error: { code: "Boom", message: "no", requestId: `req-${index}` },
         failingSince: "2024-05-01T00:00:00.000Z",
+        lastVerifiedAt: `2024-05-0${index}T03:00:00.000Z`,
       })),
     },
     drift: { total: 0, rows: [] },
@@ -236,6 +237,8 @@ describe("renderTextReport", () => {
     assert.doesNotMatch(text, /req-3/);
     assert.match(text, /\.\.\. and 3 more/);
     assert.match(text, /failing since 2024-05-01/);
+    assert.match(text, /last verified 2024-05-01T03:00:00\.000Z/);
+    assert.match(text, /last verified 2024-05-02T03:00:00\.000Z/);
   });
 
   it("never passes control characters from tenant data to the terminal", () => {
