@@ -1,5 +1,6 @@
 import { odata, type TableClient, type TransactionAction } from "@azure/data-tables";
 import { z } from "zod";
+import { TARGET_KINDS } from "../domain/outcome";
 import { storageStatus } from "../storage/errors";
 import { createTableClient, tableCreator, type TableConnection } from "../storage/table-connection";
 import { encodeKeyComponent } from "../storage/table-keys";
@@ -29,15 +30,7 @@ const CHANNELS = ["webhook", "email"] as const satisfies readonly AlertChannelNa
 
 const rowSchema = z.object({
   key: z.string(),
-  kind: z.enum([
-    "organization",
-    "mailbox",
-    "bypass-association",
-    "capture-mailbox",
-    "transport-rule",
-    "journal-rule",
-    "run",
-  ]),
+  kind: z.enum([...TARGET_KINDS, "run"]),
   targetId: z.string(),
   displayName: z.string(),
   failingSince: z.string().optional(),

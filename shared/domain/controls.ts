@@ -4,17 +4,7 @@
  * policy that changes what is enforced changes what is evidenced in the same place.
  */
 import { z } from "zod";
-
-const TARGET_KINDS = [
-  "organization",
-  "mailbox",
-  "bypass-association",
-  "capture-mailbox",
-  "transport-rule",
-  "journal-rule",
-  "audit-trail",
-  "audit-activity",
-] as const;
+import { TARGET_KINDS } from "./outcome";
 
 const evidenceSchema = z.strictObject({
   /** The target kind whose outcomes evidence the control. */

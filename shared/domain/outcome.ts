@@ -17,17 +17,21 @@ export type OutcomeStatus =
   /** Could not be read, changed or verified. */
   | "failed";
 
-export type TargetKind =
-  | "organization"
-  | "mailbox"
-  | "bypass-association"
-  | "capture-mailbox"
-  | "transport-rule"
-  | "journal-rule"
+/** Every kind of target, for validating what storage and policy files hold (one list, so none falls behind). */
+export const TARGET_KINDS = [
+  "organization",
+  "mailbox",
+  "bypass-association",
+  "capture-mailbox",
+  "transport-rule",
+  "journal-rule",
   /** The unified audit log holds the records of an earlier run's changes (target id: that run's id). */
-  | "audit-trail"
+  "audit-trail",
   /** The unified audit log receives mailbox audit records (target id: `mailbox-activity`). */
-  | "audit-activity";
+  "audit-activity",
+] as const;
+
+export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export type FindingKind =
   /** A setting differs from the policy. */

@@ -8,7 +8,7 @@ import {
 } from "@azure/data-tables";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { FindingKind, OutcomeStatus, RunSummary, TargetKind, TargetOutcome } from "../domain/outcome";
+import { TARGET_KINDS, type FindingKind, type OutcomeStatus, type RunSummary, type TargetOutcome } from "../domain/outcome";
 import {
   assertEntityWithinLimits,
   clipJson,
@@ -471,16 +471,6 @@ const STATUSES: Record<OutcomeStatus, true> = {
   "not-applicable": true,
   failed: true,
 };
-const KINDS: Record<TargetKind, true> = {
-  organization: true,
-  mailbox: true,
-  "bypass-association": true,
-  "capture-mailbox": true,
-  "transport-rule": true,
-  "journal-rule": true,
-  "audit-trail": true,
-  "audit-activity": true,
-};
 const FINDING_KINDS: Record<FindingKind, true> = {
   drift: true,
   substitution: true,
@@ -532,7 +522,7 @@ const outcomeEntitySchema = z.object({
   tenantId: z.string(),
   runId: z.string(),
   runStartedAt: z.string(),
-  kind: oneOf(KINDS),
+  kind: z.enum(TARGET_KINDS),
   targetId: z.string(),
   displayName: z.string(),
   status: oneOf(STATUSES),

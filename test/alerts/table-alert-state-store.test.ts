@@ -36,6 +36,14 @@ describe("TableAlertStateStore (Azurite)", () => {
     );
   });
 
+  it("round-trips a state of every target kind (the audit log's evidence too), so a failing one is not alerted anew each night", async () => {
+    const store = storeFor(uniqueTableName("alerts"));
+    const kinds = ["organization", "mailbox", "bypass-association", "capture-mailbox", "transport-rule", "journal-rule", "audit-trail", "audit-activity"] as const;
+    const states: AlertTargetState[] = kinds.map((kind) => ({ ...failingState(`${kind}-target`, { webhook: NOW }), key: `${kind}|${kind}-target`, kind }));
+    await store.update(TENANT, { put: states, remove: [] });
+    assert.deepEqual(await listAll(store, TENANT), [...states].sort((x, y) => x.key.localeCompare(y.key)));
+  });
+
   it("keys are encoded: no forbidden characters reach PartitionKey or RowKey", async () => {
     const tableName = uniqueTableName("alerts");
     const store = storeFor(tableName);
