@@ -6,7 +6,7 @@
  * orchestrator's finaliser when it handed work items out. This is the single entry point the CLI and every trigger call.
  */
 import type { AuditPolicy } from "./audit/policy";
-import type { AuditLogger, AuditProgress, AuditStore, Clock, LicenceSource } from "./audit/ports";
+import type { AuditLogger, AuditProgress, Clock, LicenceSource } from "./audit/ports";
 import type { AuditSearchPort } from "./evidence/audit-search";
 import { startAuditEvidence, type AuditEvidencePhase, type EvidenceTimer } from "./evidence/run-evidence";
 import type { AuditEvidenceSettings } from "./evidence/verdicts";
@@ -108,7 +108,6 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
         { tenantId, runId: request.runId, runStartedAt: startedAt.toISOString() },
       )
     : undefined;
-  const seen = { mailboxes: 0, auditingWasOff: false };
   let captureOutcomes: TargetOutcome[] = [];
   let captureError: OutcomeError | undefined;
   if (wantCapture) {
@@ -140,7 +139,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
   const audit = captureError?.code === "RecordFailed" ? undefined : await runAuditBaseline(
     {
       transport,
-      store: evidence ? countingMailboxes(store, seen) : store,
+      store,
       policy: services.auditPolicy,
       licences: services.licences,
       clock,
@@ -160,7 +159,7 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
     },
   );
 
-  const evidenceResult = evidence ? await finishEvidence(evidence, { mailboxesSeen: seen.mailboxes + (audit?.deferredChanges ?? 0), fullSweep: audit?.summary.scope === "full", auditingWasOff: seen.auditingWasOff }, logger) : undefined;
+  const evidenceResult = evidence ? await finishEvidence(evidence, { mailboxesSeen: (audit?.mailboxesSeen ?? 0) + (audit?.deferredChanges ?? 0), fullSweep: audit?.summary.scope === "full", auditingWasOff: auditingOff(audit?.organization) }, logger) : undefined;
   const evidenceOutcomes = evidenceResult?.outcomes ?? [];
   const counts = { ...(audit?.summary.counts ?? emptyCounts()) };
   const findingCounts: Partial<Record<FindingKind, number>> = { ...audit?.summary.findingCounts };
@@ -198,40 +197,8 @@ export async function runEnforcement(services: EnforcementServices, request: Enf
 }
 
 /** Tenant-wide auditing switches as the organisation's outcome read them before any change. */
-function auditingOff(outcome: TargetOutcome): boolean {
-  return outcome.kind === "organization" && outcome.targetId === "organization" && (outcome.before?.["AuditDisabled"] === true || outcome.before?.["UnifiedAuditLogIngestionEnabled"] === false);
-}
-
-/**
- * The audit store, noting what the evidence phase needs from the outcomes recorded through it: how many mailboxes
- * ("the tenant has mailboxes") and whether the organisation's auditing was off when the run read it.
- */
-function countingMailboxes(store: AuditStore, seen: { mailboxes: number; auditingWasOff: boolean }): AuditStore {
-  return {
-    getWatermark: (tenantId, name) => store.getWatermark(tenantId, name),
-    setWatermark: (tenantId, name, value, etag) => store.setWatermark(tenantId, name, value, etag),
-    recordRun: (summary) => store.recordRun(summary),
-    async recordOutcomes(tenantId, runId, runStartedAt, outcomes) {
-      await store.recordOutcomes(tenantId, runId, runStartedAt, outcomes);
-      count(outcomes);
-    },
-    // Outcomes unchanged since recorded count as seen too: the mailboxes are there.
-    async noteUnchanged(tenantId, runId, runStartedAt, outcomes) {
-      await store.noteUnchanged?.(tenantId, runId, runStartedAt, outcomes);
-      count(outcomes);
-    },
-    ...(store.loadRecordedDigest && store.openRecordedDigest && store.commitRecordedDigest
-      ? {
-          loadRecordedDigest: (tenantId: string) => store.loadRecordedDigest!(tenantId),
-          openRecordedDigest: (tenantId: string, runId: string, etag: string | undefined) => store.openRecordedDigest!(tenantId, runId, etag),
-          commitRecordedDigest: (tenantId: string, buckets: Parameters<NonNullable<AuditStore["commitRecordedDigest"]>>[1], etag: string | undefined) => store.commitRecordedDigest!(tenantId, buckets, etag),
-        }
-      : {}),
-  };
-  function count(outcomes: readonly TargetOutcome[]): void {
-    seen.mailboxes += outcomes.filter((outcome) => outcome.kind === "mailbox").length;
-    if (outcomes.some(auditingOff)) seen.auditingWasOff = true;
-  }
+function auditingOff(outcome: TargetOutcome | undefined): boolean {
+  return outcome?.before?.["AuditDisabled"] === true || outcome?.before?.["UnifiedAuditLogIngestionEnabled"] === false;
 }
 
 /** The evidence phase's outcomes; whatever goes wrong in it is logged and never fails the enforcement. */

@@ -80,6 +80,10 @@ export interface AuditBaselineResult {
   /** Mailbox changes handed over by the sink (not in `summary.counts`: their outcomes come from the work items). */
   readonly deferredChanges: number;
   readonly watermarks: WatermarkState;
+  /** Mailbox outcomes the run emitted (recorded or unchanged since recorded; handed-over changes not included). */
+  readonly mailboxesSeen: number;
+  /** The organisation's outcome, when the run got that far. */
+  readonly organization?: TargetOutcome;
 }
 
 /** What `reconcileMailboxTargets` did: one outcome per target, all recorded under the run. */
@@ -212,6 +216,8 @@ class AuditRun {
       outcomes: this.recorder.sample,
       outcomesTruncated: this.recorder.truncated,
       deferredChanges: this.deferredChanges,
+      mailboxesSeen: this.recorder.kindCounts.mailbox ?? 0,
+      ...(this.recorder.organization ? { organization: this.recorder.organization } : {}),
       watermarks: {
         // Targets the change limit held back are read again by the next run.
         mayAdvance: mode === "apply" && scope !== "mailboxes" && runError === undefined && summary.counts.failed === 0 && this.changesHeldBack === 0 && (digestCommitted || !this.usesDigest),

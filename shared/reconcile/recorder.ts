@@ -13,11 +13,11 @@
  * writes back the changed buckets and closes it. A run that fails to record never commits: the digest stays open,
  * and the next run trusts none of it.
  */
-import { emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type TargetOutcome } from "../domain/outcome";
+import { emptyCounts, tallyOutcome, type FindingKind, type OutcomeError, type OutcomeStatus, type TargetKind, type TargetOutcome } from "../domain/outcome";
 import { ensureError } from "../exchange/errors";
 import type { AuditLogger, AuditStore } from "../audit/ports";
+import { ORGANIZATION_TARGET_ID } from "../audit/plan";
 import type { ReadBackState } from "../domain/recorded-state";
-import type { TargetKind } from "../domain/outcome";
 import type { RunDigest } from "../storage/recorded-digest";
 
 /** Outcomes recorded per store call: big enough that history rows share Table transactions. */
@@ -43,6 +43,10 @@ export interface RecorderOptions {
 export class RunRecorder {
   readonly counts: Record<OutcomeStatus, number> = emptyCounts();
   readonly findingCounts: Partial<Record<FindingKind, number>> = {};
+  /** Outcomes emitted per target kind (recorded or unchanged alike). */
+  readonly kindCounts: Partial<Record<TargetKind, number>> = {};
+  /** The organisation's outcome, once emitted. */
+  organization: TargetOutcome | undefined;
   readonly sample: TargetOutcome[] = [];
   private produced = 0;
   private readonly buffer: TargetOutcome[] = [];
@@ -93,6 +97,8 @@ export class RunRecorder {
    */
   emit(outcome: TargetOutcome, readBack?: ReadBackState): void {
     tallyOutcome(this.counts, this.findingCounts, outcome);
+    this.kindCounts[outcome.kind] = (this.kindCounts[outcome.kind] ?? 0) + 1;
+    if (outcome.kind === "organization" && outcome.targetId === ORGANIZATION_TARGET_ID) this.organization = outcome;
     this.produced += 1;
     this.keepSample(outcome);
     if (this.digest && !this.digest.mustRecord(outcome, readBack)) this.unchanged.push(outcome);
