@@ -196,7 +196,8 @@ class EvidenceRun implements AuditEvidencePhase {
     const remediated = await this.ports.store.listRunChanges(this.request.tenantId, run.runId, { limit: cap + 1 });
     const checked = remediated.slice(0, cap);
     const changes = checked.map(expectedChange).filter((change): change is ExpectedChange => change !== undefined);
-    const changesNotChecked = Math.max(0, remediated.length - cap) + (remediated.length > cap ? Math.max(0, run.counts.remediated - remediated.length) : 0);
+    // Past the cap the run's own count says how many are left (at least the one listed beyond it).
+    const changesNotChecked = remediated.length > cap ? Math.max(1, run.counts.remediated - cap) : 0;
     if (remediated.length > cap) this.log("warn", { auditedRunId: run.runId, cap }, `audit trail: run ${run.runId} made more than ${cap} changes; only the first ${cap} are looked for`);
     return { run, changes, changesNotChecked, outsideExchange: checked.length - changes.length, window: runWindow(run, now) };
   }
@@ -333,7 +334,10 @@ class EvidenceRun implements AuditEvidencePhase {
 
     // A full sweep counts them; any other run knows at least the last sweep's count and what it saw itself.
     const remembered = this.memory.mailboxes;
-    const mailboxes = input.fullSweep || remembered === undefined ? (input.fullSweep || input.mailboxesSeen > 0 ? input.mailboxesSeen : undefined) : Math.max(remembered, input.mailboxesSeen);
+    let mailboxes: number | undefined;
+    if (input.fullSweep) mailboxes = input.mailboxesSeen;
+    else if (remembered !== undefined) mailboxes = Math.max(remembered, input.mailboxesSeen);
+    else if (input.mailboxesSeen > 0) mailboxes = input.mailboxesSeen;
     if (this.activity) {
       let records = 0;
       let atLeast = false;
