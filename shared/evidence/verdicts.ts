@@ -296,14 +296,13 @@ export interface ActivityVerdictInput {
 export function auditActivityOutcome(input: ActivityVerdictInput): TargetOutcome {
   const { result } = input;
   const queryId = result.kind !== "denied" ? result.queryId : undefined;
-  const after = {
-    records: input.records,
-    atLeast: input.atLeast,
+  const searched = {
     windowStart: input.window.start,
     windowEnd: input.window.end,
     recordTypes: [...MAILBOX_ACTIVITY_RECORD_TYPES],
     ...(queryId !== undefined ? { queryId } : {}),
   };
+  const after = { records: input.records, atLeast: input.atLeast, ...searched };
   const base = { kind: "audit-activity" as const, targetId: ACTIVITY_TARGET_ID, displayName: "Mailbox audit records (last 24 hours)" };
   if (result.kind === "denied") return { ...base, status: "not-applicable", findings: [], after: { ...after, permissionMissing: AUDIT_SEARCH_PERMISSION } };
   if (result.kind === "failed") return { ...base, status: "failed", findings: [], after, error: queryFailed(result.error, "mailbox audit records") };
@@ -312,7 +311,8 @@ export function auditActivityOutcome(input: ActivityVerdictInput): TargetOutcome
       ...base,
       status: "drift",
       findings: [{ kind: "pending", setting: "AuditActivity", message: `The audit search for mailbox audit records had not finished (status ${result.status}) when this run stopped waiting; the next run searches again.` }],
-      after,
+      // It counted nothing: no `records`, so no report reads a zero into it.
+      after: searched,
     };
   }
   if (input.records > 0) return { ...base, status: "compliant", findings: [], after };

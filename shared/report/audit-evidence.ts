@@ -148,7 +148,9 @@ export function activitySummary(outcome: Verdict, evidence: AuditActivityEvidenc
   if (outcome.status === "not-applicable")
     return evidence.permissionMissing === undefined ? "not checked: no mailboxes known yet" : "not checked";
   if (outcome.status === "failed" && outcome.error?.code !== "AuditActivityMissing") return "the audit search failed";
-  if (outcome.status === "drift") return "the audit search had not finished";
+  // Pending: a search that had not finished counted nothing; a count of zero is pending while auditing is off.
+  if (outcome.status === "drift")
+    return evidence.records === undefined ? "the audit search had not finished" : `${activityCountLine(evidence)}: pending while tenant-wide auditing is off`;
   return activityCountLine(evidence);
 }
 

@@ -211,6 +211,7 @@ describe("auditActivityOutcome", () => {
     assert.equal(auditActivityOutcome({ window, result: { kind: "denied" }, records: 0, atLeast: false, mailboxes: 1 }).after?.["permissionMissing"], "AuditLogsQuery-Exchange.Read.All");
     const pending = auditActivityOutcome({ window, result: { kind: "unfinished", queryId: "q", status: "notStarted" }, records: 0, atLeast: false, mailboxes: 1 });
     assert.deepEqual(pending.findings.map((finding) => finding.kind), ["pending"]);
+    assert.equal(pending.after?.["records"], undefined, "an unfinished search counted nothing");
   });
 });
 

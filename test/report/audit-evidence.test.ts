@@ -210,11 +210,13 @@ describe("trailSummary and activitySummary", () => {
   const activityCases: [Pick<TargetOutcome, "status" | "error">, string][] = [
     [{ status: "failed", error: { code: "AuditActivityMissing", message: "m" } }, "0 mailbox audit records"],
     [{ status: "failed", error: { code: "AuditQueryFailed", message: "m" } }, "the audit search failed"],
-    [{ status: "drift" }, "the audit search had not finished"],
+    [{ status: "drift" }, "0 mailbox audit records: pending while tenant-wide auditing is off"],
     [{ status: "not-applicable" }, "not checked: no mailboxes known yet"],
   ];
   for (const [outcome, expected] of activityCases)
     it(`activity: ${expected}`, () => assert.equal(activitySummary(outcome, counted), expected));
+  it("activity: a search that had not finished counted nothing, and says so", () =>
+    assert.equal(activitySummary({ status: "drift" }, auditActivityEvidence(activity({ atLeast: false }))!), "the audit search had not finished"));
 });
 
 describe("the tenant report's audit evidence", async () => {
