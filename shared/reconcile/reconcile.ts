@@ -138,7 +138,7 @@ class AuditRun {
   private changesSent = 0;
   private changesHeldBack = 0;
   private deferredChanges = 0;
-  /** Incremental runs: accounts (GUIDs) of the changed mailboxes (undefined once past `CHANGED_BYPASS_LOOKUPS`). */
+  /** Incremental runs: accounts (GUIDs) of the mailboxes changed since recorded (undefined once past `CHANGED_BYPASS_LOOKUPS`). */
   private changedAccounts: string[] | undefined = [];
   /** Written bypass associations awaiting read-back, by target id, with the identity (GUID) the write used. */
   private readonly pendingBypass = new Map<string, { outcome: TargetOutcome; writtenAs: string }>();
@@ -301,13 +301,16 @@ class AuditRun {
     return plan;
   }
 
-  /** Emits the outcomes of targets without an action (and of every target in plan mode); returns the targets to change. */
-  private settlePlan(targets: readonly PlannedTarget[]): { outcome: TargetOutcome; action: PlannedAction }[] {
+  /**
+   * Emits the outcomes of targets without an action (and of every target in plan mode); returns the targets to
+   * change. `unchanged` collects the ids of targets whose state is exactly the one last recorded.
+   */
+  private settlePlan(targets: readonly PlannedTarget[], unchanged?: Set<string>): { outcome: TargetOutcome; action: PlannedAction }[] {
     const applying = this.request.mode === "apply";
     const changing: { outcome: TargetOutcome; action: PlannedAction }[] = [];
     for (const target of targets) {
       if (applying && target.action) changing.push({ outcome: target.outcome, action: target.action });
-      else this.recorder.emit(target.outcome);
+      else if (!this.recorder.emit(target.outcome)) unchanged?.add(target.outcome.targetId);
     }
     this.progress("observe");
     return changing;
@@ -397,7 +400,9 @@ class AuditRun {
   /**
    * Incremental runs check the bypass state of the accounts whose mailboxes changed (setting a bypass changes the
    * account, which moves its mailbox's WhenChanged), one batched look-up each, so a night with no change costs no
-   * bypass call at all. Past `CHANGED_BYPASS_LOOKUPS` changed mailboxes one listing is cheaper, so the run lists
+   * bypass call at all. A mailbox read again in exactly the state last recorded for it (WhenChangedUTC included:
+   * the engine's own verified write, re-read inside the watermark's overlap) has not changed since, so its account
+   * is not looked up: the night after an apply costs no bypass call for the mailboxes the apply wrote. Past `CHANGED_BYPASS_LOOKUPS` changed mailboxes one listing is cheaper, so the run lists
    * every association instead. Accounts without a mailbox (service accounts) are listed by every full sweep.
    */
   private async reconcileChangedBypass(): Promise<void> {
@@ -466,8 +471,10 @@ class AuditRun {
       const found = new Set<MailboxIdentity>();
       const filter = identityFilter(chunk);
       for (const source of MAILBOX_SOURCES) {
-        await this.reconcileMailboxPages(source.request(filter), (mailbox) => {
-          for (const identity of chunk) if (matchesIdentity(mailbox, identity)) found.add(identity);
+        await this.reconcileMailboxPages(source.request(filter), {
+          onMailbox: (mailbox) => {
+            for (const identity of chunk) if (matchesIdentity(mailbox, identity)) found.add(identity);
+          },
         });
       }
       for (const identity of chunk) if (!found.has(identity)) this.recorder.emit(notFoundOutcome(identity));
@@ -480,22 +487,30 @@ class AuditRun {
       const overlapInMs = this.deps.policy.scan.watermarkOverlapInMinutes * 60_000;
       filter = changedSinceFilter(new Date(Date.parse(incremental.value) - overlapInMs));
     }
-    const onMailbox = scope === "incremental" ? (mailbox: ObservedMailbox) => this.noteChangedAccount(mailbox) : undefined;
-    for (const source of MAILBOX_SOURCES) await this.reconcileMailboxPages(source.request(filter), onMailbox);
+    const onChanged = scope === "incremental" ? (mailbox: ObservedMailbox) => this.noteChangedAccount(mailbox) : undefined;
+    for (const source of MAILBOX_SOURCES) await this.reconcileMailboxPages(source.request(filter), { ...(onChanged ? { onChanged } : {}) });
   }
 
-  /** Observe a page -> plan it -> its changes to the sink; record the page while the next one is read. */
-  private async reconcileMailboxPages(request: Parameters<typeof mailboxPages>[1], onMailbox?: (mailbox: ObservedMailbox) => void): Promise<void> {
+  /**
+   * Observe a page -> plan it -> its changes to the sink; record the page while the next one is read. `onMailbox`
+   * sees every mailbox read; `onChanged` those whose state is not the one last recorded.
+   */
+  private async reconcileMailboxPages(
+    request: Parameters<typeof mailboxPages>[1],
+    hooks: { readonly onMailbox?: (mailbox: ObservedMailbox) => void; readonly onChanged?: (mailbox: ObservedMailbox) => void } = {},
+  ): Promise<void> {
     for await (const page of mailboxPages(this.deps.transport, request)) {
       if (this.recorder.halted) break;
       for (const outcome of page.invalid) this.recorder.emit(outcome);
-      if (onMailbox) page.mailboxes.forEach(onMailbox);
+      if (hooks.onMailbox) page.mailboxes.forEach(hooks.onMailbox);
       const licences = await this.licencesFor(page.mailboxes);
       const byTargetId = new Map(page.mailboxes.map((mailbox) => [mailboxTargetId(mailbox), mailbox]));
-      const changes: MailboxChange[] = this.settlePlan(this.plan({ mailboxes: page.mailboxes, licences }).targets).flatMap(({ outcome, action }) => {
+      const unchanged = new Set<string>();
+      const changes: MailboxChange[] = this.settlePlan(this.plan({ mailboxes: page.mailboxes, licences }).targets, unchanged).flatMap(({ outcome, action }) => {
         const observed = byTargetId.get(action.targetId);
         return observed ? [{ outcome, action, observed, licensed: licences.get(action.targetId) }] : [];
       });
+      if (hooks.onChanged) for (const mailbox of page.mailboxes) if (!unchanged.has(mailboxTargetId(mailbox))) hooks.onChanged(mailbox);
       if (changes.length > 0) await this.handToSink(changes);
       await this.recorder.flush();
     }

@@ -93,16 +93,21 @@ export class RunRecorder {
 
   /**
    * One outcome of the run. `readBack`: for an outcome decided by a read-back after a change, the findings that read
-   * gives (the state the next run will see), so the digest matches it.
+   * gives (the state the next run will see), so the digest matches it. Returns false when the digest held exactly
+   * this state (the target is unchanged since recorded, and is not written again).
    */
-  emit(outcome: TargetOutcome, readBack?: ReadBackState): void {
+  emit(outcome: TargetOutcome, readBack?: ReadBackState): boolean {
     tallyOutcome(this.counts, this.findingCounts, outcome);
     this.kindCounts[outcome.kind] = (this.kindCounts[outcome.kind] ?? 0) + 1;
     if (outcome.kind === "organization" && outcome.targetId === ORGANIZATION_TARGET_ID) this.organization = outcome;
     this.produced += 1;
     this.keepSample(outcome);
-    if (this.digest && !this.digest.mustRecord(outcome, readBack)) this.unchanged.push(outcome);
-    else this.buffer.push(outcome);
+    if (this.digest && !this.digest.mustRecord(outcome, readBack)) {
+      this.unchanged.push(outcome);
+      return false;
+    }
+    this.buffer.push(outcome);
+    return true;
   }
 
   /**

@@ -5,6 +5,7 @@ import { AuditRequestError, runAuditBaseline, type AuditBaselineDeps, type Audit
 import { defaultAuditPolicy } from "../../shared/audit/policy";
 import { ExchangeError } from "../../shared/exchange/errors";
 import type { CmdletRequest } from "../../shared/exchange/transport";
+import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
 import { FakeClock, FakeExchange, FakeStore } from "./fake-exchange";
 import { groupMailbox, mailbox } from "./fixtures";
 
@@ -322,4 +323,22 @@ test("verification reads back in windows of 2,000 changed mailboxes, each window
   // Without the carry-over it would start 5 minutes before its own first write, re-reading the first window.
   assert.ok(second! - first! >= 5 * 60_000, "the second window starts at the last change the first one saw");
   assert.equal(store.outcomes.filter((outcome) => outcome.status === "remediated").length, summary.counts.remediated);
+});
+
+test("the night after an apply looks up no bypass state for the mailboxes it wrote (read again exactly as recorded); one changed since is looked up", async () => {
+  const { clock, exchange, deps, licensedUser, unlicensedUser, room } = setup();
+  const withDigest = { ...deps, store: new MemoryOutcomeStore() };
+  await runBaseline(withDigest, request());
+  clock.advance(86_400_000);
+  // Someone touches the room after the apply: its WhenChanged moves past what the apply's read-back recorded.
+  const touched = exchange.byTargetId(room.ExternalDirectoryObjectId ?? "");
+  assert.ok(touched);
+  touched.WhenChangedUTC = clock.now().toISOString();
+  exchange.calls.length = 0;
+  const after = await runBaseline(withDigest, request());
+  assert.equal(after.summary.scope, "incremental");
+  const reRead = after.outcomes.filter((outcome) => outcome.kind === "mailbox").map((outcome) => outcome.targetId);
+  for (const written of [licensedUser, unlicensedUser]) assert.ok(reRead.includes(written.ExternalDirectoryObjectId ?? ""), "the apply's writes are read again (watermark overlap)");
+  const lookups = exchange.calls.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation");
+  assert.deepEqual(lookups.map((call) => call.parameters?.["Identity"]), [room.Guid]);
 });
