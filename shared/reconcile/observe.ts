@@ -58,8 +58,9 @@ export interface MailboxPage {
   readonly invalid: TargetOutcome[];
 }
 
+/** Mailbox pages, parsed; the next page is read while the caller works on this one (`readAhead`). */
 export async function* mailboxPages(transport: ExchangeTransport, request: CmdletRequest): AsyncGenerator<MailboxPage> {
-  for await (const rows of transport.pages(request)) {
+  for await (const rows of readAhead(transport.pages(request))) {
     const page: MailboxPage = { mailboxes: [], invalid: [] };
     for (const row of rows) {
       const parsed = observedMailboxSchema.safeParse(row);
@@ -67,6 +68,39 @@ export async function* mailboxPages(transport: ExchangeTransport, request: Cmdle
       else page.invalid.push(invalidRowOutcome(row, parsed.error.message));
     }
     yield page;
+  }
+}
+
+/**
+ * The items of `source`, asking it for the next one as soon as one is handed out: a page's planning, apply and
+ * recording overlap Exchange's time for the next page (one page ahead, so memory stays one page more). A failure
+ * of the read ahead surfaces where that page is taken; a caller that stops early closes the source once the read
+ * ahead has settled.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let next = iterator.next();
+  let finished = false;
+  try {
+    for (;;) {
+      const result = await next;
+      if (result.done) {
+        finished = true;
+        return;
+      }
+      next = iterator.next();
+      // Handled where it is awaited; a caller that stops early must not leave it unhandled.
+      next.catch(() => undefined);
+      yield result.value;
+    }
+  } finally {
+    if (!finished) {
+      const pending = await next.then(
+        (result) => result,
+        () => ({ done: true as const, value: undefined }),
+      );
+      if (!pending.done) await iterator.return?.();
+    }
   }
 }
 
