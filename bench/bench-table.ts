@@ -45,8 +45,9 @@ export function percent(share: number): string {
   return `${Math.round(share * 1000) / 10}%`;
 }
 
+/** One decimal, two below 10 s (tiny verification runs). */
 export function seconds(ms: number): string {
-  return (ms / 1000).toFixed(1);
+  return (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
 }
 
 export function faultsCell(faultShare: number): string {
@@ -121,7 +122,7 @@ function loadAverage(values: readonly number[]): string {
 
 /** When and under what load (1 / 5 / 15 min) an invocation ran: on a shared machine, whether its seconds can be trusted. */
 export function loadLine(run: BenchRun): string {
-  return `load average ${loadAverage(run.loadAverage.start)} at start (${run.startedAt}), ${loadAverage(run.loadAverage.end)} at end (${run.finishedAt})`;
+  return `${loadAverage(run.loadAverage.start)} at start (${run.startedAt}), ${loadAverage(run.loadAverage.end)} at end (${run.finishedAt})`;
 }
 
 /** The machine and load lines, then one table of every scenario of every run, then the calls by cmdlet. */
