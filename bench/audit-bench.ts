@@ -1,53 +1,48 @@
 /**
  * Benchmark of the audit baseline engine (docs/benchmark.md): the real engine over the real REST transport (HTTPS,
  * managed identity credential) against the tenant emulator with a per-call latency and the per-tenant concurrency
- * limit, recording to Azurite Table Storage. Per tenant size it runs six consecutive "nights":
- *   1. full apply (no watermark yet) with `--drift` of the mailboxes drifted;
- *   2. the night after: nothing changed, but the engine's own writes of night 1 moved WhenChanged;
- *   3. `--changed` of the mailboxes changed by an administrator (age limit cut, WhenChanged moved);
- *   4. the night after that (re-reads night 3's writes);
- *   5. a steady no-change night;
- *   6. a full sweep of the unchanged tenant (the weekly sweep).
- * Each row counts the engine's Table requests (writes: entity writes and transactions, one each; reads: queries and
- * point reads) beside the Exchange calls, and the table states the machine.
+ * limit, recording to Azurite Table Storage. Every suite starts from a fresh generated tenant, brought onto the policy
+ * and `--drift` of it drifted, for each size and each latency:
+ *   nights  six consecutive "nights" on one tenant:
+ *           1. full apply (no watermark yet);
+ *           2. the night after: nothing changed, but the engine's own writes of night 1 moved WhenChanged;
+ *           3. `--changed` of the mailboxes changed by an administrator (age limit cut, WhenChanged moved);
+ *           4. the night after that (re-reads night 3's writes);
+ *           5. a steady no-change night;
+ *           6. a full sweep of the unchanged tenant (the weekly sweep).
+ *   faults  the full apply on a fresh tenant without faults, then on another with `--fault-share` of all batch
+ *           sub-requests answered 500 and as many answered 429 with `Retry-After: 1` (drawn from `--seed`;
+ *           `--no-fault-variant`: the fault-free apply only).
+ *   plan    a full-sweep plan without Table Storage (the CLI's path: the in-memory store).
+ * Each row counts the Exchange calls (429s and 5xx included), the engine's Table requests (writes: entity writes and
+ * transactions, one each; reads: queries and point reads), wall time against the lower bound (bench/scenario.ts) and
+ * issue 12's target ratio; the output states the machine and the load average at start and end.
  * The engine runs in a child process (bench/engine-run.ts) so its memory is measured without the emulated tenant.
  *
- * Usage: npm run bench -- [--sizes 1000,10000,100000] [--latency 200] [--latency-at 100000=40] [--engine-heap-mb 96] [--drift 0.3]
+ * Usage: npm run bench -- [--suite nights|faults|plan|all (comma list)] [--sizes 1000,10000] [--latency 200 (comma list)]
+ *        [--latency-at 100000=40] [--fault-share 0.02] [--no-fault-variant] [--engine-heap-mb 96] [--drift 0.3]
  *        [--changed 0.01] [--seed 7] [--json results.json]
+ *        npm run bench -- --table a.json,b.json   (one table from the JSON of several invocations; runs nothing)
  */
 import { fork } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startAzurite } from "../emulator/azurite";
+import { startAzurite, type RunningAzurite } from "../emulator/azurite";
 import { generateTenant } from "../emulator/generate";
-import { startEmulator } from "../emulator/server";
+import { startEmulator, type RunningEmulator } from "../emulator/server";
+import { faultsCell, percent, ratioCells, renderReport, seconds, SUITES, totalHttp, type BenchRun, type MachineInfo, type ScenarioResult, type Suite } from "./bench-table";
 import type { EngineRunReport, EngineRunRequest } from "./engine-run";
-import { benchPolicy, bringOntoPolicy, driftMailboxes } from "./tenant-setup";
-import {
-  EXCHANGE_CONCURRENCY,
-  formatCounts,
-  lowerBoundInMs,
-  mebibytes,
-  tallyCalls,
-  tenantMix,
-  type ExchangeCallTally,
-} from "./scenario";
+import { benchPolicy, bringOntoPolicy, driftMailboxes, injectSubRequestFaults } from "./tenant-setup";
+import { EXCHANGE_CONCURRENCY, formatCounts, lowerBoundInMs, tallyCalls, targetRatio, tenantMix, type ScenarioKind } from "./scenario";
 
 const DAY_IN_MS = 86_400_000;
 const BYPASS_ACCOUNTS = 5;
 /** Microsoft's default age limit, so the generator's mailboxes need no age-limit write unless drifted. */
 const AUDIT_LOG_AGE_LIMIT_DAYS = 90;
 
-interface ScenarioResult {
-  readonly size: number;
-  readonly scenario: string;
-  readonly latencyInMs: number;
-  readonly report: Extract<EngineRunReport, { ok: true }>;
-  readonly calls: ExchangeCallTally;
-  readonly lowerBoundInMs: number;
-}
+type Options = ReturnType<typeof parseOptions>;
 
 interface Night {
   readonly name: string;
@@ -56,39 +51,84 @@ interface Night {
   readonly full?: boolean;
 }
 
+/** One engine run to measure: what it is, and what the child is asked (its run id and clock offset are the bench's). */
+interface RunSpec {
+  readonly scenario: string;
+  readonly kind: ScenarioKind;
+  readonly faultShare?: number;
+  readonly request: Omit<EngineRunRequest, "runId" | "clockOffsetInMs">;
+}
+
+/** A fresh tenant behind the emulator (and Azurite, unless without storage), for one suite at one size and latency. */
+interface Bench {
+  readonly emulator: RunningEmulator;
+  /** Moves the engine's and the emulator's clocks `days` days ahead of the real one. */
+  setDay(days: number): void;
+  /** Changes `share` of the mailboxes as an administrator would, now (on the bench clock). */
+  drift(share: number, seed: number): void;
+  run(spec: RunSpec): Promise<ScenarioResult>;
+}
+
 function parseOptions() {
   const { values } = parseArgs({
     options: {
+      suite: { type: "string", default: "nights" },
       sizes: { type: "string", default: "1000,10000,100000" },
       latency: { type: "string", default: "200" },
       "latency-at": { type: "string", multiple: true, default: [] },
+      "fault-share": { type: "string", default: "0.02" },
+      "no-fault-variant": { type: "boolean", default: false },
       drift: { type: "string", default: "0.3" },
       changed: { type: "string", default: "0.01" },
       seed: { type: "string", default: "7" },
       json: { type: "string" },
       "engine-heap-mb": { type: "string" },
+      table: { type: "string" },
     },
   });
   const number = (text: string, name: string): number => {
     const parsed = Number(text);
-    if (!Number.isFinite(parsed) || parsed < 0) throw new RangeError(`--${name} must be a non-negative number, got '${text}'`);
+    if (text.trim() === "" || !Number.isFinite(parsed) || parsed < 0) throw new RangeError(`--${name} must be a non-negative number, got '${text}'`);
     return parsed;
   };
+  const list = (text: string, name: string): number[] => text.split(",").map((item) => number(item.trim(), name));
   const latencyAt = new Map<number, number>();
   for (const entry of values["latency-at"]) {
     const [size = "", latency = ""] = entry.split("=");
     latencyAt.set(number(size, "latency-at"), number(latency, "latency-at"));
   }
+  const faultShare = number(values["fault-share"], "fault-share");
+  if (faultShare > 0.5) throw new RangeError(`--fault-share must be at most 0.5 (it is taken twice: 5xx and 429), got ${faultShare}`);
   return {
-    sizes: values.sizes.split(",").map((size) => number(size.trim(), "sizes")),
-    latencyInMs: number(values.latency, "latency"),
+    suites: parseSuites(values.suite),
+    sizes: list(values.sizes, "sizes"),
+    latencies: list(values.latency, "latency"),
     latencyAt,
+    faultShare,
+    faultVariant: !values["no-fault-variant"],
     drift: number(values.drift, "drift"),
     changed: number(values.changed, "changed"),
     seed: number(values.seed, "seed"),
     json: values.json,
     ...(values["engine-heap-mb"] === undefined ? {} : { engineHeapInMb: number(values["engine-heap-mb"], "engine-heap-mb") }),
+    ...(values.table === undefined ? {} : { tables: values.table.split(",").map((path) => path.trim()) }),
   };
+}
+
+/** `nights`, `faults`, `plan`, a comma list of them, or `all` (in that order). */
+function parseSuites(text: string): Suite[] {
+  const names = text.split(",").map((name) => name.trim());
+  if (names.includes("all")) return [...SUITES];
+  for (const name of names) {
+    if (!(SUITES as readonly string[]).includes(name)) throw new RangeError(`--suite must be ${SUITES.join(", ")} or all (a comma list), got '${name}'`);
+  }
+  return names as Suite[];
+}
+
+/** The latencies a size runs at: its `--latency-at`, else every `--latency`. */
+function latenciesFor(size: number, options: Options): readonly number[] {
+  const override = options.latencyAt.get(size);
+  return override === undefined ? options.latencies : [override];
 }
 
 /** Runs one night in a child; `heapInMb` caps its old space, so a run that needs more than that fails visibly. */
@@ -106,7 +146,18 @@ function runEngine(env: NodeJS.ProcessEnv, request: EngineRunRequest, heapInMb?:
   });
 }
 
-async function benchSize(size: number, latencyInMs: number, options: ReturnType<typeof parseOptions>): Promise<ScenarioResult[]> {
+/**
+ * Sets up a fresh tenant (generated, brought onto the policy, `--drift` drifted), the emulator at `latencyInMs` and,
+ * with `storage`, Azurite; hands `body` a `Bench` to run the engine against them; tears everything down.
+ */
+async function withBench<T>(
+  suite: Suite,
+  size: number,
+  latencyInMs: number,
+  options: Options,
+  storage: boolean,
+  body: (bench: Bench) => Promise<T>,
+): Promise<T> {
   const clock = { offsetInMs: 0 };
   const now = (): Date => new Date(Date.now() + clock.offsetInMs);
   const tenant = generateTenant({
@@ -117,132 +168,174 @@ async function benchSize(size: number, latencyInMs: number, options: ReturnType<
   });
   bringOntoPolicy(tenant, benchPolicy(AUDIT_LOG_AGE_LIMIT_DAYS));
   driftMailboxes(tenant, options.drift, new Date(Date.now() - DAY_IN_MS), options.seed);
-  const emulator = await startEmulator({
-    tenant,
-    latencyInMs,
-    maxConcurrentRequestsPerTenant: EXCHANGE_CONCURRENCY,
-    now,
-  });
-  const azurite = await startAzurite({ services: ["table", "queue"] });
-  const directory = await mkdtemp(join(tmpdir(), "audit-bench-"));
+  const emulator = await startEmulator({ tenant, latencyInMs, maxConcurrentRequestsPerTenant: EXCHANGE_CONCURRENCY, now });
+  let azurite: RunningAzurite | undefined;
+  let directory: string | undefined;
   try {
+    azurite = storage ? await startAzurite({ services: ["table", "queue"] }) : undefined;
+    directory = await mkdtemp(join(tmpdir(), "audit-bench-"));
     const caPath = join(directory, "emulator-ca.pem");
     await writeFile(caPath, emulator.caCertificatePem);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env["PATH"],
       ...emulator.env(),
-      AzureWebJobsStorage: azurite.connectionString,
+      ...(azurite ? { AzureWebJobsStorage: azurite.connectionString } : {}),
       EXTRA_CA_CERT_PATH: caPath,
       EXCHANGE_MAX_CONCURRENCY: String(EXCHANGE_CONCURRENCY),
       AUDIT_LOG_AGE_LIMIT_DAYS: String(AUDIT_LOG_AGE_LIMIT_DAYS),
       CAPTURE_MODE: "off",
       LOG_LEVEL: "silent",
     };
-    const nights: Night[] = [
-      { name: `full apply, ${percent(options.drift)} drifted` },
-      { name: "night after full apply, no change" },
-      { name: `nightly, ${percent(options.changed)} changed`, changedShare: options.changed },
-      { name: "night after, no change" },
-      { name: "steady night, no change" },
-      { name: "weekly full sweep, no change", full: true },
-    ];
-    const results: ScenarioResult[] = [];
-    for (const [day, night] of nights.entries()) {
-      clock.offsetInMs = day * DAY_IN_MS;
-      if (night.changedShare) driftMailboxes(tenant, night.changedShare, now(), options.seed + day);
-      emulator.calls.reset();
-      const report = await runEngine(env, { runId: `bench-${size}-night-${day + 1}`, clockOffsetInMs: clock.offsetInMs, ...(night.full ? { full: true } : {}) }, options.engineHeapInMb);
-      if (!report.ok) throw new Error(`${size} mailboxes, ${night.name}: ${report.error}`);
-      const calls = tallyCalls(emulator.calls.records);
-      const result: ScenarioResult = {
-        size,
-        scenario: night.name,
-        latencyInMs,
-        report,
-        calls,
-        lowerBoundInMs: lowerBoundInMs(calls.pageReads, calls.batchedExecutions, latencyInMs),
-      };
-      results.push(result);
-      process.stderr.write(`${summaryLine(result)}\n`);
-    }
-    return results;
+    let runs = 0;
+    return await body({
+      emulator,
+      setDay: (days) => {
+        clock.offsetInMs = days * DAY_IN_MS;
+      },
+      drift: (share, seed) => driftMailboxes(tenant, share, now(), seed),
+      run: async (spec) => {
+        runs += 1;
+        emulator.calls.reset();
+        const runId = `bench-${suite}-${size}-${latencyInMs}-${runs}`;
+        const report = await runEngine(env, { runId, clockOffsetInMs: clock.offsetInMs, ...spec.request }, options.engineHeapInMb);
+        if (!report.ok) throw new Error(`${size} mailboxes, ${suite}: ${spec.scenario}: ${report.error}`);
+        const calls = tallyCalls(emulator.calls.records);
+        const result: ScenarioResult = {
+          suite,
+          scenario: spec.scenario,
+          kind: spec.kind,
+          size,
+          latencyInMs,
+          faultShare: spec.faultShare ?? 0,
+          report,
+          calls,
+          lowerBoundInMs: lowerBoundInMs(calls.pageReads, calls.batchedExecutions, latencyInMs),
+          targetRatio: targetRatio(spec.kind, size),
+        };
+        process.stderr.write(`${summaryLine(result)}\n`);
+        return result;
+      },
+    });
   } finally {
     await emulator.stop();
-    await azurite.stop();
-    await rm(directory, { recursive: true, force: true });
+    await azurite?.stop();
+    if (directory) await rm(directory, { recursive: true, force: true });
   }
 }
 
-function percent(share: number): string {
-  return `${Math.round(share * 1000) / 10}%`;
+/** Six consecutive nights on one tenant (see the header). */
+function nightsSuite(size: number, latencyInMs: number, options: Options): Promise<ScenarioResult[]> {
+  const nights: Night[] = [
+    { name: `full apply, ${percent(options.drift)} drifted` },
+    { name: "night after full apply, no change" },
+    { name: `nightly, ${percent(options.changed)} changed`, changedShare: options.changed },
+    { name: "night after, no change" },
+    { name: "steady night, no change" },
+    { name: "weekly full sweep, no change", full: true },
+  ];
+  return withBench("nights", size, latencyInMs, options, true, async (bench) => {
+    const results: ScenarioResult[] = [];
+    for (const [day, night] of nights.entries()) {
+      bench.setDay(day);
+      if (night.changedShare) bench.drift(night.changedShare, options.seed + day);
+      const request = { mode: "apply", ...(night.full ? { full: true } : {}) } as const;
+      results.push(await bench.run({ scenario: night.name, kind: "night", request }));
+    }
+    return results;
+  });
 }
 
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(1);
+/** The full apply on a fresh tenant, without faults and (unless `--no-fault-variant`) with them. */
+async function faultsSuite(size: number, latencyInMs: number, options: Options): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const faultShare of options.faultVariant ? [0, options.faultShare] : [0]) {
+    const scenario = `full apply, ${percent(options.drift)} drifted, ${faultShare > 0 ? "with faults" : "no faults"}`;
+    const kind = faultShare > 0 ? "apply-with-faults" : "apply";
+    results.push(
+      await withBench("faults", size, latencyInMs, options, true, (bench) => {
+        if (faultShare > 0) injectSubRequestFaults(bench.emulator.faults, faultShare, options.seed);
+        return bench.run({ scenario, kind, faultShare, request: { mode: "apply" } });
+      }),
+    );
+  }
+  return results;
 }
 
-function ratio(result: ScenarioResult): string {
-  return result.lowerBoundInMs > 0 ? (result.report.wallTimeInMs / result.lowerBoundInMs).toFixed(2) : "—";
+/** A full-sweep plan without Table Storage, as the CLI runs it where no storage is configured. */
+async function planSuite(size: number, latencyInMs: number, options: Options): Promise<ScenarioResult[]> {
+  const scenario = `plan, full sweep, no storage, ${percent(options.drift)} drifted`;
+  return [
+    await withBench("plan", size, latencyInMs, options, false, (bench) =>
+      bench.run({ scenario, kind: "plan", request: { mode: "plan", full: true, withoutStorage: true } }),
+    ),
+  ];
 }
 
-function totalHttp(result: ScenarioResult): number {
-  return Object.values(result.report.summary.exchangeCalls).reduce((sum, count) => sum + count, 0);
-}
+const SUITE_RUNNERS: Readonly<Record<Suite, (size: number, latencyInMs: number, options: Options) => Promise<ScenarioResult[]>>> = {
+  nights: nightsSuite,
+  faults: faultsSuite,
+  plan: planSuite,
+};
 
 function summaryLine(result: ScenarioResult): string {
-  const { summary, wallTimeInMs } = result.report;
+  const { summary, wallTimeInMs, table } = result.report;
+  const { calls } = result;
+  const { ratio, met } = ratioCells(result);
   return (
-    `[bench] ${result.size} ${result.scenario}: scope ${summary.scope}, ${formatCounts(summary.counts)}; ` +
-    `Exchange HTTP ${totalHttp(result)}, page reads ${result.calls.pageReads}, writes ${result.calls.batchedExecutions}; ` +
-    `Table writes ${result.report.table.writes}, reads ${result.report.table.reads}; ` +
-    `${seconds(wallTimeInMs)} s vs lower bound ${seconds(result.lowerBoundInMs)} s (${ratio(result)}x)`
+    `[bench] ${result.suite} ${result.size} @ ${result.latencyInMs} ms ${result.scenario} (faults: ${faultsCell(result.faultShare)}): ` +
+    `${summary.mode} ${summary.scope}, ${formatCounts(summary.counts)}${summary.error ? `, run error ${summary.error.code}` : ""}; ` +
+    `Exchange HTTP ${totalHttp(result)}, page reads ${calls.pageReads}, batched ${calls.batchedExecutions}, ` +
+    `429s ${calls.throttledSubRequests} + ${calls.throttledDirect}, 5xx ${calls.serverErrors}; Table writes ${table.writes}, reads ${table.reads}; ` +
+    `${seconds(wallTimeInMs)} s vs lower bound ${seconds(result.lowerBoundInMs)} s (${ratio}x, target ${result.targetRatio}: ${met})`
   );
 }
 
-function markdown(results: readonly ScenarioResult[]): string {
-  const lines = [
-    "| Mailboxes | Scenario | Latency (ms) | Scope | Outcomes | Exchange HTTP calls | Page reads | Writes | 429s | Table writes | Table reads | Wall (s) | Lower bound (s) | Ratio | Peak RSS MiB (run Δ) | Peak heap MiB (run Δ) |",
-    "|---:|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-  ];
-  for (const result of results) {
-    const { summary, wallTimeInMs, memory } = result.report;
-    const outcomes = formatCounts(Object.fromEntries(Object.entries(summary.counts).filter(([, count]) => count > 0)));
-    lines.push(
-      `| ${result.size.toLocaleString("en")} | ${result.scenario} | ${result.latencyInMs} | ${summary.scope} | ${outcomes} | ` +
-        `${totalHttp(result)} | ${result.calls.pageReads} | ${result.calls.batchedExecutions} | ${result.calls.throttled} | ` +
-        `${result.report.table.writes} | ${result.report.table.reads} | ` +
-        `${seconds(wallTimeInMs)} | ${seconds(result.lowerBoundInMs)} | ${ratio(result)} | ` +
-        `${mebibytes(memory.peakRssInBytes)} (+${mebibytes(memory.peakRssInBytes - memory.baselineRssInBytes)}) | ` +
-        `${mebibytes(memory.peakHeapUsedInBytes)} (+${mebibytes(memory.peakHeapUsedInBytes - memory.baselineHeapUsedInBytes)}) |`,
-    );
-  }
-  lines.push("", "Calls by cmdlet (HTTP = the engine's HTTP calls incl. pages and `$batch` envelopes; executions = cmdlet runs incl. batch sub-requests, excl. page continuations; Graph = licence reads):", "");
-  lines.push("| Mailboxes | Scenario | Exchange HTTP by cmdlet | Cmdlet executions | Graph |", "|---:|---|---|---|---|");
-  for (const result of results) {
-    lines.push(
-      `| ${result.size.toLocaleString("en")} | ${result.scenario} | ${formatCounts(result.report.summary.exchangeCalls)} | ` +
-        `${formatCounts(result.calls.executionsByCmdlet)} | ${formatCounts(result.calls.graphByRoute)} |`,
-    );
-  }
-  return lines.join("\n");
+function machine(): MachineInfo {
+  return { cores: cpus().length, cpuModel: cpus()[0]?.model ?? "cpu", memoryInBytes: totalmem(), node: process.version, platform: process.platform };
 }
 
-function machine(): string {
-  return `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mebibytes(totalmem())} MiB, Node ${process.version}, ${process.platform}`;
+/** Prints one table merged from the JSON (`--json`) of earlier invocations. */
+async function mergeTables(paths: readonly string[]): Promise<void> {
+  const runs: BenchRun[] = [];
+  for (const path of paths) {
+    const run = JSON.parse(await readFile(path, "utf8")) as BenchRun;
+    if (!Array.isArray(run.results) || !run.machine) throw new Error(`${path} is not the JSON of an audit-bench run (--json)`);
+    runs.push(run);
+  }
+  process.stdout.write(`${renderReport(runs)}\n`);
 }
 
 async function main(): Promise<void> {
   const options = parseOptions();
+  if (options.tables) return mergeTables(options.tables);
+  const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg();
   process.stderr.write(
-    `[bench] node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${mebibytes(totalmem())} MiB; ` +
-      `sizes ${options.sizes.join(", ")}, latency ${options.latencyInMs} ms, drift ${percent(options.drift)}, changed ${percent(options.changed)}\n`,
+    `[bench] node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}; suites ${options.suites.join(", ")}, ` +
+      `sizes ${options.sizes.join(", ")}, latency ${options.latencies.join(", ")} ms, drift ${percent(options.drift)}, ` +
+      `changed ${percent(options.changed)}, fault share ${percent(options.faultShare)}${options.faultVariant ? "" : " (no fault variant)"}\n`,
   );
   const results: ScenarioResult[] = [];
-  for (const size of options.sizes) {
-    results.push(...(await benchSize(size, options.latencyAt.get(size) ?? options.latencyInMs, options)));
+  const benchRun = (): BenchRun => ({
+    arguments: process.argv.slice(2).join(" "),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    loadAverage: { start: loadAtStart, end: loadavg() },
+    results,
+  });
+  for (const suite of options.suites) {
+    for (const size of options.sizes) {
+      for (const latencyInMs of latenciesFor(size, options)) {
+        results.push(...(await SUITE_RUNNERS[suite](size, latencyInMs, options)));
+        // Written after every suite, so that a long matrix interrupted later keeps what it measured.
+        if (options.json) await writeFile(options.json, `${JSON.stringify(benchRun(), null, 2)}\n`);
+      }
+    }
   }
-  process.stdout.write(`Machine: ${machine()}\n\n${markdown(results)}\n`);
-  if (options.json) await writeFile(options.json, `${JSON.stringify(results, null, 2)}\n`);
+  const run = benchRun();
+  if (options.json) await writeFile(options.json, `${JSON.stringify(run, null, 2)}\n`);
+  process.stdout.write(`${renderReport([run])}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,9 @@
 /**
  * One benchmark run of the enforcement engine, in a child process of `audit-bench` so that its memory is measured
  * alone (the emulated tenant and Azurite live in the parent). Production path: configuration from the environment,
- * `createRuntime` (managed identity credential, REST transport over HTTPS, Table Storage), `runEnforcement`.
+ * `createRuntime` (managed identity credential, REST transport over HTTPS, Table Storage), `runEnforcement`. Without
+ * storage (`withoutStorage`, and no `AzureWebJobsStorage` in the environment) it is the CLI's path instead: the
+ * runtime's in-memory store, so the Table request counters stay at 0.
  *
  * Protocol (IPC): the parent sends one `EngineRunRequest`; the child answers one `EngineRunReport` and exits.
  */
@@ -9,13 +11,16 @@ import { TableClient } from "@azure/data-tables";
 import { loadConfig } from "../shared/config";
 import { runEnforcement } from "../shared/enforcement";
 import { createRuntime } from "../shared/runtime";
-import type { RunSummary } from "../shared/domain/outcome";
+import type { RunMode, RunSummary } from "../shared/domain/outcome";
 
 export interface EngineRunRequest {
   readonly runId: string;
   /** Added to the real clock, so that consecutive runs can be "nights" apart (the emulator uses the same offset). */
   readonly clockOffsetInMs: number;
+  readonly mode: RunMode;
   readonly full?: boolean;
+  /** Configuration without Table Storage is accepted (as the CLI accepts it); the parent leaves it out of the env. */
+  readonly withoutStorage?: boolean;
 }
 
 export interface MemoryPeak {
@@ -64,7 +69,7 @@ function countTableRequests(): void {
 countTableRequests();
 
 async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
-  const runtime = await createRuntime(loadConfig(process.env));
+  const runtime = await createRuntime(loadConfig(process.env, { requireStorage: request.withoutStorage !== true }));
   const services = runtime.enforcementServices();
   const clock = { now: () => new Date(Date.now() + request.clockOffsetInMs) };
   const baseline = process.memoryUsage();
@@ -82,7 +87,7 @@ async function runOnce(request: EngineRunRequest): Promise<EngineRunReport> {
   try {
     const result = await runEnforcement(
       { ...services, clock },
-      { runId: request.runId, mode: "apply", capture: false, ...(request.full !== undefined ? { full: request.full } : {}) },
+      { runId: request.runId, mode: request.mode, capture: false, ...(request.full !== undefined ? { full: request.full } : {}) },
     );
     const wallTimeInMs = performance.now() - startedAtInMs;
     sample();

@@ -2,12 +2,15 @@
  * Bench tenants: a generated tenant first brought onto the audit policy (so that "clean" means compliant, not
  * Microsoft's defaults, which the ASD lists exceed), then a chosen share of it drifted. Works on the emulator's
  * state directly, through its own Set-Mailbox handler, so setting up costs no Exchange calls and is not measured.
+ * Also the fault suite's injected failures of batch sub-requests.
  */
 import { cmdlets } from "../emulator/cmdlets/index";
+import type { FaultInjector, FaultTarget } from "../emulator/faults";
 import type { EmulatedMailbox, TenantState } from "../emulator/tenant-state";
 import { defaultAuditPolicy, parseAuditPolicy, type AuditPolicy } from "../shared/audit";
 import { diffMailbox } from "../shared/audit/diff";
 import { observedMailboxSchema } from "../shared/audit/observed";
+import { injectedStatus, requestDraw, seededRandom } from "./scenario";
 
 /** The shipped baseline with the bench's age limit (the same override the bench passes as AUDIT_LOG_AGE_LIMIT_DAYS). */
 export function benchPolicy(auditLogAgeLimitDays: number): AuditPolicy {
@@ -39,14 +42,7 @@ export function bringOntoPolicy(state: TenantState, policy: AuditPolicy): void {
 export function driftMailboxes(state: TenantState, share: number, whenChanged: Date, seed: number): number {
   const mailboxes = [...state.mailboxes.values()];
   const wanted = Math.min(mailboxes.length, Math.round(mailboxes.length * share));
-  let random = seed >>> 0 || 1;
-  const next = (): number => {
-    // xorshift32: enough to spread the picks; not for anything else.
-    random ^= random << 13;
-    random ^= random >>> 17;
-    random ^= random << 5;
-    return (random >>> 0) / 0x1_0000_0000;
-  };
+  const next = seededRandom(seed);
   const picked = new Set<number>();
   while (picked.size < wanted) picked.add(Math.floor(next() * mailboxes.length));
   for (const index of picked) {
@@ -58,4 +54,27 @@ export function driftMailboxes(state: TenantState, share: number, whenChanged: D
     mailbox.WhenChangedUTC = whenChanged.toISOString();
   }
   return picked.size;
+}
+
+/**
+ * Answers `share` of all batch sub-requests 500 and another `share` 429 with `Retry-After: 1`, for the rest of the
+ * emulator's life. Each attempt of a request (its cmdlet and parameters) draws once from `requestDraw`, so which
+ * attempts fail depends on the seed only, not on the order concurrent batches arrive in. The emulator answers both
+ * before the cmdlet runs and before its latency, and logs them with their status (see `executed` in scenario.ts).
+ */
+export function injectSubRequestFaults(faults: FaultInjector, share: number, seed: number): void {
+  const attempts = new Map<string, number>();
+  // The injector offers one sub-request to each fault in turn (the same target object): one draw serves both.
+  const drawn = new WeakMap<FaultTarget, 500 | 429 | undefined>();
+  const statusOf = (target: FaultTarget): 500 | 429 | undefined => {
+    if (!drawn.has(target)) {
+      const key = `${target.cmdlet} ${JSON.stringify(target.parameters)}`;
+      const attempt = attempts.get(key) ?? 0;
+      attempts.set(key, attempt + 1);
+      drawn.set(target, injectedStatus(requestDraw(seed, key, attempt), share));
+    }
+    return drawn.get(target);
+  };
+  faults.add({ status: 500, times: Number.POSITIVE_INFINITY, inBatch: true, when: (target) => statusOf(target) === 500 });
+  faults.add({ status: 429, retryAfterInSeconds: 1, times: Number.POSITIVE_INFINITY, inBatch: true, when: (target) => statusOf(target) === 429 });
 }
