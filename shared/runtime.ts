@@ -136,7 +136,7 @@ export async function createRuntime(config: AppConfig, options: RuntimeOptions =
     if (!tables) throw new Error("Table Storage is not configured (AzureWebJobsStorage or AzureWebJobsStorage__tableServiceUri).");
     return tables;
   };
-  const store: OutcomeStore = tables?.store ?? new MemoryOutcomeStore();
+  const store: OutcomeStore = tables?.store ?? new MemoryOutcomeStore({ retain: "run" });
   const auditPolicy = await loadAuditPolicy(config);
   const capture = config.capture ? { settings: config.capture, graph: captureGraphPort(graph) } : undefined;
   const evidence = config.auditEvidence.enabled

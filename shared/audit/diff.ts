@@ -66,6 +66,12 @@ function includesAction(list: readonly string[], action: string): boolean {
   return list.some((entry) => sameAction(entry, action));
 }
 
+/** A list's actions for repeated membership tests (case-insensitive, as `sameAction`): one pass instead of one per test. */
+function actionsOf(list: readonly string[]): { has(action: string): boolean } {
+  const lowered = new Set(list.map((action) => action.toLowerCase()));
+  return { has: (action) => lowered.has(action.toLowerCase()) };
+}
+
 function mailboxBefore(mailbox: ObservedMailbox): Record<string, unknown> {
   return {
     AuditEnabled: mailbox.AuditEnabled,
@@ -79,24 +85,44 @@ function mailboxBefore(mailbox: ObservedMailbox): Record<string, unknown> {
   };
 }
 
-/** Resolves a policy list: deprecated names replaced by their successors (reported), duplicates removed. */
-function resolvePolicyActions(logonType: LogonType, actions: readonly string[], findings: Finding[]): string[] {
+/** A policy list resolved: deprecated names replaced by their successors, duplicates removed, and what was replaced. */
+interface ResolvedActions {
+  readonly actions: readonly string[];
+  readonly substitutions: readonly (readonly [deprecated: string, successor: string])[];
+}
+
+/** By the policy's list (parsed once, shared by every mailbox), so each list is resolved once per run, not per mailbox. */
+const resolvedLists = new WeakMap<readonly string[], ResolvedActions>();
+
+function resolveActions(actions: readonly string[]): ResolvedActions {
+  const cached = resolvedLists.get(actions);
+  if (cached) return cached;
   const resolved: string[] = [];
+  const substitutions: (readonly [string, string])[] = [];
   for (const action of actions) {
     const successor = SUBSTITUTIONS.get(action);
-    if (successor !== undefined) {
-      findings.push({
-        kind: "substitution",
-        setting: AUDIT_PROPERTY[logonType],
-        current: action,
-        desired: successor,
-        message: `${action} is deprecated in Exchange Online; ${successor} is audited instead`,
-      });
-    }
+    if (successor !== undefined) substitutions.push([action, successor]);
     const effective = successor ?? action;
     if (!includesAction(resolved, effective)) resolved.push(effective);
   }
-  return resolved;
+  const result = { actions: resolved, substitutions };
+  resolvedLists.set(actions, result);
+  return result;
+}
+
+/** Resolves a policy list (`resolveActions`); each replacement is reported. */
+function resolvePolicyActions(logonType: LogonType, actions: readonly string[], findings: Finding[]): readonly string[] {
+  const resolved = resolveActions(actions);
+  for (const [action, successor] of resolved.substitutions) {
+    findings.push({
+      kind: "substitution",
+      setting: AUDIT_PROPERTY[logonType],
+      current: action,
+      desired: successor,
+      message: `${action} is deprecated in Exchange Online; ${successor} is audited instead`,
+    });
+  }
+  return resolved.actions;
 }
 
 function diffAgeLimit(policy: AuditPolicy, mailbox: ObservedMailbox, findings: Finding[], parameters: Record<string, unknown>): void {
@@ -131,7 +157,8 @@ function diffGroupMailbox(policy: AuditPolicy, mailbox: ObservedMailbox): Mailbo
   diffAgeLimit(policy, mailbox, findings, parameters);
   for (const logonType of LOGON_TYPES) {
     const property = AUDIT_PROPERTY[logonType];
-    const missing = policy.groupMailboxes.expectedActions[logonType].filter((action) => !includesAction(mailbox[property], action));
+    const current = actionsOf(mailbox[property]);
+    const missing = policy.groupMailboxes.expectedActions[logonType].filter((action) => !current.has(action));
     if (missing.length === 0) continue;
     reportOnlyDrift = true;
     findings.push({
@@ -190,10 +217,11 @@ export function diffMailbox(policy: AuditPolicy, mailbox: ObservedMailbox, optio
     for (const logonType of LOGON_TYPES) {
       const property = AUDIT_PROPERTY[logonType];
       const current = mailbox[property];
+      const audited = actionsOf(current);
       const desired = resolvePolicyActions(logonType, policy.mailboxes.actions[logonType], findings);
       const ungranted = options.licensed === true
         ? []
-        : desired.filter((action) => LICENCE_GATED_ACTIONS.has(action) && !includesAction(current, action));
+        : desired.filter((action) => LICENCE_GATED_ACTIONS.has(action) && !audited.has(action));
       if (ungranted.length > 0) {
         findings.push({
           kind: "licence-gap",
@@ -203,9 +231,11 @@ export function diffMailbox(policy: AuditPolicy, mailbox: ObservedMailbox, optio
           message: `${ungranted.join(", ")} need Audit (Premium); the mailbox's account ${options.licensed === false ? "does not hold it" : "is not known to hold it"}`,
         });
       }
-      const writable = desired.filter((action) => !includesAction(ungranted, action));
-      const missing = writable.filter((action) => !includesAction(current, action));
-      const extras = current.filter((action) => !includesAction(writable, action));
+      const withheld = actionsOf(ungranted);
+      const writable = desired.filter((action) => !withheld.has(action));
+      const missing = writable.filter((action) => !audited.has(action));
+      const wanted = actionsOf(writable);
+      const extras = current.filter((action) => !wanted.has(action));
       const replace = policy.mailboxes.exactLists && extras.length > 0;
       if (missing.length === 0 && !replace) continue;
 
@@ -222,7 +252,7 @@ export function diffMailbox(policy: AuditPolicy, mailbox: ObservedMailbox, optio
       const ungatedMissing = missing.filter((action) => !LICENCE_GATED_ACTIONS.has(action));
       if (ungatedMissing.length !== missing.length) carriesGatedAction = true;
       // Exact replacement keeps gated actions already audited so a licence retry never removes them.
-      const fallbackList = writable.filter((action) => !LICENCE_GATED_ACTIONS.has(action) || includesAction(current, action));
+      const fallbackList = writable.filter((action) => !LICENCE_GATED_ACTIONS.has(action) || audited.has(action));
       if (replace) fallbackParameters[property] = fallbackList;
       else if (ungatedMissing.length > 0) fallbackParameters[property] = hashtable({ add: ungatedMissing });
       if (includesAction(mailbox.DefaultAuditSet, logonType)) customisedByChange.push(logonType);

@@ -113,10 +113,10 @@ export async function readOrganization(transport: ExchangeTransport): Promise<Ob
   return observedOrganizationSchema.parse({ ...config.value[0], ...auditLog.value[0] });
 }
 
-/** Every bypass association, page by page. */
+/** Every bypass association, page by page (read one ahead, as mailbox pages). */
 export async function* bypassPages(transport: ExchangeTransport): AsyncGenerator<ObservedBypass[]> {
   const request: CmdletRequest = { cmdlet: "Get-MailboxAuditBypassAssociation", parameters: { ResultSize: "Unlimited" }, select: BYPASS_SELECT };
-  for await (const page of transport.pages(request)) yield page.map((row) => observedBypassSchema.parse(row));
+  for await (const page of readAhead(transport.pages(request))) yield page.map((row) => observedBypassSchema.parse(row));
 }
 
 function bypassLookup(identity: string): CmdletRequest {

@@ -275,6 +275,7 @@ class AuditRun {
       logger?.warn({ tenantId, runId, err: ensureError(error) }, "recorded-state digest not read: every outcome is recorded");
       snapshot = { buckets: new Map(), openedBy: "unreadable" };
     }
+    if (snapshot.kept === false) return;
     this.recorder.useDigest(new RunDigest(snapshot, this.startedAt.toISOString()));
     this.usesDigest = true;
   }

@@ -2,6 +2,11 @@
  * An `OutcomeStore` held in memory, for the CLI when no Table Storage is configured: an administrator can `plan`
  * (or `apply`) against a real tenant before deploying anything. Nothing outlives the process, so every such run
  * is a full sweep and its evidence is what the command prints (`--out FILE` for every outcome).
+ *
+ * `retain: "run"` (the CLI's): runs, watermarks and each run's changes only — not every target's latest state and
+ * history, which a 100,000-mailbox plan would hold all at once (memory stays bounded by the changes), and no
+ * recorded-state digest (there is no later run in the process for it to spare writes to). `"all"` (default) keeps
+ * everything and answers as the Table store does.
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
 import { WatermarkConflictError } from "./errors";
@@ -23,6 +28,11 @@ export class MemoryOutcomeStore implements OutcomeStore {
   private version = 0;
   /** The recorded-state digest by tenant: its buckets and the run that holds it open. */
   private readonly digests = new Map<string, { buckets: Map<number, { packed: string; etag: string }>; openedBy: string; etag: string }>();
+  private readonly retainAll: boolean;
+
+  constructor(options: { readonly retain?: "all" | "run" } = {}) {
+    this.retainAll = (options.retain ?? "all") === "all";
+  }
 
   recordRun(summary: RunSummary): Promise<void> {
     this.runs.set(`${summary.tenantId}|${summary.runId}`, summary);
@@ -32,11 +42,7 @@ export class MemoryOutcomeStore implements OutcomeStore {
   recordOutcomes(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void> {
     for (const outcome of outcomes) {
       const recorded: RecordedOutcome = { ...outcome, tenantId, runId, runStartedAt, truncated: [] };
-      this.latest.set(`${tenantId}|${outcome.kind}|${outcome.targetId}`, recorded);
-      const targetKey = `${tenantId}|${outcome.targetId}`;
-      const entries = this.history.get(targetKey) ?? new Map<string, RecordedOutcome>();
-      entries.set(`${runId}|${outcome.kind}`, recorded);
-      this.history.set(targetKey, entries);
+      if (this.retainAll) this.keepLatest(tenantId, runId, recorded);
       if (outcome.status === "remediated") {
         const runKey = `${tenantId}|${runId}`;
         const changes = this.changes.get(runKey) ?? new Map<string, RecordedOutcome>();
@@ -45,6 +51,15 @@ export class MemoryOutcomeStore implements OutcomeStore {
       }
     }
     return Promise.resolve();
+  }
+
+  /** The outcome as its target's latest state and an entry of its history. */
+  private keepLatest(tenantId: string, runId: string, recorded: RecordedOutcome): void {
+    this.latest.set(`${tenantId}|${recorded.kind}|${recorded.targetId}`, recorded);
+    const targetKey = `${tenantId}|${recorded.targetId}`;
+    const entries = this.history.get(targetKey) ?? new Map<string, RecordedOutcome>();
+    entries.set(`${runId}|${recorded.kind}`, recorded);
+    this.history.set(targetKey, entries);
   }
 
   async *listLatest(tenantId: string): AsyncIterable<RecordedOutcome> {
@@ -56,6 +71,7 @@ export class MemoryOutcomeStore implements OutcomeStore {
   }
 
   loadRecordedDigest(tenantId: string): Promise<RecordedDigestSnapshot> {
+    if (!this.retainAll) return Promise.resolve({ buckets: new Map(), kept: false });
     const digest = this.digests.get(tenantId);
     if (!digest) return Promise.resolve({ buckets: new Map() });
     return Promise.resolve({

@@ -40,6 +40,8 @@ export interface RecordedDigestSnapshot {
   /** The run that opened the digest and has not closed it: its entries may be stale. */
   readonly openedBy?: string;
   readonly headerEtag?: string;
+  /** The store keeps no digest (the CLI's in-memory store): nothing to compare with or write back; everything is recorded. */
+  readonly kept?: false;
 }
 
 export interface DigestBucketWrite {

@@ -342,3 +342,23 @@ test("the night after an apply looks up no bypass state for the mailboxes it wro
   const lookups = exchange.calls.filter((call) => call.cmdlet === "Get-MailboxAuditBypassAssociation");
   assert.deepEqual(lookups.map((call) => call.parameters?.["Identity"]), [room.Guid]);
 });
+
+test("a store that keeps no digest (the CLI without storage): every outcome is recorded, every night, and no digest is opened", async () => {
+  const { clock, deps } = setup();
+  const store = new MemoryOutcomeStore({ retain: "run" });
+  const recorded: string[] = [];
+  const recordOutcomes = store.recordOutcomes.bind(store);
+  store.recordOutcomes = (tenantId, runId, runStartedAt, outcomes) => {
+    recorded.push(...outcomes.map((outcome) => outcome.targetId));
+    return recordOutcomes(tenantId, runId, runStartedAt, outcomes);
+  };
+  let digestCalls = 0;
+  store.openRecordedDigest = () => Promise.resolve(String((digestCalls += 1)));
+  store.commitRecordedDigest = () => Promise.resolve(void (digestCalls += 1));
+  const first = await runBaseline({ ...deps, store }, request({ mode: "plan" }));
+  clock.advance(86_400_000);
+  const second = await runBaseline({ ...deps, store }, request({ mode: "plan" }));
+  const emitted = (run: typeof first) => Object.values(run.summary.counts).reduce((sum, count) => sum + count, 0);
+  assert.equal(recorded.length, emitted(first) + emitted(second));
+  assert.equal(digestCalls, 0);
+});

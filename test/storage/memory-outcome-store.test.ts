@@ -69,3 +69,20 @@ test("listRunChanges: one run's remediated outcomes, by kind and target, bounded
   assert.deepEqual((await store.listRunChanges("t1", "run-1", { limit: 2 })).map((change) => change.targetId), ["a", "b"]);
   assert.deepEqual(await store.listRunChanges("t1", "run-unknown"), []);
 });
+
+test("retain 'run' (the CLI without storage): runs, watermarks and changes kept; no latest state, history or digest, so memory is bounded by the changes", async () => {
+  const store = new MemoryOutcomeStore({ retain: "run" });
+  const outcomes = Array.from({ length: 1_000 }, (_, index) => outcome(`m${index}`, index % 100 === 0 ? { status: "remediated" } : {}));
+  await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", outcomes);
+  await store.recordRun({ runId: "run-1", tenantId: "t1", mode: "plan", scope: "full", startedAt: "2026-01-01T00:00:00Z", finishedAt: "2026-01-01T00:01:00Z", counts: { compliant: 990, remediated: 10, drift: 0, exempt: 0, "not-applicable": 0, failed: 0 }, findingCounts: {}, exchangeCalls: {}, durationInMs: 60_000 });
+  await store.setWatermark("t1", "incremental", "2026-01-01T00:00:00Z");
+  assert.equal((await store.listRuns("t1")).length, 1);
+  assert.equal((await store.getWatermark("t1", "incremental"))?.value, "2026-01-01T00:00:00Z");
+  assert.deepEqual((await store.listRunChanges("t1", "run-1")).map((change) => change.targetId).sort(), ["m0", "m100", "m200", "m300", "m400", "m500", "m600", "m700", "m800", "m900"]);
+  let latest = 0;
+  for await (const entry of store.listLatest("t1")) latest += entry ? 1 : 0;
+  assert.equal(latest, 0);
+  assert.deepEqual(await store.listHistory("t1", "m1"), []);
+  assert.equal((await store.loadRecordedDigest("t1")).kept, false);
+  assert.equal((await new MemoryOutcomeStore().loadRecordedDigest("t1")).kept, undefined);
+});
