@@ -156,16 +156,17 @@ class Scheduler<R> {
   private async nextEvent(): Promise<void> {
     const events: Promise<unknown>[] = [...this.inFlight];
     const timer = new AbortController();
+    const stopTimer = () => timer.abort();
     if (this.inFlight.size < this.schedule.maxInFlight && this.queue.length > 0) {
       const dueInMs = Math.min(...this.queue.map((entry) => entry.dueAt)) - Date.now();
-      const callSignal = this.schedule.abortSignal;
-      const signal = callSignal ? AbortSignal.any([timer.signal, callSignal]) : timer.signal;
-      events.push(sleep(Math.max(0, dueInMs), undefined, { signal }).catch(() => undefined));
+      events.push(sleep(Math.max(0, dueInMs), undefined, { signal: timer.signal }).catch(() => undefined));
     }
+    this.schedule.abortSignal?.addEventListener("abort", stopTimer, { once: true });
     try {
       await Promise.race(events);
     } finally {
-      timer.abort();
+      this.schedule.abortSignal?.removeEventListener("abort", stopTimer);
+      stopTimer();
     }
   }
 }

@@ -80,15 +80,15 @@ export class FakeExchange implements ExchangeTransport {
 
   batch<T>(requests: readonly CmdletRequest[], options: BatchOptions = {}): Promise<BatchItemResult<T>[]> {
     let answered = 0;
-    return answerInGroups(requests, options, (request): Promise<BatchItemResult<T>> => {
+    return answerInGroups(requests, options, (request): BatchItemResult<T> => {
       if (answered++ % 10 === 0) this.count("$batch");
       this.calls.push(request);
       try {
-        if (request.cmdlet.startsWith("Get-")) return Promise.resolve({ ok: true, result: { value: this.read(request) as T[], warnings: [] } });
+        if (request.cmdlet.startsWith("Get-")) return { ok: true, result: { value: this.read(request) as T[], warnings: [] } };
         this.write(request);
-        return Promise.resolve({ ok: true, result: { value: [], warnings: [] } });
+        return { ok: true, result: { value: [], warnings: [] } };
       } catch (error) {
-        return Promise.resolve({ ok: false, error: error as ExchangeError });
+        return { ok: false, error: error as ExchangeError };
       }
     });
   }

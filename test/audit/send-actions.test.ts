@@ -30,7 +30,7 @@ class RecordingTransport implements ExchangeTransport {
     return answerInGroups<T>(requests, options, (request) => {
       this.sent.push(request);
       const error = this.failing.get(`${request.cmdlet} ${identityOf(request)}`);
-      return Promise.resolve(error ? { ok: false, error } : { ok: true, result: { value: [], warnings: [] } });
+      return error ? { ok: false, error } : { ok: true, result: { value: [], warnings: [] } };
     });
   }
 

@@ -8,7 +8,7 @@ import { notSentError, type BatchHalt, type BatchItemResult, type BatchOptions, 
 export async function answerInGroups<T>(
   requests: readonly CmdletRequest[],
   options: BatchOptions,
-  answer: (request: CmdletRequest) => Promise<BatchItemResult<T>>,
+  answer: (request: CmdletRequest) => BatchItemResult<T> | Promise<BatchItemResult<T>>,
 ): Promise<BatchItemResult<T>[]> {
   const results: BatchItemResult<T>[] = [];
   let halt: BatchHalt | undefined;
