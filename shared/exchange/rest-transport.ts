@@ -6,14 +6,14 @@
  * move to the supported `adminapi/v2.0` endpoints without touching any caller.
  */
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { TokenCredential } from "@azure/core-auth";
 import { isRestError, type PipelineRequest, type PipelineResponse } from "@azure/core-rest-pipeline";
 import { z } from "zod";
 import { createServicePipeline, jsonRequest, responseRequestId, type ServicePipeline } from "../http/pipeline";
 import { decideRetry, DEFAULT_RETRY_BUDGET, type RetryBudget } from "../http/retry";
+import { runBatchSchedule, type EnvelopeItem, type ItemVerdict } from "./batch-scheduler";
 import { ExchangeError } from "./errors";
-import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport, PageOptions } from "./transport";
+import { notSentError, type BatchItemResult, type BatchOptions, type CmdletRequest, type CmdletResult, type ExchangeTransport, type PageOptions } from "./transport";
 
 export const EXCHANGE_SCOPE = "https://outlook.office365.com/.default";
 export const MAX_PAGE_SIZE = 1000;
@@ -265,90 +265,74 @@ export class RestExchangeTransport implements ExchangeTransport {
     return { value: value as T[], warnings, ...(requestId ? { requestId } : {}) };
   }
 
-  async batch<T = Record<string, unknown>>(
-    requests: readonly CmdletRequest[],
-    options: { abortSignal?: AbortSignal } = {},
-  ): Promise<BatchItemResult<T>[]> {
-    const results = new Array<BatchItemResult<T> | undefined>(requests.length);
-    const startedAt = Date.now();
-    let pending = requests.map((_, index) => index);
-    for (let round = 0; pending.length > 0; round += 1) {
-      const retryable: { index: number; delayInMs: number }[] = [];
-      const chunks = this.batchChunks(requests, pending);
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          const answers = await this.sendBatch(
-            chunk.map((index) => requests[index] as CmdletRequest),
-            options.abortSignal,
-          );
-          await Promise.all(
-            chunk.map(async (index, position) => {
-              const answer = answers[position] as SubAnswer;
-              const cmdlet = (requests[index] as CmdletRequest).cmdlet;
-              if (answer.kind === "ok") {
-                results[index] = await this.completePaging(requests[index] as CmdletRequest, answer.page, options).then(
-                  (result): BatchItemResult<T> => ({ ok: true, result: result as CmdletResult<T> }),
-                  (error: unknown): BatchItemResult<T> => {
-                    if (error instanceof ExchangeError) return { ok: false, error };
-                    throw error;
-                  },
-                );
-                return;
-              }
-              if (answer.kind === "error") {
-                if (this.reroute(cmdlet, answer.error)) retryable.push({ index, delayInMs: 0 });
-                else results[index] = { ok: false, error: answer.error };
-                return;
-              }
-              const nowInMs = Date.now();
-              const decision = decideRetry(
-                {
-                  retryCount: round,
-                  elapsedInMs: nowInMs - startedAt,
-                  nowInMs,
-                  status: answer.status,
-                  headers: answer.headers,
-                  bodyText: answer.bodyText,
-                },
-                this.budget,
-                this.random,
-              );
-              if (decision.retry) {
-                retryable.push({ index, delayInMs: this.options.retryDelay?.(decision.delayInMs) ?? decision.delayInMs });
-                return;
-              }
-              const error = parseExchangeError({ ...answer, cmdlet });
-              if (this.reroute(cmdlet, error)) retryable.push({ index, delayInMs: 0 });
-              else results[index] = { ok: false, error };
-            }),
-          );
-        }),
-      );
-      pending = retryable.map((item) => item.index).sort((a, b) => a - b);
-      if (pending.length > 0)
-        await sleep(
-          Math.max(...retryable.map((item) => item.delayInMs)),
-          undefined,
-          options.abortSignal ? { signal: options.abortSignal } : {},
-        );
-    }
-    return results.map((result) => result as BatchItemResult<T>);
+  /**
+   * `$batch` through the pipelined schedule (./batch-scheduler.ts): at most the tenant's concurrency limit of this
+   * call's envelopes in flight, each formed when it is sent from the ready sub-requests that share one anchor mailbox
+   * (so the envelope and every sub-request are routed alike, whether Exchange routes a batch by the envelope or by each
+   * sub-request). A throttled or transient sub-response waits in the queue for its own retry, within its own budget
+   * (retries and time from its first attempt); a proxy error sends the cmdlet once more, rerouted.
+   */
+  async batch<T = Record<string, unknown>>(requests: readonly CmdletRequest[], options: BatchOptions = {}): Promise<BatchItemResult<T>[]> {
+    const request = (index: number) => requests[index] as CmdletRequest;
+    const results = await runBatchSchedule<BatchItemResult>({
+      count: requests.length,
+      groups: options.groups,
+      beforeGroup: options.beforeGroup,
+      abortSignal: options.abortSignal,
+      maxInFlight: this.http.limiter.maxConcurrency,
+      maxPerEnvelope: MAX_BATCH_SIZE,
+      envelopeKey: (index) => this.anchorFor(request(index).cmdlet),
+      send: (items) => this.sendEnvelope(requests, items, options.abortSignal),
+      notSent: (index, halt) => ({ ok: false, error: notSentError(request(index).cmdlet, halt) }),
+    });
+    return results as BatchItemResult<T>[];
   }
 
-  /**
-   * Groups pending requests into envelopes of at most 10 that share one anchor mailbox, so the envelope and every
-   * sub-request are routed alike (whether Exchange routes a batch by the envelope or by each sub-request).
-   */
-  private batchChunks(requests: readonly CmdletRequest[], pending: readonly number[]): number[][] {
-    const byAnchor = new Map<string, number[]>();
-    for (const index of pending) {
-      const anchor = this.anchorFor((requests[index] as CmdletRequest).cmdlet);
-      byAnchor.set(anchor, [...(byAnchor.get(anchor) ?? []), index]);
+  /** Sends one envelope and decides each of its sub-requests: a result (its paging followed), or another attempt. */
+  private async sendEnvelope(
+    requests: readonly CmdletRequest[],
+    items: readonly EnvelopeItem[],
+    abortSignal: AbortSignal | undefined,
+  ): Promise<ItemVerdict<BatchItemResult>[]> {
+    const envelope = items.map((item) => requests[item.index] as CmdletRequest);
+    const answers = await this.sendBatch(envelope, abortSignal);
+    return Promise.all(items.map((item, position) => this.verdict(item, envelope[position] as CmdletRequest, answers[position] as SubAnswer, abortSignal)));
+  }
+
+  /** A sub-response's verdict: retried as `decideRetry` says (the wait through `retryDelay`), rerouted once on a proxy error, else final. */
+  private async verdict(
+    item: EnvelopeItem,
+    request: CmdletRequest,
+    answer: SubAnswer,
+    abortSignal: AbortSignal | undefined,
+  ): Promise<ItemVerdict<BatchItemResult>> {
+    if (answer.kind === "ok") {
+      return this.completePaging(request, answer.page, { abortSignal }).then(
+        (result) => ({ result: { ok: true, result } }),
+        (error: unknown) => {
+          if (error instanceof ExchangeError) return { result: { ok: false, error } };
+          throw error;
+        },
+      );
     }
-    const chunks: number[][] = [];
-    for (const indexes of byAnchor.values())
-      for (let offset = 0; offset < indexes.length; offset += MAX_BATCH_SIZE) chunks.push(indexes.slice(offset, offset + MAX_BATCH_SIZE));
-    return chunks;
+    if (answer.kind === "failed") {
+      const nowInMs = Date.now();
+      const decision = decideRetry(
+        {
+          retryCount: item.retryCount,
+          elapsedInMs: nowInMs - item.firstSentAt,
+          nowInMs,
+          status: answer.status,
+          headers: answer.headers,
+          bodyText: answer.bodyText,
+        },
+        this.budget,
+        this.random,
+      );
+      if (decision.retry) return { retryInMs: this.options.retryDelay?.(decision.delayInMs) ?? decision.delayInMs };
+    }
+    const error = answer.kind === "error" ? answer.error : parseExchangeError({ ...answer, cmdlet: request.cmdlet });
+    return this.reroute(request.cmdlet, error) ? { retryInMs: 0 } : { result: { ok: false, error } };
   }
 
   private async *pageResponses(request: CmdletRequest, options: PageOptions): AsyncIterable<Page> {

@@ -5,7 +5,7 @@
  * ExchangeOnlineManagement module uses. When Microsoft's supported `adminapi/v2.0` endpoints cover a cmdlet,
  * an implementation of this interface can route that cmdlet there without touching any caller.
  */
-import type { ExchangeError } from "./errors";
+import { ExchangeError } from "./errors";
 
 /** One cmdlet invocation, as the `CmdletInput` body carries it. */
 export interface CmdletRequest {
@@ -35,6 +35,32 @@ export type BatchItemResult<T = Record<string, unknown>> =
   | { readonly ok: true; readonly result: CmdletResult<T> }
   | { readonly ok: false; readonly error: ExchangeError };
 
+/** Why a gated `batch` call stopped sending (an `OutcomeError` is one). */
+export interface BatchHalt {
+  readonly message: string;
+}
+
+/** How one `batch` call goes out. */
+export interface BatchOptions {
+  readonly abortSignal?: AbortSignal;
+  /**
+   * The requests in consecutive groups that go out all-or-nothing (a planned change's requests): the number of
+   * requests in each group, in order, summing to the number of requests. Default: every request is its own group.
+   */
+  readonly groups?: readonly number[];
+  /**
+   * Awaited once per group, in order, before the group's first request is put into an envelope; envelopes already in
+   * flight go on meanwhile. A halt ends the sending: that group and every later one is never sent, and each of their
+   * requests fails with `notSentError`.
+   */
+  readonly beforeGroup?: (groupIndex: number) => Promise<BatchHalt | undefined>;
+}
+
+/** The failure of a request a `batch` halt left unsent. */
+export function notSentError(cmdlet: string, halt: BatchHalt): ExchangeError {
+  return new ExchangeError({ errorId: "NotSent", exceptionType: "", text: `Not sent: ${halt.message}`, status: 0, cmdlet });
+}
+
 export interface PageOptions {
   /** `Prefer: odata.maxpagesize=N` (1..1000). */
   readonly pageSize?: number;
@@ -50,12 +76,13 @@ export interface ExchangeTransport {
   /** Runs a cmdlet and returns all of its output. Throws `ExchangeError` when the cmdlet fails. */
   invoke<T = Record<string, unknown>>(request: CmdletRequest, options?: { abortSignal?: AbortSignal }): Promise<CmdletResult<T>>;
   /**
-   * Runs independent cmdlets through `$batch` (any number: split into batches of at most 10).
-   * Never throws for a failed sub-request: each result says whether it succeeded. Sub-responses
-   * that are throttled (429 / Retry-After / "maximum number of concurrent requests per tenant") or
-   * transient are retried by the transport within its retry budget before being reported as failed.
+   * Runs independent cmdlets through `$batch` (any number: sent in envelopes of at most 10, a few in flight at once).
+   * Never throws for a failed sub-request: each result, in the order of the requests, says whether it succeeded.
+   * Sub-responses that are throttled (429 / Retry-After / "maximum number of concurrent requests per tenant") or
+   * transient are retried by the transport, each within its own retry budget, before being reported as failed; a
+   * sub-request waiting to be retried holds up no other. `groups` and `beforeGroup` gate the sending (`BatchOptions`).
    */
-  batch<T = Record<string, unknown>>(requests: readonly CmdletRequest[], options?: { abortSignal?: AbortSignal }): Promise<BatchItemResult<T>[]>;
+  batch<T = Record<string, unknown>>(requests: readonly CmdletRequest[], options?: BatchOptions): Promise<BatchItemResult<T>[]>;
 }
 
 /** A `#Exchange.GenericHashTable` parameter value: add and remove entries without replacing the list. */

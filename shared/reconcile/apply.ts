@@ -1,7 +1,8 @@
 /**
  * Apply (and the verify that belongs to it): the one path by which mailbox changes reach Exchange, whoever planned
  * them — the CLI's run, a Function's run below the fan-out threshold, or a work item's worker after re-reading its
- * targets. Each change's requests go out in `$batch` envelopes; a licence rejection gets the change's single
+ * targets. The changes of each apply stream through one `$batch` call (envelopes kept in flight, a recorder checkpoint
+ * gating each round of 60 changes while the envelopes before it go on); a licence rejection gets the change's single
  * fallback; every sent change waits for a read-back, and only the read-back decides its outcome.
  */
 import { mailboxTargetId, type ObservedMailbox } from "../audit/observed";
@@ -17,7 +18,7 @@ import { mailboxPages, MAILBOX_SOURCES, readBackIdentity } from "./observe";
 import type { RunRecorder } from "./recorder";
 import { failed, isAlreadyAudited, isLicenceRejection, missingFromReadBack, readBackFindings, verifiedOutcome, withLicenceRejection } from "./verdicts";
 
-/** Changes sent per round: a few `$batch` envelopes in flight, then the recorder is asked whether to go on. */
+/** Changes per round: the recorder is asked whether to go on before each round's first change goes out. */
 const CHANGES_PER_ROUND = 60;
 /** Changed mailboxes held for read-back before a verify read is made (bounds memory). */
 const VERIFY_WINDOW_TARGETS = 2000;
@@ -44,29 +45,38 @@ export interface ApplyDeps {
 }
 
 /**
- * Sends each action's requests, a round at a time; an action's error is the first failure among its requests.
- * Before each round everything emitted so far is recorded; once recording has failed nothing more is sent, and the
- * remaining actions fail as not sent.
+ * Sends each action's requests, all through one `$batch` call (each action's requests go out all-or-nothing); an
+ * action's error is the first failure among its requests. Before each round of `CHANGES_PER_ROUND` actions goes out
+ * everything emitted so far is recorded — the checkpoint gates the round, so the envelopes of the rounds before keep
+ * flowing while it runs; once recording has failed nothing more is sent, and the remaining actions fail as not sent.
+ * Each round is reported as sent once its checkpoint has passed.
  */
 export async function sendActions(deps: ApplyDeps, actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {
-  const results: { error?: OutcomeError }[] = [];
-  for (let offset = 0; offset < actions.length; offset += CHANGES_PER_ROUND) {
-    const round = actions.slice(offset, offset + CHANGES_PER_ROUND);
+  if (actions.length === 0) return [];
+  const halts: { readonly from: number; readonly error: OutcomeError }[] = [];
+  const results = await sendAll(deps, actions, async (index) => {
+    if (index % CHANGES_PER_ROUND !== 0) return undefined;
     const halt = await deps.recorder.checkpoint();
-    if (halt) {
-      results.push(...round.map(() => ({ error: { code: "NotSent", message: `Not sent: ${halt.message}` } })));
-      continue;
-    }
-    results.push(...(await sendRound(deps, round)));
-    deps.onProgress?.("apply", round.length);
-  }
-  return results;
+    if (halt) halts.push({ from: index, error: { code: "NotSent", message: `Not sent: ${halt.message}` } });
+    else deps.onProgress?.("apply", Math.min(CHANGES_PER_ROUND, actions.length - index));
+    return halt;
+  });
+  const [halt] = halts;
+  return halt ? [...results.slice(0, halt.from), ...actions.slice(halt.from).map(() => ({ error: halt.error }))] : results;
 }
 
-async function sendRound(deps: ApplyDeps, actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {
+/** One batch call with every action's requests, action `index` behind `beforeAction(index)`. */
+async function sendAll(
+  deps: ApplyDeps,
+  actions: readonly PlannedAction[],
+  beforeAction: (index: number) => Promise<OutcomeError | undefined>,
+): Promise<{ error?: OutcomeError }[]> {
   let answers: Awaited<ReturnType<ExchangeTransport["batch"]>>;
   try {
-    answers = await deps.transport.batch(actions.flatMap((action) => action.requests));
+    answers = await deps.transport.batch(
+      actions.flatMap((action) => action.requests),
+      { groups: actions.map((action) => action.requests.length), beforeGroup: beforeAction },
+    );
   } catch (error) {
     const outcomeError = outcomeErrorOf(error);
     return actions.map(() => ({ error: outcomeError }));

@@ -3,7 +3,8 @@
  * (paging, the two filter shapes the reconciler builds, Set-Mailbox Add/replace, licence rejection) plus faults.
  */
 import { ensureError, ExchangeError } from "../../shared/exchange/errors";
-import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import type { BatchItemResult, BatchOptions, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import { answerInGroups } from "../support/batch-groups";
 import type { ObservedBypass, ObservedMailbox } from "../../shared/audit/observed";
 import type { AuditStore } from "../../shared/audit/ports";
 import type { RunSummary, TargetOutcome } from "../../shared/domain/outcome";
@@ -77,9 +78,10 @@ export class FakeExchange implements ExchangeTransport {
     }
   }
 
-  batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
-    for (let index = 0; index < requests.length; index += 10) this.count("$batch");
-    return Promise.resolve(requests.map((request): BatchItemResult<T> => {
+  batch<T>(requests: readonly CmdletRequest[], options: BatchOptions = {}): Promise<BatchItemResult<T>[]> {
+    let answered = 0;
+    return answerInGroups(requests, options, (request): BatchItemResult<T> => {
+      if (answered++ % 10 === 0) this.count("$batch");
       this.calls.push(request);
       try {
         if (request.cmdlet.startsWith("Get-")) return { ok: true, result: { value: this.read(request) as T[], warnings: [] } };
@@ -88,7 +90,7 @@ export class FakeExchange implements ExchangeTransport {
       } catch (error) {
         return { ok: false, error: error as ExchangeError };
       }
-    }));
+    });
   }
 
   private read(request: CmdletRequest): Record<string, unknown>[] {

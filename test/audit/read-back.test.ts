@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultAuditPolicy } from "../../shared/audit/policy";
 import type { TargetOutcome } from "../../shared/domain/outcome";
-import type { CmdletRequest } from "../../shared/exchange/transport";
+import type { BatchOptions, CmdletRequest } from "../../shared/exchange/transport";
 import { runEnforcement } from "../../shared/enforcement";
 import { MemoryOutcomeStore } from "../../shared/storage/memory-outcome-store";
 import { FakeClock, FakeExchange } from "./fake-exchange";
@@ -25,7 +25,7 @@ function setup() {
   const transport = {
     pages: <T>(request: CmdletRequest) => exchange.pages<T>(request),
     invoke: <T>(request: CmdletRequest) => exchange.invoke<T>(request),
-    batch: <T>(requests: readonly CmdletRequest[]) => exchange.batch<T>(requests),
+    batch: <T>(requests: readonly CmdletRequest[], options?: BatchOptions) => exchange.batch<T>(requests, options),
     callCounts: () => ({ ...exchange.callCounts }),
   };
   const services = {

@@ -306,8 +306,8 @@ test("verification reads back in windows of 2,000 changed mailboxes, each window
   const transport = {
     pages: exchange.pages.bind(exchange),
     invoke: exchange.invoke.bind(exchange),
-    batch: async <T>(requests: Parameters<typeof exchange.batch>[0]) => {
-      const results = await exchange.batch<T>(requests);
+    batch: async <T>(...args: Parameters<typeof exchange.batch>) => {
+      const results = await exchange.batch<T>(...args);
       clock.advance(1_000); // Exchange's clock moves while the run writes
       return results;
     },

@@ -4,7 +4,8 @@
  * the others), not-found errors, case-insensitive identities, FullAccess entries per trustee.
  */
 import { ensureError, ExchangeError } from "../../shared/exchange/errors";
-import type { BatchItemResult, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import type { BatchItemResult, BatchOptions, CmdletRequest, CmdletResult, ExchangeTransport } from "../../shared/exchange/transport";
+import { answerInGroups } from "../support/batch-groups";
 import type { CaptureGraphPort } from "../../shared/capture/run-capture";
 import type { CaptureAccount } from "../../shared/capture/capture-mailbox";
 
@@ -151,16 +152,13 @@ export class FakeExchange implements ExchangeTransport, CaptureGraphPort {
     yield (await this.invoke<T>(request)).value;
   }
 
-  async batch<T>(requests: readonly CmdletRequest[]): Promise<BatchItemResult<T>[]> {
-    const results: BatchItemResult<T>[] = [];
-    for (const request of requests) {
-      try {
-        results.push({ ok: true, result: await this.invoke<T>(request) });
-      } catch (error) {
-        results.push({ ok: false, error: error as ExchangeError });
-      }
-    }
-    return results;
+  batch<T>(requests: readonly CmdletRequest[], options: BatchOptions = {}): Promise<BatchItemResult<T>[]> {
+    return answerInGroups(requests, options, (request) =>
+      this.invoke<T>(request).then(
+        (result): BatchItemResult<T> => ({ ok: true, result }),
+        (error: unknown): BatchItemResult<T> => ({ ok: false, error: error as ExchangeError }),
+      ),
+    );
   }
 
   invoke<T>(request: CmdletRequest): Promise<CmdletResult<T>> {
