@@ -47,8 +47,9 @@ export interface ApplyDeps {
 /**
  * Sends each action's requests, all through one `$batch` call (each action's requests go out all-or-nothing); an
  * action's error is the first failure among its requests. Before each round of `CHANGES_PER_ROUND` actions goes out
- * everything emitted so far is recorded — the checkpoint gates the round, so the envelopes of the rounds before keep
- * flowing while it runs; once recording has failed nothing more is sent, and the remaining actions fail as not sent.
+ * the recorder's checkpoint has everything emitted before the previous round recorded (and starts recording the
+ * rest) — the checkpoint gates the round, so the envelopes of the rounds before keep flowing while it runs; once
+ * recording has failed nothing more is sent, and the remaining actions fail as not sent.
  * Each round is reported as sent once its checkpoint has passed.
  */
 export async function sendActions(deps: ApplyDeps, actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {

@@ -4,8 +4,8 @@
  * flight while the run goes on (Table writes stay off the Exchange critical path, memory stays bounded).
  *
  * A failure to record halts the run: `halted` turns true, and the apply phase (which checkpoints before each round of
- * changes) sends no further change — a change without a record is a change nobody can prove — while the run still
- * ends with its summary.
+ * changes, one round behind the recording) sends no further change — a change without a record is a change nobody
+ * can prove — while the run still ends with its summary.
  *
  * With a recorded-state digest (shared/storage/recorded-digest.ts) an outcome whose state is exactly the one last
  * recorded for its target is counted and sampled as any other, but not written again (the store's `noteUnchanged`
@@ -159,13 +159,14 @@ export class RunRecorder {
   }
 
   /**
-   * Everything emitted so far recorded (or the failure noted): the apply phase calls this before each round of
-   * changes, so no change is sent while an earlier outcome has no record. When rounds produce nothing to record,
-   * every `CHECKPOINTS_PER_PROBE`-th checkpoint probes the store, so a store that is gone stops the run within a
-   * few rounds.
+   * The apply phase calls this before each round of changes: everything emitted before the previous checkpoint is
+   * recorded (or the failure noted), and what was emitted since goes to the store while this round's changes go
+   * out. So recording overlaps Exchange's time, and no change is sent while an outcome older than the round
+   * before it has no record. When rounds produce nothing to record, every `CHECKPOINTS_PER_PROBE`-th checkpoint
+   * probes the store, so a store that is gone stops the run within a few rounds.
    */
   async checkpoint(): Promise<OutcomeError | undefined> {
-    await this.drain();
+    await this.flush();
     this.unanswered += 1;
     if (!this.failure && this.options.probe && this.unanswered >= CHECKPOINTS_PER_PROBE) {
       try {
