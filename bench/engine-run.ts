@@ -7,7 +7,7 @@
  *
  * Protocol (IPC): the parent sends one `EngineRunRequest`; the child answers one `EngineRunReport` and exits.
  */
-import { TableClient } from "@azure/data-tables";
+import http from "node:http";
 import { loadConfig } from "../shared/config";
 import { runEnforcement } from "../shared/enforcement";
 import { createRuntime } from "../shared/runtime";
@@ -44,27 +44,26 @@ export type EngineRunReport =
 const MEMORY_SAMPLE_INTERVAL_IN_MS = 50;
 
 const table = { writes: 0, reads: 0 };
-/** Counts the engine's Table requests at the SDK's entry points (every store call goes through one of them). */
+/**
+ * Counts the engine's HTTP requests to Table Storage (Azurite's table endpoint, from `AzureWebJobsStorage`): a GET
+ * (a query page or a point read) is a read, anything else (an entity write, a `$batch` transaction) one write;
+ * table creation (once per process) is not counted. Counted on the wire because the SDK builds a transaction by calling its own entity methods
+ * once per row, so counting at the SDK's entry points would count rows, not requests.
+ */
 function countTableRequests(): void {
-  const prototype = TableClient.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
-  for (const name of ["createEntity", "upsertEntity", "updateEntity", "deleteEntity", "submitTransaction"]) {
-    const original = prototype[name]!;
-    prototype[name] = function (this: unknown, ...args: unknown[]) {
-      table.writes += 1;
-      return original.apply(this, args);
-    };
-  }
-  const getEntity = prototype["getEntity"]!;
-  prototype["getEntity"] = function (this: unknown, ...args: unknown[]) {
-    table.reads += 1;
-    return getEntity.apply(this, args);
-  };
-  const listEntities = prototype["listEntities"]!;
-  prototype["listEntities"] = function (this: unknown, ...args: unknown[]) {
-    // Counted per query, not per page.
-    table.reads += 1;
-    return listEntities.apply(this, args);
-  };
+  const endpoint = /TableEndpoint=([^;]+)/.exec(process.env["AzureWebJobsStorage"] ?? "")?.[1];
+  if (!endpoint) return;
+  const tableHost = new URL(endpoint).host;
+  const request = http.request;
+  http.request = function (this: unknown, ...args: Parameters<typeof http.request>) {
+    const sent = request.apply(this, args);
+    // Creating a table (once per process, `POST …/Tables`) is not the run's work.
+    if (sent.getHeader("host") === tableHost && !/\/Tables$/.test(sent.path.split("?")[0] ?? "")) {
+      if (sent.method === "GET") table.reads += 1;
+      else table.writes += 1;
+    }
+    return sent;
+  } as typeof http.request;
 }
 countTableRequests();
 
