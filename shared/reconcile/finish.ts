@@ -6,6 +6,7 @@
 import type { RunSummary } from "../domain/outcome";
 import type { AuditLogger, AuditStore } from "../audit/ports";
 import { ensureError } from "../exchange/errors";
+import { RunDigest } from "../storage/recorded-digest";
 
 import { FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK } from "../storage/watermark-names";
 
@@ -54,4 +55,34 @@ export async function finishRun(
     }
   }
   return { summary, recorded: true };
+}
+
+/**
+ * A fanned-out run's finaliser: the recorded-state digest entries its workers handed in (`MailboxTargetsResult
+ * .digestEntries`), adopted into the tenant's digest — the run deleted those targets' entries when it handed them
+ * out — so the night after records none of them again. Only into a closed digest (an open one is rebuilt by the
+ * next run anyway), opened and closed around the write like any run's. Never throws: entries not adopted cost the
+ * next run a re-record of those targets, nothing more.
+ */
+export async function adoptWorkerDigest(
+  store: Pick<AuditStore, "loadRecordedDigest" | "openRecordedDigest" | "commitRecordedDigest">,
+  run: { readonly tenantId: string; readonly runId: string; readonly runStartedAt: string },
+  entries: readonly string[],
+  logger?: AuditLogger,
+): Promise<void> {
+  const packed = entries.join("");
+  if (packed === "" || !store.loadRecordedDigest || !store.openRecordedDigest || !store.commitRecordedDigest) return;
+  const { tenantId, runId } = run;
+  try {
+    const snapshot = await store.loadRecordedDigest(tenantId);
+    if (snapshot.kept === false || snapshot.openedBy !== undefined) return;
+    const digest = new RunDigest(snapshot, run.runStartedAt);
+    digest.adopt(packed);
+    const writes = digest.bucketWrites({ fullSweep: false });
+    if (writes.length === 0) return;
+    const etag = await store.openRecordedDigest(tenantId, runId, snapshot.headerEtag);
+    await store.commitRecordedDigest(tenantId, writes, etag);
+  } catch (error) {
+    logger?.warn({ tenantId, runId, err: ensureError(error) }, "workers' recorded-state digest entries not adopted: the next run records those targets again");
+  }
 }

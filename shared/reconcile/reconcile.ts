@@ -31,7 +31,7 @@ import { MailboxApplier, sendActions, type ApplyDeps, type MailboxChange } from 
 import { FULL_SWEEP_WATERMARK, INCREMENTAL_WATERMARK, type WatermarkState } from "./finish";
 import { bypassPages, lookupBypass, mailboxPages, MAILBOX_SOURCES, matchesIdentity, readOrganization } from "./observe";
 import { RunRecorder } from "./recorder";
-import { RunDigest } from "../storage/recorded-digest";
+import { EMPTY_DIGEST, RunDigest } from "../storage/recorded-digest";
 import { INLINE_SINK, type ChangeSink } from "./sink";
 import { failed, mismatch, missingFromReadBack, needsOrganizationCustomization, notFoundOutcome } from "./verdicts";
 
@@ -93,6 +93,11 @@ export interface MailboxTargetsResult {
   readonly outcomes: readonly TargetOutcome[];
   /** Set when outcomes could not be recorded (the work item must be retried). */
   readonly recordFailure?: OutcomeError;
+  /**
+   * The recorded-state digest entries of the recorded outcomes (packed, `RunDigest.entries`), when the store keeps
+   * a digest: the run's finaliser adopts them, so the night after a fanned-out apply does not record these again.
+   */
+  readonly digestEntries?: string;
 }
 
 /** Raised (as a rejected promise) for an invalid request, before any Exchange call. */
@@ -228,6 +233,7 @@ class AuditRun {
   }
 
   async runTargets(identities: readonly MailboxIdentity[]): Promise<MailboxTargetsResult> {
+    if (this.deps.store.loadRecordedDigest) this.recorder.useDigest(new RunDigest(EMPTY_DIGEST, this.startedAt.toISOString()), { collectOnly: true });
     try {
       await this.reconcileNamed(identities);
       await this.applier.finish();
@@ -235,8 +241,14 @@ class AuditRun {
       this.applier.failPending({ code: "RunAborted", message: `Failed before verification: ${outcomeErrorOf(error).message}` });
     }
     await this.recorder.drain();
-    const { counts, findingCounts, sample, recordFailure } = this.recorder;
-    return { counts: { ...counts }, findingCounts: { ...findingCounts }, outcomes: sample, ...(recordFailure ? { recordFailure } : {}) };
+    const { counts, findingCounts, sample, recordFailure, digestEntries } = this.recorder;
+    return {
+      counts: { ...counts },
+      findingCounts: { ...findingCounts },
+      outcomes: sample,
+      ...(recordFailure ? { recordFailure } : {}),
+      ...(digestEntries ? { digestEntries } : {}),
+    };
   }
 
   private summary(scope: RunScope, error: OutcomeError | undefined): RunSummary {

@@ -62,14 +62,26 @@ export class RunRecorder {
   private unanswered = 0;
 
   private digest: RunDigest | undefined;
+  /** A work item's digest: it collects entries for the run's finaliser and never opens or commits the tenant's. */
+  private collectOnly = false;
 
   constructor(private readonly options: RecorderOptions) {
     this.digest = options.digest;
   }
 
-  /** Compares outcomes with the recorded-state digest from now on (call before the first `emit`). */
-  useDigest(digest: RunDigest): void {
+  /**
+   * Compares outcomes with the recorded-state digest from now on (call before the first `emit`). `collectOnly`: a
+   * work item's worker, whose entries (`digestEntries`) its run's finaliser adopts; the tenant's digest is neither
+   * opened nor committed by it.
+   */
+  useDigest(digest: RunDigest, options: { readonly collectOnly?: boolean } = {}): void {
     this.digest = digest;
+    this.collectOnly = options.collectOnly ?? false;
+  }
+
+  /** The digest entries of what this recorder recorded (for a collect-only digest: the worker's hand-in). */
+  get digestEntries(): string | undefined {
+    return this.digest?.entries();
   }
 
   /** The first failure to record, if any: from then on nothing more should be changed. */
@@ -140,7 +152,7 @@ export class RunRecorder {
   async commitDigest(options: { readonly fullSweep: boolean }): Promise<boolean> {
     const { store, tenantId, runId, logger } = this.options;
     const digest = this.digest;
-    if (!digest || !store.commitRecordedDigest) return false;
+    if (!digest || this.collectOnly || !store.commitRecordedDigest) return false;
     await this.drain();
     if (this.failure) return false;
     const writes = digest.bucketWrites(options);
@@ -206,7 +218,7 @@ export class RunRecorder {
 
   /** The digest open before anything it may contradict is written (a failure halts the run). */
   private async ensureOpen(): Promise<void> {
-    if (!this.digest) return;
+    if (!this.digest || this.collectOnly) return;
     this.opening ??= this.open().catch((error: unknown) => this.fail(error));
     await this.opening;
   }

@@ -12,7 +12,7 @@ import { emptyCounts, mergeCounts, tallyOutcome, watermarksMayAdvance, type Find
 import { runEnforcement } from "../enforcement";
 import { ensureError } from "../exchange/errors";
 import type { Logger } from "../logging";
-import { finishRun } from "../reconcile/finish";
+import { adoptWorkerDigest, finishRun } from "../reconcile/finish";
 import { reconcileMailboxTargets } from "../reconcile/reconcile";
 import type { Runtime } from "../runtime";
 import { LeaseHeldError } from "../storage/errors";
@@ -297,7 +297,8 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
   const base = record.summary;
   const tally = { counts: { ...base.counts }, findingCounts: { ...base.findingCounts } };
   const items = { counts: emptyCounts(), findingCounts: {} as Partial<Record<FindingKind, number>> };
-  for (const item of await app.runState.listItems(tenantId, runId)) mergeCounts(items, item);
+  const itemResults = await app.runState.listItems(tenantId, runId);
+  for (const item of itemResults) mergeCounts(items, item);
   mergeCounts(tally, items);
   const { counts } = tally;
   const finishedAt = app.now();
@@ -337,6 +338,7 @@ export async function finaliseIfComplete(app: RunsApp, tenantId: string, runId: 
     }
   }
 
+  await adoptWorkerDigest(runtime.store, { tenantId, runId, runStartedAt: base.startedAt }, itemResults.flatMap((item) => (item.digestEntries ? [item.digestEntries] : [])), logger);
   summary = (await finishRun(runtime.store, summary, { ...record.watermarks, mayAdvance }, logger)).summary;
   const failedRun = summary.error !== undefined;
   await app.runState.update(tenantId, runId, { status: failedRun ? "failed" : "completed", summary, ...(summary.error ? { error: summary.error } : {}) });

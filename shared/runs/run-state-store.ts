@@ -56,6 +56,8 @@ export interface RunRecord {
 export interface ItemResult {
   readonly counts: Readonly<Record<OutcomeStatus, number>>;
   readonly findingCounts: Readonly<Partial<Record<FindingKind, number>>>;
+  /** The worker's recorded-state digest entries (packed), for the finaliser to adopt; kept only when they fit one property. */
+  readonly digestEntries?: string;
 }
 
 /** Strings in a Table property hold at most 32K UTF-16 characters: long lists are split over several. */
@@ -223,6 +225,8 @@ export class RunStateStore {
         itemId,
         counts: JSON.stringify(result.counts),
         findingCounts: JSON.stringify(result.findingCounts),
+        // Entries that do not fit are left out: those targets are recorded again by the next run (never hidden).
+        ...(result.digestEntries && result.digestEntries.length <= CHUNK_CHARS ? { digestEntries: result.digestEntries } : {}),
       });
       return true;
     } catch (error) {
@@ -248,9 +252,11 @@ export class RunStateStore {
     const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge 'item|' and RowKey lt 'item}'`;
     const items: ItemResult[] = [];
     for await (const entity of this.client.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
+      const digestEntries = entity["digestEntries"];
       items.push({
         counts: JSON.parse(String(entity["counts"])) as ItemResult["counts"],
         findingCounts: JSON.parse(String(entity["findingCounts"])) as ItemResult["findingCounts"],
+        ...(typeof digestEntries === "string" ? { digestEntries } : {}),
       });
     }
     return items;

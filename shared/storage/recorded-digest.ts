@@ -69,6 +69,11 @@ export function digestKeyOf(kind: TargetKind, targetId: string): { readonly key:
   return { key: hash.toString("base64url").slice(0, KEY_CHARS), bucket: hash[0] ?? 0 };
 }
 
+/** The bucket of a key: the first byte of the hash the key is the base64url of. */
+function bucketOfKey(key: string): number {
+  return Buffer.from(key.slice(0, 4), "base64url")[0] ?? 0;
+}
+
 export function stateHashOf(state: string): string {
   return createHash("sha256").update(state, "utf8").digest("base64url").slice(0, STATE_CHARS);
 }
@@ -197,6 +202,24 @@ export class RunDigest {
   forget(kind: TargetKind, targetId: string): void {
     const { key, bucket } = digestKeyOf(kind, targetId);
     this.changesOf(bucket).set(key, null);
+  }
+
+  /**
+   * The entries this run set (targets it recorded with a recorded state), packed and sorted: what a work item's
+   * worker hands to its run's finaliser, which `adopt`s them into the tenant's digest.
+   */
+  entries(): string {
+    const entries: string[] = [];
+    for (const changes of this.changes.values()) for (const [key, value] of changes) if (value !== null) entries.push(`${key}${value}`);
+    return entries.sort().join("");
+  }
+
+  /** Sets packed entries (`entries()` of the run's workers) as this run's own, replacing what the digest held for them. */
+  adopt(packed: string): void {
+    for (let at = 0; at + DIGEST_ENTRY_CHARS <= packed.length; at += DIGEST_ENTRY_CHARS) {
+      const key = packed.slice(at, at + KEY_CHARS);
+      this.changesOf(bucketOfKey(key)).set(key, packed.slice(at + KEY_CHARS, at + DIGEST_ENTRY_CHARS));
+    }
   }
 
   /** Whether anything must be written back (changes, a rebuild, or a full sweep dropping entries it did not see). */

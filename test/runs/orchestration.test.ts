@@ -175,3 +175,30 @@ test("a worker that dies mid fan-out, and the redelivered run message, lose noth
   assert.equal(new Set(writes).size, writes.length, "no mailbox written twice");
   assert.deepEqual(await app.runState.pendingItems(tenant.tenantId, runId), []);
 });
+
+test("a fanned-out apply hands its workers' digest entries to the finaliser: the next full sweep records no mailbox again", async () => {
+  const drifted = [...tenant.mailboxes.values()].filter((mailbox) => mailbox.RecipientTypeDetails !== "GroupMailbox").slice(0, 30);
+  for (const mailbox of drifted) mailbox.AuditEnabled = false;
+  const { store } = await app.runtimeFor(tenant.tenantId);
+  const recorded: string[] = [];
+  const recordOutcomes = store.recordOutcomes.bind(store);
+  store.recordOutcomes = (tenantId, runId, runStartedAt, outcomes) => {
+    recorded.push(...outcomes.filter((outcome) => outcome.kind === "mailbox").map((outcome) => outcome.targetId));
+    return recordOutcomes(tenantId, runId, runStartedAt, outcomes);
+  };
+  try {
+    const applied = await app.runState.get(tenant.tenantId, await runToCompletion());
+    assert.equal(applied?.status, "completed");
+    assert.equal(applied?.summary?.counts.remediated, drifted.length, "every change went through a work item (threshold 0)");
+    for (const mailbox of drifted) assert.ok(recorded.includes(mailbox.ExternalDirectoryObjectId ?? ""), "the workers recorded their targets");
+    assert.deepEqual(tenantGaps(tenant), []);
+
+    recorded.length = 0;
+    const sweep = await app.runState.get(tenant.tenantId, await runToCompletion());
+    assert.equal(sweep?.status, "completed");
+    assert.equal(sweep?.summary?.counts.remediated, 0);
+    assert.deepEqual(recorded, [], "no mailbox recorded again: the workers' states are in the digest");
+  } finally {
+    store.recordOutcomes = recordOutcomes;
+  }
+});

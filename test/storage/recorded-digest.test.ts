@@ -216,6 +216,33 @@ describe("RunRecorder with the recorded-state digest", () => {
     assert.equal(await recorder.commitDigest({ fullSweep: false }), true);
     assert.deepEqual((await night(store, NIGHT_3, [compliant()])).recorded, ["m-1"]);
   });
+
+  it("a worker's collect-only digest: records everything, opens nothing; its entries, adopted by the finaliser, spare the next night", async () => {
+    const store = new CountingStore();
+    await night(store, NIGHT_1, [compliant({ targetId: "m-0" })]);
+    const headerBefore = (await store.loadRecordedDigest(TENANT)).headerEtag;
+    store.recorded = [];
+    const worker = new RunRecorder({ store, tenantId: TENANT, runId: "run-2", runStartedAt: NIGHT_2 });
+    worker.useDigest(new RunDigest({ buckets: new Map() }, NIGHT_2), { collectOnly: true });
+    worker.emit(remediated(), { findings: [CUSTOM] });
+    worker.emit(compliant({ targetId: "m-2", status: "failed", error: { code: "X", message: "x" } }));
+    await worker.drain();
+    assert.deepEqual(store.recorded.map((outcome) => outcome.targetId), ["m-1", "m-2"], "every outcome recorded");
+    assert.equal(await worker.commitDigest({ fullSweep: false }), false, "a worker commits nothing");
+    assert.equal((await store.loadRecordedDigest(TENANT)).headerEtag, headerBefore, "nor opens the tenant's digest");
+    const entries = worker.digestEntries ?? "";
+    assert.equal(entries.length, DIGEST_ENTRY_CHARS, "one entry: the failed target has none");
+
+    // The finaliser adopts the entries; the next night's compliant read of the same state is not recorded, the failed target is.
+    const finaliser = new RunDigest(await store.loadRecordedDigest(TENANT), NIGHT_2);
+    finaliser.adopt(entries);
+    assert.equal(finaliser.entries(), entries);
+    const snapshot = await store.loadRecordedDigest(TENANT);
+    const etag = await store.openRecordedDigest(TENANT, "run-2", snapshot.headerEtag);
+    await store.commitRecordedDigest(TENANT, finaliser.bucketWrites({ fullSweep: false }), etag);
+    const next = await night(store, NIGHT_3, [compliant(), compliant({ targetId: "m-0" }), compliant({ targetId: "m-2" })]);
+    assert.deepEqual(next.recorded, ["m-2"]);
+  });
 });
 
 describe("lastVerifiedAt", () => {
