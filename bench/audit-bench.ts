@@ -29,7 +29,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { startAzurite, type RunningAzurite } from "../emulator/azurite";
+import { startAzuriteProcess } from "./azurite-process";
 import { generateTenant } from "../emulator/generate";
 import { startEmulator, type RunningEmulator } from "../emulator/server";
 import { faultsCell, percent, ratioCells, renderReport, seconds, SUITES, totalHttp, type BenchRun, type MachineInfo, type ScenarioResult, type Suite } from "./bench-table";
@@ -169,10 +169,10 @@ async function withBench<T>(
   bringOntoPolicy(tenant, benchPolicy(AUDIT_LOG_AGE_LIMIT_DAYS));
   driftMailboxes(tenant, options.drift, new Date(Date.now() - DAY_IN_MS), options.seed);
   const emulator = await startEmulator({ tenant, latencyInMs, maxConcurrentRequestsPerTenant: EXCHANGE_CONCURRENCY, now });
-  let azurite: RunningAzurite | undefined;
+  let azurite: Awaited<ReturnType<typeof startAzuriteProcess>> | undefined;
   let directory: string | undefined;
   try {
-    azurite = storage ? await startAzurite({ services: ["table", "queue"] }) : undefined;
+    azurite = storage ? await startAzuriteProcess() : undefined;
     directory = await mkdtemp(join(tmpdir(), "audit-bench-"));
     const caPath = join(directory, "emulator-ca.pem");
     await writeFile(caPath, emulator.caCertificatePem);

@@ -56,7 +56,9 @@ export class RunRecorder {
   private openedEtag: string | undefined;
   private opened = false;
   private opening: Promise<void> | undefined;
+  /** The last hand-over's recording (chained after every earlier one), and the one before it. */
   private recording: Promise<void> = Promise.resolve();
+  private previous: Promise<void> = Promise.resolve();
   private failure: OutcomeError | undefined;
   /** Checkpoints since the store last answered. */
   private unanswered = 0;
@@ -135,12 +137,18 @@ export class RunRecorder {
     return !this.failure;
   }
 
-  /** Hands the buffered outcomes to the store without waiting for them (after waiting for the previous hand-over). */
+  /**
+   * Hands the buffered outcomes to the store without waiting for them: they are recorded after the hand-over in
+   * flight (in order, so a target's later outcome is never overwritten by an earlier one), and the call waits only
+   * for the one before that. Two hand-overs in flight keep recording off the run's critical path while memory stays
+   * bounded (at most two hand-overs of outcomes held).
+   */
   async flush(): Promise<void> {
-    await this.recording;
+    await this.previous;
     const outcomes = this.buffer.splice(0);
     const unchanged = this.unchanged.splice(0);
-    this.recording = this.record(outcomes, unchanged);
+    this.previous = this.recording;
+    this.recording = this.recording.then(() => this.record(outcomes, unchanged));
   }
 
   /**
@@ -171,10 +179,10 @@ export class RunRecorder {
   }
 
   /**
-   * The apply phase calls this before each round of changes: everything emitted before the previous checkpoint is
-   * recorded (or the failure noted), and what was emitted since goes to the store while this round's changes go
-   * out. So recording overlaps Exchange's time, and no change is sent while an outcome older than the round
-   * before it has no record. When rounds produce nothing to record, every `CHECKPOINTS_PER_PROBE`-th checkpoint
+   * The apply phase calls this before each round of changes: what was emitted since the last hand-over goes to the
+   * store while this round's changes go out, and everything handed over before the last one is recorded (or the
+   * failure noted). So recording overlaps Exchange's time, and no change is sent while an outcome older than the
+   * last two hand-overs (rounds or pages) has no record. When rounds produce nothing to record, every `CHECKPOINTS_PER_PROBE`-th checkpoint
    * probes the store, so a store that is gone stops the run within a few rounds.
    */
   async checkpoint(): Promise<OutcomeError | undefined> {
