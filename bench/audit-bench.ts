@@ -12,7 +12,7 @@
  *           6. a full sweep of the unchanged tenant (the weekly sweep).
  *   faults  the full apply on a fresh tenant without faults, then on another with `--fault-share` of all batch
  *           sub-requests answered 500 and as many answered 429 with `Retry-After: 1` (drawn from `--seed`;
- *           `--no-fault-variant`: the fault-free apply only).
+ *           `--no-fault-variant`: the fault-free apply only; `--no-storage`: the CLI's apply without Table Storage).
  *   plan    a full-sweep plan without Table Storage (the CLI's path: the in-memory store).
  * Each row counts the Exchange calls (429s and 5xx included), the engine's Table requests (writes: entity writes and
  * transactions, one each; reads: queries and point reads), wall time against the lower bound (bench/scenario.ts) and
@@ -20,7 +20,7 @@
  * The engine runs in a child process (bench/engine-run.ts) so its memory is measured without the emulated tenant.
  *
  * Usage: npm run bench -- [--suite nights|faults|plan|all (comma list)] [--sizes 1000,10000] [--latency 200 (comma list)]
- *        [--latency-at 100000=40] [--fault-share 0.02] [--no-fault-variant] [--engine-heap-mb 96] [--drift 0.3]
+ *        [--latency-at 100000=40] [--fault-share 0.02] [--no-fault-variant] [--no-storage] [--engine-heap-mb 96] [--drift 0.3]
  *        [--changed 0.01] [--seed 7] [--json results.json]
  *        npm run bench -- --table a.json,b.json   (one table from the JSON of several invocations; runs nothing)
  */
@@ -78,6 +78,7 @@ function parseOptions() {
       "latency-at": { type: "string", multiple: true, default: [] },
       "fault-share": { type: "string", default: "0.02" },
       "no-fault-variant": { type: "boolean", default: false },
+      "no-storage": { type: "boolean", default: false },
       drift: { type: "string", default: "0.3" },
       changed: { type: "string", default: "0.01" },
       seed: { type: "string", default: "7" },
@@ -106,6 +107,7 @@ function parseOptions() {
     latencyAt,
     faultShare,
     faultVariant: !values["no-fault-variant"],
+    storage: !values["no-storage"],
     drift: number(values.drift, "drift"),
     changed: number(values.changed, "changed"),
     seed: number(values.seed, "seed"),
@@ -249,12 +251,12 @@ function nightsSuite(size: number, latencyInMs: number, options: Options): Promi
 async function faultsSuite(size: number, latencyInMs: number, options: Options): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (const faultShare of options.faultVariant ? [0, options.faultShare] : [0]) {
-    const scenario = `full apply, ${percent(options.drift)} drifted, ${faultShare > 0 ? "with faults" : "no faults"}`;
+    const scenario = `full apply, ${percent(options.drift)} drifted, ${faultShare > 0 ? "with faults" : "no faults"}${options.storage ? "" : ", no storage"}`;
     const kind = faultShare > 0 ? "apply-with-faults" : "apply";
     results.push(
-      await withBench("faults", size, latencyInMs, options, true, (bench) => {
+      await withBench("faults", size, latencyInMs, options, options.storage, (bench) => {
         if (faultShare > 0) injectSubRequestFaults(bench.emulator.faults, faultShare, options.seed);
-        return bench.run({ scenario, kind, faultShare, request: { mode: "apply" } });
+        return bench.run({ scenario, kind, faultShare, request: { mode: "apply", ...(options.storage ? {} : { withoutStorage: true }) } });
       }),
     );
   }
