@@ -3,9 +3,10 @@
  * (or `apply`) against a real tenant before deploying anything. Nothing outlives the process, so every such run
  * is a full sweep and its evidence is what the command prints (`--out FILE` for every outcome).
  *
- * `retain: "run"` (the CLI's): runs, watermarks and each run's changes only — not every target's latest state and
- * history, which a 100,000-mailbox plan would hold all at once (memory stays bounded by the changes), and no
- * recorded-state digest (there is no later run in the process for it to spare writes to). `"all"` (default) keeps
+ * `retain: "run"` (the CLI's): runs and watermarks only — not every target's latest state, history or changes, which
+ * a 100,000-mailbox run would hold all at once (its outcomes are what the command prints and `--out` writes; the
+ * audit-log evidence lists the changes of earlier runs, and a one-run process has none), and no recorded-state
+ * digest (there is no later run in the process for it to spare writes to). `"all"` (default) keeps
  * everything and answers as the Table store does.
  */
 import type { RunSummary, TargetOutcome } from "../domain/outcome";
@@ -40,9 +41,10 @@ export class MemoryOutcomeStore implements OutcomeStore {
   }
 
   recordOutcomes(tenantId: string, runId: string, runStartedAt: string, outcomes: readonly TargetOutcome[]): Promise<void> {
+    if (!this.retainAll) return Promise.resolve();
     for (const outcome of outcomes) {
       const recorded: RecordedOutcome = { ...outcome, tenantId, runId, runStartedAt, truncated: [] };
-      if (this.retainAll) this.keepLatest(tenantId, runId, recorded);
+      this.keepLatest(tenantId, runId, recorded);
       if (outcome.status === "remediated") {
         const runKey = `${tenantId}|${runId}`;
         const changes = this.changes.get(runKey) ?? new Map<string, RecordedOutcome>();

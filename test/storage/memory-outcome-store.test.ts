@@ -70,7 +70,7 @@ test("listRunChanges: one run's remediated outcomes, by kind and target, bounded
   assert.deepEqual(await store.listRunChanges("t1", "run-unknown"), []);
 });
 
-test("retain 'run' (the CLI without storage): runs, watermarks and changes kept; no latest state, history or digest, so memory is bounded by the changes", async () => {
+test("retain 'run' (the CLI without storage): runs and watermarks kept; no latest state, history, changes or digest, so memory does not grow with the run", async () => {
   const store = new MemoryOutcomeStore({ retain: "run" });
   const outcomes = Array.from({ length: 1_000 }, (_, index) => outcome(`m${index}`, index % 100 === 0 ? { status: "remediated" } : {}));
   await store.recordOutcomes("t1", "run-1", "2026-01-01T00:00:00Z", outcomes);
@@ -78,7 +78,7 @@ test("retain 'run' (the CLI without storage): runs, watermarks and changes kept;
   await store.setWatermark("t1", "incremental", "2026-01-01T00:00:00Z");
   assert.equal((await store.listRuns("t1")).length, 1);
   assert.equal((await store.getWatermark("t1", "incremental"))?.value, "2026-01-01T00:00:00Z");
-  assert.deepEqual((await store.listRunChanges("t1", "run-1")).map((change) => change.targetId).sort(), ["m0", "m100", "m200", "m300", "m400", "m500", "m600", "m700", "m800", "m900"]);
+  assert.deepEqual(await store.listRunChanges("t1", "run-1"), []);
   let latest = 0;
   for await (const entry of store.listLatest("t1")) latest += entry ? 1 : 0;
   assert.equal(latest, 0);
