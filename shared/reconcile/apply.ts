@@ -47,23 +47,25 @@ export interface ApplyDeps {
 /**
  * Sends each action's requests, all through one `$batch` call (each action's requests go out all-or-nothing); an
  * action's error is the first failure among its requests. Before each round of `CHANGES_PER_ROUND` actions goes out
- * the recorder's checkpoint has everything emitted before the previous round recorded (and starts recording the
- * rest) — the checkpoint gates the round, so the envelopes of the rounds before keep flowing while it runs; once
+ * the recorder's checkpoint (`RunRecorder.checkpoint`) hands what was emitted since to the store and waits until
+ * everything handed over before the last hand-over is recorded — the checkpoint gates the round, so the envelopes of the rounds before keep flowing while it runs; once
  * recording has failed nothing more is sent, and the remaining actions fail as not sent.
  * Each round is reported as sent once its checkpoint has passed.
  */
 export async function sendActions(deps: ApplyDeps, actions: readonly PlannedAction[]): Promise<{ error?: OutcomeError }[]> {
   if (actions.length === 0) return [];
-  const halts: { readonly from: number; readonly error: OutcomeError }[] = [];
+  // No gate is asked after a halt, so the first is the only one.
+  let halted: { readonly from: number; readonly error: OutcomeError } | undefined;
   const results = await sendAll(deps, actions, async (index) => {
     if (index % CHANGES_PER_ROUND !== 0) return undefined;
     const halt = await deps.recorder.checkpoint();
-    if (halt) halts.push({ from: index, error: { code: "NotSent", message: `Not sent: ${halt.message}` } });
+    if (halt) halted = { from: index, error: { code: "NotSent", message: `Not sent: ${halt.message}` } };
     else deps.onProgress?.("apply", Math.min(CHANGES_PER_ROUND, actions.length - index));
     return halt;
   });
-  const [halt] = halts;
-  return halt ? [...results.slice(0, halt.from), ...actions.slice(halt.from).map(() => ({ error: halt.error }))] : results;
+  if (!halted) return results;
+  const { from, error } = halted;
+  return [...results.slice(0, from), ...actions.slice(from).map(() => ({ error }))];
 }
 
 /** One batch call with every action's requests, action `index` behind `beforeAction(index)`. */

@@ -415,8 +415,8 @@ class AuditRun {
    * account, which moves its mailbox's WhenChanged), one batched look-up each, so a night with no change costs no
    * bypass call at all. A mailbox read again in exactly the state last recorded for it (WhenChangedUTC included:
    * the engine's own verified write, re-read inside the watermark's overlap) has not changed since, so its account
-   * is not looked up: the night after an apply costs no bypass call for the mailboxes the apply wrote. Past `CHANGED_BYPASS_LOOKUPS` changed mailboxes one listing is cheaper, so the run lists
-   * every association instead. Accounts without a mailbox (service accounts) are listed by every full sweep.
+   * is not looked up: the night after an apply costs no bypass call for the mailboxes the apply wrote. Past
+   * `CHANGED_BYPASS_LOOKUPS` changed mailboxes one listing is cheaper, so the run lists every association instead. Accounts without a mailbox (service accounts) are listed by every full sweep.
    */
   private async reconcileChangedBypass(): Promise<void> {
     if (this.changedAccounts === undefined) {
@@ -500,8 +500,8 @@ class AuditRun {
       const overlapInMs = this.deps.policy.scan.watermarkOverlapInMinutes * 60_000;
       filter = changedSinceFilter(new Date(Date.parse(incremental.value) - overlapInMs));
     }
-    const onChanged = scope === "incremental" ? (mailbox: ObservedMailbox) => this.noteChangedAccount(mailbox) : undefined;
-    for (const source of MAILBOX_SOURCES) await this.reconcileMailboxPages(source.request(filter), { ...(onChanged ? { onChanged } : {}) });
+    const hooks = scope === "incremental" ? { onChanged: (mailbox: ObservedMailbox) => this.noteChangedAccount(mailbox) } : {};
+    for (const source of MAILBOX_SOURCES) await this.reconcileMailboxPages(source.request(filter), hooks);
   }
 
   /**

@@ -4,7 +4,7 @@
  * flight while the run goes on (Table writes stay off the Exchange critical path, memory stays bounded).
  *
  * A failure to record halts the run: `halted` turns true, and the apply phase (which checkpoints before each round of
- * changes, one round behind the recording) sends no further change — a change without a record is a change nobody
+ * changes, two hand-overs behind the recording) sends no further change — a change without a record is a change nobody
  * can prove — while the run still ends with its summary.
  *
  * With a recorded-state digest (shared/storage/recorded-digest.ts) an outcome whose state is exactly the one last
@@ -182,8 +182,8 @@ export class RunRecorder {
    * The apply phase calls this before each round of changes: what was emitted since the last hand-over goes to the
    * store while this round's changes go out, and everything handed over before the last one is recorded (or the
    * failure noted). So recording overlaps Exchange's time, and no change is sent while an outcome older than the
-   * last two hand-overs (rounds or pages) has no record. When rounds produce nothing to record, every `CHECKPOINTS_PER_PROBE`-th checkpoint
-   * probes the store, so a store that is gone stops the run within a few rounds.
+   * last two hand-overs (rounds or pages) has no record. When rounds produce nothing to record, every
+   * `CHECKPOINTS_PER_PROBE`-th checkpoint probes the store, so a store that is gone stops the run within a few rounds.
    */
   async checkpoint(): Promise<OutcomeError | undefined> {
     await this.flush();

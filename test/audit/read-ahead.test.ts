@@ -21,6 +21,20 @@ function source(pages: number, log: string[], failAt?: number): AsyncIterable<nu
   };
 }
 
+/** Runs `work`, then lets pending callbacks run; returns the rejections nobody handled meanwhile. */
+async function unhandledDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    await work();
+    await tick();
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+  return unhandled;
+}
+
 test("readAhead: the next page is being read while the caller works on this one; every page once, in order", async () => {
   const log: string[] = [];
   for await (const page of readAhead(source(3, log))) {
@@ -32,31 +46,22 @@ test("readAhead: the next page is being read while the caller works on this one;
 
 test("readAhead: a failed read ahead surfaces where its page is taken, after the page before it was used", async () => {
   const log: string[] = [];
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  try {
-    await assert.rejects(async () => {
+  const unhandled = await unhandledDuring(() =>
+    assert.rejects(async () => {
       for await (const page of readAhead(source(3, log, 2))) {
         await tick();
         await tick();
         log.push(`use ${page}`);
       }
-    }, /page 2 failed/);
-    await tick();
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
+    }, /page 2 failed/),
+  );
   assert.deepEqual(log, ["read 1", "read 2", "closed", "use 1"]);
   assert.deepEqual(unhandled, []);
 });
 
 test("readAhead: a caller that stops early closes the source once the read ahead settled; nothing is left unhandled", async () => {
   const log: string[] = [];
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on("unhandledRejection", onUnhandled);
-  try {
+  const unhandled = await unhandledDuring(async () => {
     for await (const page of readAhead(source(5, log))) {
       log.push(`use ${page}`);
       if (page === 2) break;
@@ -66,10 +71,7 @@ test("readAhead: a caller that stops early closes the source once the read ahead
       assert.equal(page, 1);
       break;
     }
-    await tick();
-  } finally {
-    process.off("unhandledRejection", onUnhandled);
-  }
+  });
   assert.deepEqual(log, ["read 1", "read 2", "use 1", "read 3", "use 2", "closed"]);
   assert.deepEqual(unhandled, []);
 });
